@@ -1,0 +1,102 @@
+"""``piclassify bench``: per-stage latency (median, p95), frames per second, peak memory, cold start.
+
+Benchmarks are not tests: this prints numbers for people (and closing notes) to compare.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from device.pipeline import STAGES, Pipeline
+from shared.errors import PiclassifyError
+
+ALL_STAGES = ("capture",) + STAGES
+
+
+@dataclass(frozen=True)
+class StageStats:
+    median_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    frames: int
+    seconds: float
+    stages: dict[str, StageStats]
+    peak_rss_mb: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"{'stage':<12} {'median ms':>10} {'p95 ms':>10}"]
+        for name, stats in self.stages.items():
+            out.append(f"{name:<12} {stats.median_ms:10.3f} {stats.p95_ms:10.3f}")
+        pre_post = self.stages["preprocess"].median_ms + self.stages["postprocess"].median_ms
+        out.append(f"pre+post     {pre_post:10.3f}")
+        out.append(f"{self.frames} frames in {self.seconds:.2f} s: {self.fps:.0f} frames/s; peak RSS {self.peak_rss_mb:.1f} MB")
+        return out
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size in MB (Linux reports KiB)."""
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def timed_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, float]]:
+    """Each frame with the milliseconds it took the source to deliver (capture or decode)."""
+    iterator = iter(frames)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            frame = next(iterator)
+        except StopIteration:
+            return
+        yield frame, (time.perf_counter() - t0) * 1e3
+
+
+def run_bench(pipeline: Pipeline, frames: Iterable[np.ndarray], warmup: int = 20) -> BenchReport:
+    """Classify every frame; time each stage. The first ``warmup`` frames are run but not counted."""
+    samples: dict[str, list[float]] = {name: [] for name in ALL_STAGES}
+    counted = 0
+    started = None
+    for n, (image, capture_ms) in enumerate(timed_frames(frames)):
+        if n == warmup:
+            started = time.perf_counter()
+        result = pipeline.classify_image(image)
+        if n < warmup:
+            continue
+        counted += 1
+        samples["capture"].append(capture_ms)
+        for stage in STAGES:
+            samples[stage].append(result.stage_ms[stage])
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    stages = {name: StageStats(float(np.median(v)) if v else 0.0, float(np.percentile(v, 95)) if v else 0.0)
+              for name, v in samples.items()}
+    return BenchReport(counted, seconds, stages, peak_rss_mb())
+
+
+def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[np.ndarray]:
+    """``count`` frames cycling through ``images`` already in memory: capture costs nothing."""
+    for n in range(count):
+        yield images[n % len(images)]
+
+
+def cold_start(model: str, image: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a fresh ``piclassify predict`` process on one image."""
+    t0 = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "device.cli", "predict", "--model", model, image],
+                               capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if completed.returncode != 0:
+        raise PiclassifyError(f"cold start failed: {completed.stderr.strip()}")
+    return seconds, peak_rss_mb(resource.RUSAGE_CHILDREN)

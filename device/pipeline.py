@@ -1,0 +1,71 @@
+"""Frame in, result out: framing (shared with the trainer), the model, and per-stage timings.
+
+Reads top to bottom as the data flows: frame -> ``frame_for_model`` -> encode -> invoke -> decode.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from device.bundled import resolve_model
+from device.frames import Frame
+from shared.classifier import Classifier
+from shared.framing import FramingSteps, frame_for_model
+from shared.manifest import Manifest
+from shared.tensors import decode_output
+
+STAGES = ("preprocess", "invoke", "postprocess")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One classified frame: the answer, the top-3, and how long each stage took."""
+
+    label: str
+    index: int
+    score: float
+    probabilities: np.ndarray
+    top: list[tuple[str, float]]
+    latency_ms: float
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    model_input: Optional[np.ndarray] = None
+
+
+class Pipeline:
+    """A loaded model and the framing its manifest asks for."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.manifest: Manifest = classifier.manifest
+
+    @classmethod
+    def load(cls, model: str, threads: Optional[int] = None, runtime: Optional[str] = None) -> "Pipeline":
+        """``model`` is a bundled name (``digits``) or a ``.tflite`` path with its manifest beside it."""
+        return cls(Classifier.load(resolve_model(model), threads=threads, runtime=runtime))
+
+    @property
+    def model_path(self) -> Path:
+        return self.classifier.model_path
+
+    def classify_image(self, image: np.ndarray, steps: Optional[FramingSteps] = None) -> Result:
+        """Classify one RGB (or gray) uint8 photo of any size."""
+        t0 = time.perf_counter()
+        framed = frame_for_model(image, self.manifest, steps)
+        tensor = self.classifier.encode(framed)
+        t1 = time.perf_counter()
+        raw = self.classifier.invoke(tensor)
+        t2 = time.perf_counter()
+        prediction = decode_output(raw, self.manifest)
+        top = prediction.top(3, self.manifest.labels)
+        t3 = time.perf_counter()
+        stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
+        return Result(prediction.label, prediction.index, prediction.score, prediction.probabilities, top,
+                      (t3 - t0) * 1e3, stage_ms, framed)
+
+    def classify(self, frame: Frame) -> Result:
+        return self.classify_image(frame.image)

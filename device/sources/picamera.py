@@ -1,0 +1,93 @@
+"""The Raspberry Pi camera through picamera2 (Debian's ``python3-picamera2``; imported lazily).
+
+Two memory-layout details matter: picamera2's ``RGB888`` is B, G, R in memory (libcamera names
+formats by the 32-bit word, little-endian), and ``YUV420`` arrays are (height * 3/2, stride) with
+a stride that can be wider than the image. Both are turned into plain RGB here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from device.errors import CameraError
+from device.sources.base import FrameSource
+
+FORMATS = ("RGB888", "XRGB8888", "YUV420")
+INSTALL_HINT = ("on a Raspberry Pi: sudo apt install python3-picamera2, and create the virtualenv with "
+                "--system-site-packages")
+
+
+def picamera2_class() -> Any:
+    """``picamera2.Picamera2``, or ``CameraError`` saying how to install it."""
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise CameraError(f"picamera2: not installed ({INSTALL_HINT})") from None
+    return Picamera2
+
+
+def to_rgb(array: np.ndarray, fmt: str, width: int) -> np.ndarray:
+    """A picamera2 ``capture_array`` result in ``fmt`` -> RGB uint8 (H, W, 3)."""
+    import cv2
+
+    if fmt == "RGB888":
+        return cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
+    if fmt == "XRGB8888":
+        return cv2.cvtColor(array, cv2.COLOR_BGRA2RGB)
+    if fmt == "YUV420":
+        return cv2.cvtColor(array, cv2.COLOR_YUV2RGB_I420)[:, :width]
+    raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+
+
+class Picamera2Source(FrameSource):
+    """Frames from the Pi camera's main stream at ``size``; the camera is closed on every exit path."""
+
+    def __init__(self, size: tuple[int, int] = (640, 480), fmt: str = "RGB888", camera_num: int = 0) -> None:
+        super().__init__()
+        if fmt not in FORMATS:
+            raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+        Picamera2 = picamera2_class()
+        if not Picamera2.global_camera_info():
+            raise CameraError("picamera2: no camera detected (check the ribbon cable and `rpicam-hello --list-cameras`)")
+        self.name = f"picamera2:{camera_num}"
+        try:
+            self._camera = Picamera2(camera_num)
+        except (RuntimeError, IndexError, OSError) as exc:
+            raise CameraError(f"{self.name}: cannot open ({exc})") from None
+        try:
+            config = self._camera.create_video_configuration(main={"size": tuple(size), "format": fmt})
+            self._camera.configure(config)
+            stream = self._camera.stream_configuration("main")
+            self._format = stream["format"]
+            self._width = stream["size"][0]
+            self._camera.start()
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            self._camera.close()
+            raise CameraError(f"{self.name}: cannot start ({exc})") from None
+        self._closed = False
+
+    def read(self) -> tuple[np.ndarray, str]:
+        try:
+            array = self._camera.capture_array("main")
+        except (RuntimeError, OSError) as exc:
+            raise CameraError(f"{self.name}: capture failed ({exc})") from None
+        return to_rgb(array, self._format, self._width), self.name
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._camera.stop()
+        finally:
+            self._camera.close()
+
+
+def picamera_available() -> bool:
+    """True when picamera2 imports and sees at least one camera."""
+    try:
+        return bool(picamera2_class().global_camera_info())
+    except CameraError:
+        return False

@@ -1,0 +1,16 @@
+# Sourced by scripts/demo and scripts/test: make (or reuse) a virtualenv and install extras into it.
+# usage: make_venv DIR EXTRAS   e.g. make_venv .venv-device device
+make_venv() {
+    local dir=$1 extras=$2 python=${PYTHON:-python3} flags=()
+    # On a Raspberry Pi, picamera2 comes from Debian (python3-picamera2): let the venv see it.
+    if [ -d /usr/lib/python3/dist-packages/picamera2 ]; then flags+=(--system-site-packages); fi
+    if [ ! -x "$dir/bin/python" ]; then
+        "$python" -m venv "${flags[@]}" "$dir"
+    fi
+    local stamp="$dir/.installed-$extras"
+    if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
+        "$dir/bin/python" -m pip install --quiet --upgrade pip
+        "$dir/bin/python" -m pip install --quiet -e ".[$extras]"
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,56 @@
+"""Find a TFLite interpreter: ``ai_edge_litert``, then ``tflite_runtime``, then ``tensorflow.lite``.
+
+Imports happen only when ``load_interpreter_class`` is called, so importing this module costs
+nothing and never pulls in TensorFlow. The device and the trainer's verification share it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+# (module that holds Interpreter, distribution whose version we report)
+RUNTIMES: tuple[tuple[str, str], ...] = (
+    ("ai_edge_litert.interpreter", "ai-edge-litert"),
+    ("tflite_runtime.interpreter", "tflite-runtime"),
+    ("tensorflow.lite", "tensorflow"),
+)
+
+
+class NoRuntimeError(ImportError):
+    """None of the TFLite runtimes is installed."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The interpreter class in use and where it came from."""
+
+    name: str
+    version: str
+    interpreter_class: Callable[..., Any]
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def load_runtime(preferred: Optional[str] = None) -> Runtime:
+    """The first importable runtime in ``RUNTIMES`` order, or the one named by ``preferred``."""
+    candidates = [r for r in RUNTIMES if preferred in (None, r[1])]
+    if not candidates:
+        raise NoRuntimeError(f"unknown runtime {preferred!r}; choose from {', '.join(r[1] for r in RUNTIMES)}")
+    failures = []
+    for module_name, distribution in candidates:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            failures.append(f"{distribution}: {exc}")
+            continue
+        return Runtime(distribution, _version(distribution), module.Interpreter)
+    raise NoRuntimeError("no TFLite runtime found (" + "; ".join(failures) + "); pip install ai-edge-litert")

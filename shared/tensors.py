@@ -1,0 +1,81 @@
+"""Model tensors in and predictions out, driven by the manifest.
+
+``InputEncoder`` turns a prepared uint8 image (already framed to the model's height, width and
+channels) into the batch of one the interpreter wants; ``decode_output`` turns the raw output
+back into a ``Prediction``. The trainer evaluates its exported model through these too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.errors import ImageError
+from shared.manifest import Manifest
+from shared.scaling import dequantize, input_lut, quantize, scale_pixels
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model said: the winning label, its index and score, and every class's probability."""
+
+    label: str
+    index: int
+    score: float
+    probabilities: np.ndarray
+
+    def top(self, k: int, labels: tuple[str, ...]) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(labels[i], float(self.probabilities[i])) for i in order]
+
+
+class InputEncoder:
+    """Scale and quantize prepared uint8 images for one model (a lookup table when possible)."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._manifest = manifest
+        self._shape = manifest.input.shape
+        self._lut = input_lut(manifest.scaling, manifest.input.quantization, manifest.input.dtype)
+
+    def encode_batch(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W[, C]) uint8 -> (N, H, W, C) model input."""
+        images = np.asarray(images)
+        if images.dtype != np.uint8:
+            raise ImageError(f"expected uint8 pixels, got {images.dtype}")
+        if images.ndim == len(self._shape):
+            images = images[..., np.newaxis]
+        if images.shape[1:] != self._shape:
+            raise ImageError(f"image shape {images.shape[1:]} does not match model input {self._shape}")
+        if self._lut is not None:
+            return self._lut[images]
+        spec = self._manifest.input
+        return quantize(scale_pixels(images, self._manifest.scaling), spec.quantization, spec.dtype)
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        """One (H, W[, C]) uint8 image -> a batch of one."""
+        return self.encode_batch(np.asarray(image)[np.newaxis])
+
+
+def output_probabilities(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
+    """Raw output rows (N, outputs) -> class probabilities (N, labels): dequantize, then softmax or sigmoid."""
+    logits = dequantize(np.asarray(raw).reshape(len(raw), -1), manifest.output.quantization).astype(np.float64)
+    if manifest.task == "binary":
+        positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        return np.stack([1.0 - positive, positive], axis=1)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def predicted_indices(probabilities: np.ndarray, manifest: Manifest) -> np.ndarray:
+    """Winning class per row; a binary model says 'positive' from its manifest threshold."""
+    if manifest.task == "binary":
+        return (probabilities[:, 1] >= manifest.threshold).astype(np.int64)
+    return probabilities.argmax(axis=1)
+
+
+def decode_output(raw: np.ndarray, manifest: Manifest) -> Prediction:
+    """The output of a batch of one -> Prediction."""
+    probabilities = output_probabilities(np.asarray(raw)[:1], manifest)
+    index = int(predicted_indices(probabilities, manifest)[0])
+    return Prediction(manifest.labels[index], index, float(probabilities[0, index]), probabilities[0])

@@ -1,0 +1,52 @@
+"""Prepared uint8 images in, predictions out: encoding and decoding by the manifest."""
+
+import numpy as np
+import pytest
+
+from shared.errors import ImageError
+from shared.manifest import Quantization, TensorSpec
+from shared.tensors import InputEncoder, decode_output, output_probabilities
+from tests.manifests import binary_like, digits_like
+
+
+def test_encoder_adds_batch_and_channel_and_quantizes():
+    image = np.array([[0, 255], [128, 1]], dtype=np.uint8)
+    encoder = InputEncoder(digits_like(height=2, width=2,
+                                       input=TensorSpec((2, 2, 1), "int8", Quantization(1 / 255, -128))))
+    tensor = encoder.encode(image)
+    assert tensor.shape == (1, 2, 2, 1) and tensor.dtype == np.int8
+    assert tensor[0, :, :, 0].tolist() == [[-128, 127], [0, -127]]
+
+
+def test_encoder_refuses_wrong_shape_and_dtype():
+    encoder = InputEncoder(digits_like())
+    with pytest.raises(ImageError, match="does not match model input"):
+        encoder.encode(np.zeros((32, 32), dtype=np.uint8))
+    with pytest.raises(ImageError, match="uint8"):
+        encoder.encode(np.zeros((28, 28), dtype=np.float32))
+
+
+def test_multiclass_output_is_dequantized_then_softmaxed():
+    manifest = digits_like()  # output scale 0.1, zero point 3
+    raw = np.array([[3, 13, 3, 3, 3, 3, 3, 3, 3, 3]], dtype=np.int8)  # logits: 0, 1, 0, ...
+    prediction = decode_output(raw, manifest)
+    expected = np.exp(1) / (np.exp(1) + 9)
+    assert prediction.label == "1" and prediction.index == 1
+    assert prediction.score == pytest.approx(expected, rel=1e-6)
+    assert prediction.probabilities.sum() == pytest.approx(1.0)
+    assert prediction.top(2, manifest.labels)[0] == ("1", pytest.approx(expected, rel=1e-6))
+
+
+def test_binary_output_is_a_sigmoid_against_the_manifest_threshold():
+    manifest = binary_like(threshold=0.7)
+    raw = np.array([[20]], dtype=np.int8)  # logit 20 * 0.05 = 1.0 -> sigmoid 0.731
+    prediction = decode_output(raw, manifest)
+    assert prediction.label == "dogs" and prediction.score == pytest.approx(0.7310586, rel=1e-6)
+    lower = decode_output(np.array([[16]], dtype=np.int8), manifest)  # 0.8 -> 0.690 < 0.7
+    assert lower.label == "cats" and lower.score == pytest.approx(1 - 0.6899745, rel=1e-6)
+
+
+def test_float_logits_from_keras_are_not_dequantized():
+    manifest = binary_like(task="multiclass", output=TensorSpec((2,), "int8", Quantization(0.05, 0)))
+    probabilities = output_probabilities(np.array([[0.0, 0.0]], dtype=np.float32), manifest)
+    np.testing.assert_allclose(probabilities, [[0.5, 0.5]])

@@ -1,0 +1,1 @@
+"""The workstation side: load data, train, quantize to TFLite, verify, write model + manifest."""

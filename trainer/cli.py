@@ -1,0 +1,58 @@
+"""``piclassify-train``: train a model, export it to TFLite and write it with its manifest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from shared.errors import PiclassifyError
+from trainer.export import QUANTIZATIONS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="piclassify-train",
+        description="Train a piclassify model on this workstation and export it as TFLite + JSON manifest.",
+        epilog="Example: piclassify-train digits --out models/   (then copy models/digits.* to the Pi)")
+    sub = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    for name, help_text in (("digits", "handwritten digits (MNIST)"), ("fashion", "clothing items (Fashion-MNIST)")):
+        p = sub.add_parser(name, help=help_text, description=f"Train the {name} model on {help_text}.")
+        p.add_argument("--arch", choices=("cnn", "mlp"), default="cnn",
+                       help="cnn: compact CNN (default); mlp: the workshop's Dense baseline")
+        p.add_argument("--data-dir", type=Path,
+                       help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
+        p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
+        _common_options(p, default_epochs=12)
+    return parser
+
+
+def _common_options(p: argparse.ArgumentParser, default_epochs: int) -> None:
+    p.add_argument("--epochs", type=int, default=default_epochs,
+                   help=f"most epochs to train; early stopping may end sooner (default {default_epochs})")
+    p.add_argument("--quantize", choices=QUANTIZATIONS, default="int8",
+                   help="int8: full-integer with a representative dataset (default); float16; dynamic; float32")
+    p.add_argument("--out", type=Path, default=Path("models"),
+                   help="output folder for <name>.tflite, <name>.json and reports/ (default ./models)")
+    p.add_argument("--seed", type=int, default=1, help="random seed for shuffling and initialisation (default 1)")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from trainer.idx_recipe import train_idx_model
+
+        train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
+                        out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
+                        log=lambda line: print(line, flush=True))
+    except PiclassifyError as exc:
+        print(f"piclassify-train: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Train, export and verify the 28x28 grayscale models: ``digits`` (MNIST) and ``fashion`` (Fashion-MNIST)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from shared.manifest import Manifest, Scaling
+from shared.scaling import scale_pixels
+from trainer.datasets import DATASETS, load_dataset
+from trainer.evaluation import evaluate_and_report
+from trainer.export import to_tflite
+from trainer.models import ARCHITECTURES
+from trainer.publish import ModelContract, write_model
+from trainer.training import TrainConfig, as_model_input, train_model
+
+SCALING = Scaling("unit")
+
+
+def train_idx_model(name: str, arch: str = "cnn", epochs: int = 12, quantization: str = "int8",
+                    out_dir: Path = Path("models"), data_dir: Optional[Path] = None, limit: Optional[int] = None,
+                    seed: int = 1, log: Callable[[str], None] = print) -> Manifest:
+    """The whole recipe for one dataset; returns the final manifest with measured accuracies."""
+    started = time.monotonic()
+    dataset = load_dataset(name, data_dir)
+    log(f"{name}: {len(dataset.x_train)} training and {len(dataset.x_test)} test images from {dataset.source}")
+    x_train, y_train = dataset.x_train[:limit], dataset.y_train[:limit]
+    height, width = x_train.shape[1:]
+    model = ARCHITECTURES[arch]((height, width, 1), len(dataset.labels))
+    log(f"training {arch} ({model.count_params():,} parameters) on {len(x_train)} images for up to {epochs} epochs")
+    config = TrainConfig(epochs=epochs, seed=seed, augment=name)
+    model, summary = train_model(model, x_train, y_train, SCALING, config)
+    log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
+    tflite = to_tflite(model, quantization, scale_pixels(as_model_input(x_train), SCALING))
+    contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",
+                             polarity=DATASETS[name].polarity, scaling=SCALING,
+                             resize=DATASETS[name].resize)
+    training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **summary}
+    model_path = write_model(tflite, contract, out_dir, training)
+    manifest = evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test,
+                                   f"{DATASETS[name].folder} test", Path(out_dir) / "reports", log)
+    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    return manifest

@@ -1,0 +1,92 @@
+"""Write an exported model with its manifest, verified and measured through the shared contract."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from shared.classifier import Classifier
+from shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
+from shared.runtime import load_runtime
+from shared.tensors import output_probabilities, predicted_indices
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What the trainer decides about a model's input and output, before the file exists."""
+
+    name: str
+    task: str
+    labels: tuple[str, ...]
+    colour: str
+    polarity: str
+    scaling: Scaling
+    resize: str
+    threshold: float = 0.5
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def producer_versions() -> dict[str, str]:
+    """Versions recorded in every manifest; ``tensorflow`` is the converter's, which decides op versions."""
+    return {
+        "piclassify": _version("piclassify"),
+        "tensorflow": _version("tensorflow") if _version("tensorflow") != "unknown" else _version("tensorflow-cpu"),
+        "keras": _version("keras"),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _spec(detail: Mapping[str, Any]) -> TensorSpec:
+    scale, zero_point = detail["quantization"]
+    return TensorSpec(tuple(int(v) for v in detail["shape"][1:]), np.dtype(detail["dtype"]).name,
+                      Quantization(float(scale), int(zero_point)))
+
+
+def write_model(tflite: bytes, contract: ModelContract, out_dir: Path, training: Mapping[str, Any]) -> Path:
+    """Write ``<name>.tflite`` and a manifest read off the model's own tensors; return the model path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / f"{contract.name}.tflite"
+    model_path.write_bytes(tflite)
+    interpreter = load_runtime().interpreter_class(model_path=str(model_path))
+    input_spec = _spec(interpreter.get_input_details()[0])
+    output_spec = _spec(interpreter.get_output_details()[0])
+    height, width, channels = input_spec.shape
+    manifest = Manifest(
+        name=contract.name, task=contract.task, labels=contract.labels, height=height, width=width,
+        channels=channels, colour=contract.colour, polarity=contract.polarity, scaling=contract.scaling,
+        resize=contract.resize, input=input_spec, output=output_spec, model_file=model_path.name,
+        sha256=sha256_of(model_path), threshold=contract.threshold, versions=producer_versions(),
+        training=dict(training),
+    )
+    write_manifest(manifest, model_path.with_suffix(".json"))
+    return model_path
+
+
+def accuracy(probabilities: np.ndarray, y_true: np.ndarray, manifest: Manifest) -> float:
+    return float(np.mean(predicted_indices(probabilities, manifest) == y_true))
+
+
+def record_metrics(model_path: Path, metrics: Mapping[str, Any]) -> Manifest:
+    """Add measured metrics to the manifest beside ``model_path`` (the model file is unchanged)."""
+    classifier = Classifier.load(model_path)
+    manifest = replace(classifier.manifest, metrics=dict(metrics))
+    write_manifest(manifest, model_path.with_suffix(".json"))
+    return manifest
+
+
+def keras_probabilities(model, x_scaled: np.ndarray, manifest: Manifest) -> np.ndarray:
+    """The float Keras model's probabilities, through the same softmax/sigmoid as the device."""
+    return output_probabilities(model.predict(x_scaled, batch_size=256, verbose=0), manifest)
