@@ -68,7 +68,7 @@ def _open_interpreter(model_path: Path, manifest: Manifest, runtime: Runtime, th
     try:
         return runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
     except SystemError as exc:
-        if runtime.name == "tflite-runtime" and np.__version__.split(".")[0] >= "2":
+        if runtime.name == "tflite-runtime" and int(np.__version__.split(".")[0]) >= 2:
             raise ModelLoadError(
                 f"{model_path}: tflite-runtime {runtime.version} does not work with NumPy {np.__version__}; "
                 "install ai-edge-litert, or pip install 'numpy<2'") from None

@@ -23,7 +23,8 @@ from shared.errors import ImageError
 from shared.manifest import Manifest
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
-LIGHTING_GRID = (16, 12)  # the lighting surface is fitted on the frame's border at this resolution
+LIGHTING_GRID = (16, 12)
+MIN_CONTRAST = 24  # grey levels an object must stand out by; camera noise stays well below  # the lighting surface is fitted on the frame's border at this resolution
 
 
 @dataclass
@@ -122,9 +123,9 @@ def object_contrast(gray: np.ndarray) -> np.ndarray:
 
 def object_box(contrast: np.ndarray) -> Optional[tuple[int, int, int, int]]:
     """Bounding box (x, y, w, h) of the object: the largest Otsu component plus the pieces near it."""
-    threshold, mask = cv2.threshold(contrast, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if threshold < 8:  # nothing stands out from the background: an empty frame
+    if int(contrast.max()) < MIN_CONTRAST:  # nothing stands out from the background: an empty frame
         return None
+    _, mask = cv2.threshold(contrast, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return None

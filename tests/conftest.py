@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ["PICLASSIFY_OFFLINE"] = "1"  # tests never download data or weights
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = Path(os.environ.get("PICLASSIFY_DATA", REPO.parent / "shared" / "datasets"))
 

@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
         p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
         _common_options(p, default_epochs=12)
+    p = sub.add_parser("samples", help="render the demo's sample photos from test images",
+                       description="Render test-set digits and clothes as camera photos (dark on lit paper) "
+                                   "for the device demo; writes <model>-<n>-<label>.jpg.")
+    p.add_argument("--out", type=Path, default=Path("device/samples"), help="output folder (default device/samples)")
+    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
+    p.add_argument("--per-dataset", type=int, default=4, help="photos per dataset (default 4)")
     return parser
 
 
@@ -43,6 +49,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        if args.dataset == "samples":
+            from trainer.samples import make_samples
+
+            for path in make_samples(args.out, args.per_dataset, args.data_dir):
+                print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
+            return 0
         from trainer.idx_recipe import train_idx_model
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,

@@ -1,0 +1,40 @@
+"""Each bundled model matches its manifest and still scores what the manifest says, on real data."""
+
+import numpy as np
+import pytest
+
+from device.bundled import bundled_model_paths
+from shared.classifier import Classifier
+from shared.tensors import predicted_indices
+from tests.conftest import require_dataset
+from trainer.idx import read_idx
+
+IDX_TEST_SETS = {"digits": "mnist", "fashion": "fashion-mnist"}
+BUNDLED = {path.stem: path for path in bundled_model_paths()}
+
+
+def test_the_three_classifiers_ship_with_the_package():
+    assert {"digits", "fashion"} <= set(BUNDLED)
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_model_matches_its_manifest(name):
+    classifier = Classifier.load(BUNDLED[name])  # checks sha256, shapes, dtypes, quantization
+    manifest = classifier.manifest
+    assert manifest.name == name and manifest.model_file == f"{name}.tflite"
+    assert manifest.input.dtype == "int8" and manifest.output.dtype == "int8"
+    assert manifest.metrics["model_bytes"] == BUNDLED[name].stat().st_size
+    assert 0 < manifest.metrics["tflite_accuracy"] <= 1
+
+
+@pytest.mark.dataset
+@pytest.mark.parametrize("name", sorted(set(BUNDLED) & set(IDX_TEST_SETS)))
+def test_bundled_model_accuracy_is_what_its_manifest_says(name):
+    """The whole real test set, through the device's classifier: the manifest's number, to rounding."""
+    folder = require_dataset(IDX_TEST_SETS[name])
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    classifier = Classifier.load(BUNDLED[name])
+    accuracy = float(np.mean(predicted_indices(classifier.probabilities(images), classifier.manifest) == labels))
+    assert accuracy == pytest.approx(classifier.manifest.metrics["tflite_accuracy"], abs=1e-4)
+    assert classifier.manifest.metrics["test_images"] == len(labels) == 10000

@@ -1,0 +1,132 @@
+"""The ``piclassify`` command: what users type, what they read, and the exit codes (0 ok, 2 bad input)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from device.bundled import MODELS_DIR, SAMPLES_DIR
+from device.cli import main
+from shared.manifest import sha256_of
+
+
+def digit_samples():
+    return sorted(SAMPLES_DIR.glob("digits-*.jpg"))
+
+
+def expected_label(path):
+    return path.stem.split("-", 2)[2]
+
+
+def test_predict_prints_label_score_top3_and_latency(capsys):
+    assert main(["predict", "--model", "digits", *map(str, digit_samples())]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(digit_samples())
+    for path, line in zip(digit_samples(), lines):
+        assert line.startswith(f"{path}: {expected_label(path)} (") and "top-3:" in line and line.endswith(" ms")
+
+
+def test_predict_json_has_one_object_per_image(capsys):
+    assert main(["predict", "--model", "digits", "--json", str(SAMPLES_DIR / "digits-*.jpg")]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
+    for record in records:
+        assert set(record) == {"path", "label", "index", "score", "probabilities", "latency_ms"}
+        assert len(record["probabilities"]) == 10 and sum(record["probabilities"]) == pytest.approx(1, abs=1e-3)
+
+
+def test_debug_dir_saves_the_exact_model_input(tmp_path, capsys):
+    sample = digit_samples()[0]
+    assert main(["predict", "--model", "digits", "--debug-dir", str(tmp_path), str(sample)]) == 0
+    saved = np.asarray(Image.open(tmp_path / f"{sample.stem}-model-input.png"))
+    assert saved.shape == (28, 28) and saved.max() > 200
+    assert (tmp_path / f"{sample.stem}-frame.png").is_file()
+
+
+def test_a_corrupt_image_is_one_line_exit_2_and_the_others_are_still_classified(tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    assert main(["predict", "--model", "digits", str(digit_samples()[0]), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"piclassify: error: {bad}: not a readable image (UnidentifiedImageError)"
+    assert len(captured.out.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "--model", "nosuchmodel", "x.jpg"], "nosuchmodel: no such model file or bundled model"),
+    (["predict", "--model", "digits", "nothing-here.png"], "nothing-here.png: no such image, folder or glob match"),
+    (["run", "--model", "digits", "--source", "/dev/video63", "--count", "1"], "/dev/video63"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    for suffix in (".tflite", ".json"):
+        shutil.copy(MODELS_DIR / f"digits{suffix}", tmp_path / f"digits{suffix}")
+    return tmp_path / "digits.tflite"
+
+
+def test_a_manifest_that_does_not_match_its_model_is_refused(model_copy, capsys):
+    manifest = json.loads(model_copy.with_suffix(".json").read_text())
+    manifest["output"]["quantization"]["zero_point"] += 1
+    model_copy.with_suffix(".json").write_text(json.dumps(manifest))
+    assert main(["info", str(model_copy)]) == 2
+    assert "model output quantization" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_model_is_refused(model_copy, capsys):
+    model_copy.write_bytes(b"this is a text file, not a flatbuffer")
+    manifest = json.loads(model_copy.with_suffix(".json").read_text())
+    manifest["sha256"] = sha256_of(model_copy)
+    model_copy.with_suffix(".json").write_text(json.dumps(manifest))
+    assert main(["predict", "--model", str(model_copy), str(digit_samples()[0])]) == 2
+    assert "digits.tflite: not a model" in capsys.readouterr().err
+
+
+def test_run_classifies_an_image_folder_then_stops(tmp_path, capsys):
+    for path in digit_samples():
+        shutil.copy(path, tmp_path)
+    assert main(["run", "--model", "digits", "--source", str(tmp_path), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["frame"] for r in records] == list(range(len(digit_samples())))
+    assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
+
+
+def test_models_lists_bundled_models_with_accuracy(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "%" in out
+
+
+def test_info_shows_contract_and_runtime(capsys):
+    assert main(["info", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime: ai-edge-litert" in out and "28x28x1 gray, int8" in out and "resize object" in out
+
+
+def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "picamera2", None)
+    monkeypatch.setattr("device.sources.glob.glob", lambda pattern: [])
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "no camera found" in out
+    for path in digit_samples():
+        assert f"{path.name}: {expected_label(path)} (" in out
+
+
+def test_a_device_prediction_never_imports_tensorflow():
+    code = ("import sys; from device.cli import main; "
+            f"rc = main(['predict', '--model', 'digits', {str(digit_samples()[0])!r}]); "
+            "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')); "
+            "print('LEAKED', leaked); sys.exit(rc)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert "LEAKED []" in completed.stdout

@@ -1,0 +1,66 @@
+"""Runtime choice (LiteRT, then tflite-runtime, then tf.lite) and load failures a user can understand."""
+
+import sys
+import types
+
+import pytest
+
+from device.bundled import MODELS_DIR
+from shared.classifier import Classifier, ModelLoadError
+from shared.manifest import load_manifest
+from shared.runtime import NoRuntimeError, Runtime, load_runtime
+
+
+def fake_interpreter_module(interpreter_class):
+    module = types.ModuleType("fake.interpreter")
+    module.Interpreter = interpreter_class
+    return module
+
+
+def test_litert_is_preferred_when_installed():
+    assert load_runtime().name == "ai-edge-litert"
+
+
+def test_tflite_runtime_is_next_then_tensorflow_lite(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    marker = type("TfliteRuntimeInterpreter", (), {})
+    monkeypatch.setitem(sys.modules, "tflite_runtime", types.ModuleType("tflite_runtime"))
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", fake_interpreter_module(marker))
+    runtime = load_runtime()
+    assert runtime.name == "tflite-runtime" and runtime.interpreter_class is marker
+
+
+def test_no_runtime_at_all_says_what_to_install(monkeypatch):
+    for name in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(NoRuntimeError, match="pip install ai-edge-litert"):
+        load_runtime()
+
+
+def failing_runtime(name, exc):
+    def interpreter(**kwargs):
+        raise exc
+
+    return Runtime(name, "2.14.0", interpreter)
+
+
+def test_an_op_version_the_runtime_lacks_names_the_converter_version():
+    path = MODELS_DIR / "digits.tflite"
+    manifest = load_manifest(path)
+    runtime = failing_runtime("tflite-runtime", ValueError(
+        "Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'. An older version of this builtin "
+        "might be supported. Are you using an old TFLite binary with a newer model?\nRegistration failed."))
+    with pytest.raises(ModelLoadError) as error:
+        Classifier(path, manifest, runtime)
+    message = str(error.value)
+    assert "lacks op FULLY_CONNECTED version 12" in message
+    assert f"converted by TensorFlow {manifest.versions['tensorflow']}" in message and "\n" not in message
+
+
+def test_tflite_runtime_under_numpy_2_is_explained(monkeypatch):
+    path = MODELS_DIR / "digits.tflite"
+    monkeypatch.setattr("shared.classifier.np.__version__", "2.1.0")
+    runtime = failing_runtime("tflite-runtime", SystemError(
+        "<built-in method CreateWrapperFromFile of PyCapsule object> returned a result with an exception set"))
+    with pytest.raises(ModelLoadError, match="does not work with NumPy 2.1.0.*numpy<2"):
+        Classifier(path, load_manifest(path), runtime)

@@ -1,0 +1,148 @@
+"""Frame sources on real inputs: image files and folders, a video file written here, the Pi camera's API."""
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from device.errors import CameraError, SourceError
+from device.sources import open_source
+from device.sources.images import ImageFilesSource, read_image
+from device.sources.picamera import Picamera2Source
+from shared.errors import ImageError
+from tests import picamera2_standin
+
+
+def scene(width=640, height=480) -> np.ndarray:
+    """Red left half, blue right half: any channel-order mistake shows."""
+    image = np.zeros((height, width, 3), dtype=np.uint8)
+    image[:, : width // 2] = (220, 20, 10)
+    image[:, width // 2:] = (10, 30, 230)
+    return image
+
+
+def assert_scene(frame_image: np.ndarray, tolerance: int = 12) -> None:
+    h, w = frame_image.shape[:2]
+    left, right = frame_image[h // 2, w // 4].astype(int), frame_image[h // 2, 3 * w // 4].astype(int)
+    assert np.abs(left - (220, 20, 10)).max() <= tolerance, left
+    assert np.abs(right - (10, 30, 230)).max() <= tolerance, right
+
+
+def test_image_folder_yields_rgb_frames_in_name_order(tmp_path):
+    for name in ("b.png", "a.jpg", "c.webp", "notes.txt"):
+        if name.endswith(".txt"):
+            (tmp_path / name).write_text("not an image")
+        else:
+            Image.fromarray(scene(64, 48)).save(tmp_path / name)
+    with open_source(str(tmp_path)) as source:
+        frames = list(source)
+    assert [f.origin.split("/")[-1] for f in frames] == ["a.jpg", "b.png", "c.webp"]
+    assert [f.index for f in frames] == [0, 1, 2]
+    for frame in frames:
+        assert frame.image.shape == (48, 64, 3) and frame.image.dtype == np.uint8
+        assert_scene(frame.image)
+
+
+def test_glob_and_comma_separated_images(tmp_path):
+    for name in ("x1.png", "x2.png", "y.bmp"):
+        Image.fromarray(scene(32, 24)).save(tmp_path / name)
+    with open_source(f"{tmp_path}/x*.png,{tmp_path}/y.bmp") as source:
+        assert len(list(source)) == 3
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view": stored landscape, shown portrait
+    Image.fromarray(scene(64, 48)).save(path, exif=exif)
+    assert read_image(path).shape == (64, 48, 3)
+
+
+def test_corrupt_and_missing_images_are_named(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated jpeg")
+    with pytest.raises(ImageError, match="bad.jpg: not a readable image"):
+        read_image(bad)
+    with pytest.raises(SourceError, match="nothing.png: no such image"):
+        ImageFilesSource([str(tmp_path / "nothing.png")])
+
+
+@pytest.fixture
+def video_file(tmp_path):
+    """A real 12-frame MJPG video written with OpenCV."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    assert writer.isOpened()
+    for _ in range(12):
+        writer.write(cv2.cvtColor(scene(160, 120), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def test_video_file_frames_are_rgb_and_end(video_file):
+    with open_source(str(video_file)) as source:
+        assert source.name == f"video:{video_file}"
+        frames = list(source)
+    assert len(frames) == 12
+    assert_scene(frames[0].image, tolerance=20)
+    assert frames[-1].timestamp >= frames[0].timestamp
+
+
+def test_missing_usb_camera_and_video_file_are_camera_errors(tmp_path):
+    with pytest.raises(CameraError, match="/dev/video63"):
+        open_source("/dev/video63")
+    with pytest.raises(CameraError, match="missing.mp4: no such video file"):
+        open_source(str(tmp_path / "missing.mp4"))
+
+
+@pytest.mark.parametrize("fmt", ["RGB888", "XRGB8888", "YUV420"])
+def test_picamera2_frames_are_rgb_whatever_the_memory_layout(monkeypatch, fmt):
+    fake = picamera2_standin.module(scene())
+    monkeypatch.setitem(sys.modules, "picamera2", fake)
+    with Picamera2Source((100, 80), fmt=fmt) as source:  # 100 px: YUV420 stride 128 carries padding
+        frame = next(source)
+    assert frame.image.shape == (80, 100, 3)
+    assert_scene(frame.image, tolerance=16)
+    camera = fake.Picamera2.instances[0]
+    assert camera.closed and not camera.started
+
+
+def test_picamera2_is_closed_when_the_caller_fails(monkeypatch):
+    fake = picamera2_standin.module(scene())
+    monkeypatch.setitem(sys.modules, "picamera2", fake)
+    with pytest.raises(ZeroDivisionError):
+        with open_source("picamera2"):
+            1 / 0
+    assert fake.Picamera2.instances[0].closed
+
+
+def test_picamera2_capture_failure_is_a_camera_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", picamera2_standin.module(scene(), fail_after=1))
+    with Picamera2Source() as source:
+        next(source)
+        with pytest.raises(CameraError, match="capture failed"):
+            next(source)
+
+
+def test_picamera2_missing_or_without_camera(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails, as on a machine without it
+    with pytest.raises(CameraError, match="python3-picamera2"):
+        Picamera2Source()
+    monkeypatch.setitem(sys.modules, "picamera2", picamera2_standin.module(scene(), cameras=[]))
+    with pytest.raises(CameraError, match="no camera detected"):
+        Picamera2Source()
+
+
+def test_auto_prefers_the_pi_camera(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", picamera2_standin.module(scene()))
+    with open_source("auto") as source:
+        assert source.name == "picamera2:0"
+
+
+def test_auto_without_any_camera_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", None)
+    monkeypatch.setattr("device.sources.glob.glob", lambda pattern: [])
+    with pytest.raises(CameraError, match="auto: no camera found"):
+        open_source("auto")

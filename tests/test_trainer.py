@@ -1,0 +1,52 @@
+"""The trainer end to end on a few hundred real images: train, export int8, verify, report."""
+
+import json
+
+import numpy as np
+import pytest
+
+from shared.classifier import Classifier
+from trainer.cli import main as train_main
+
+pytestmark = [pytest.mark.training, pytest.mark.dataset]
+
+
+@pytest.fixture(scope="module")
+def smoke_model(tmp_path_factory, mnist_dir):
+    """One epoch on 300 MNIST images: quick, and enough to exercise every step."""
+    out = tmp_path_factory.mktemp("models")
+    rc = train_main(["digits", "--limit", "300", "--epochs", "1", "--out", str(out), "--data-dir", str(mnist_dir.parent)])
+    assert rc == 0
+    return out / "digits.tflite"
+
+
+def test_export_writes_an_int8_model_its_manifest_and_the_report(smoke_model):
+    assert smoke_model.is_file() and smoke_model.with_suffix(".json").is_file()
+    reports = smoke_model.parent / "reports"
+    assert (reports / "digits-confusion.png").stat().st_size > 1000
+    assert (reports / "digits-mistakes.png").stat().st_size > 1000
+    classifier = Classifier.load(smoke_model)  # the manifest describes this exact file
+    manifest = classifier.manifest
+    assert manifest.input.dtype == "int8" and manifest.input.quantization.zero_point == -128
+    assert manifest.resize == "object" and manifest.polarity == "light-on-dark"
+    assert manifest.training["train_images"] + manifest.training["validation_images"] == 300
+    assert manifest.versions["tensorflow"][0].isdigit()
+
+
+def test_manifest_accuracy_is_measured_on_the_full_test_set(smoke_model, mnist_test):
+    images, labels = mnist_test
+    manifest = json.loads(smoke_model.with_suffix(".json").read_text())
+    assert manifest["metrics"]["test_images"] == 10000
+    classifier = Classifier.load(smoke_model)
+    remeasured = float(np.mean(classifier.probabilities(images).argmax(axis=1) == labels))
+    assert manifest["metrics"]["tflite_accuracy"] == pytest.approx(remeasured, abs=1e-4)
+    assert abs(manifest["metrics"]["keras_accuracy"] - manifest["metrics"]["tflite_accuracy"]) < 0.05
+
+
+def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PICLASSIFY_DATA", raising=False)
+    monkeypatch.setattr("trainer.datasets.DEBIAN_ROOT", tmp_path / "debian")
+    monkeypatch.setattr("trainer.datasets.KERAS_CACHE", tmp_path / "keras")
+    assert train_main(["fashion", "--data-dir", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("piclassify-train: error: fashion-mnist not found") and "\n" not in err
