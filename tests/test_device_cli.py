@@ -130,3 +130,11 @@ def test_a_device_prediction_never_imports_tensorflow():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert "LEAKED []" in completed.stdout
+
+
+def test_bench_reports_every_stage_and_throughput(capsys):
+    assert main(["bench", "--model", "digits", "--frames", "30", "--no-cold-start"]) == 0
+    out = capsys.readouterr().out
+    for stage in ("capture", "preprocess", "invoke", "postprocess", "pre+post"):
+        assert f"\n{stage}" in out
+    assert "30 frames in" in out and "frames/s" in out and "peak RSS" in out

@@ -20,12 +20,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET")
     for name, help_text in (("digits", "handwritten digits (MNIST)"), ("fashion", "clothing items (Fashion-MNIST)")):
         p = sub.add_parser(name, help=help_text, description=f"Train the {name} model on {help_text}.")
-        p.add_argument("--arch", choices=("cnn", "mlp"), default="cnn",
-                       help="cnn: compact CNN (default); mlp: the workshop's Dense baseline")
+        p.add_argument("--arch", choices=("cnn", "cnn-flat", "mlp"), default=None,
+                       help="cnn: compact CNN (digits default); cnn-flat: CNN with a 7x7 read-out (fashion "
+                            "default); mlp: the workshop's Dense baseline")
         p.add_argument("--data-dir", type=Path,
                        help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
         p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
         _common_options(p, default_epochs=12)
+    p = sub.add_parser("folder", help="your own photos: PATH/train/<class>/*.jpg (+ PATH/validation/...)",
+                       description="Train an RGB classifier on photo folders. Class names are the folder names in "
+                                   "sorted order; two classes give a binary (sigmoid) model, more a softmax one. "
+                                   "Unreadable files are skipped and counted.")
+    p.add_argument("path", type=Path, help="folder with train/<class>/ and validation/<class>/ (or just <class>/)")
+    p.add_argument("--name", required=True, help="model name, e.g. catsdogs (becomes <name>.tflite)")
+    p.add_argument("--size", type=int, default=96, help="square input size in pixels (default 96)")
+    p.add_argument("--backbone", choices=("mobilenetv2",), help="transfer learning from ImageNet weights (local only)")
+    p.add_argument("--weights", type=Path, help="backbone weights file (default: the Keras cache ~/.keras/models)")
+    _common_options(p, default_epochs=60)
+
     p = sub.add_parser("samples", help="render the demo's sample photos from test images",
                        description="Render test-set digits and clothes as camera photos (dark on lit paper) "
                                    "for the device demo; writes <model>-<n>-<label>.jpg.")
@@ -48,6 +60,10 @@ def _common_options(p: argparse.ArgumentParser, default_epochs: int) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
     try:
         if args.dataset == "samples":
             from trainer.samples import make_samples
@@ -55,11 +71,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for path in make_samples(args.out, args.per_dataset, args.data_dir):
                 print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
             return 0
+        if args.dataset == "folder":
+            from trainer.folder_recipe import train_folder_model
+
+            train_folder_model(args.path, args.name, size=args.size, epochs=args.epochs, quantization=args.quantize,
+                               out_dir=args.out, backbone=args.backbone, weights=args.weights, seed=args.seed,
+                               log=log)
+            return 0
         from trainer.idx_recipe import train_idx_model
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
                         out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
-                        log=lambda line: print(line, flush=True))
+                        log=log)
     except PiclassifyError as exc:
         print(f"piclassify-train: error: {exc}", file=sys.stderr)
         return 2

@@ -49,16 +49,18 @@ class IdxDatasetInfo:
     polarity: str
     keras_loader: str
     resize: str  # how a camera photo is framed like this dataset's images (see shared.framing)
+    default_arch: str
 
 
 DATASETS = {
-    "digits": IdxDatasetInfo("mnist", tuple(str(d) for d in range(10)), "light-on-dark", "mnist", "object"),
+    "digits": IdxDatasetInfo("mnist", tuple(str(d) for d in range(10)), "light-on-dark", "mnist", "object", "cnn"),
     "fashion": IdxDatasetInfo(
         "fashion-mnist",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         "light-on-dark",
         "fashion_mnist",
         "object-fill",
+        "cnn-flat",
     ),
 }
 

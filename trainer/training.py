@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import keras
 import numpy as np
@@ -30,16 +31,25 @@ class TrainConfig:
 
 
 def augmentation(kind: str) -> keras.Sequential:
-    """Small geometric jitter suited to the data: no flips for digits, mirror images for clothes."""
-    steps: list[keras.layers.Layer] = []
-    if kind == "fashion":
-        steps.append(keras.layers.RandomFlip("horizontal"))
-    steps += [
+    """Jitter suited to the data: no flips for digits, mirror images for clothes, more for photos."""
+    if kind == "photos":
+        return keras.Sequential([
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05, fill_mode="reflect"),
+            keras.layers.RandomZoom((-0.2, 0.1), fill_mode="reflect"),
+            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"),
+            keras.layers.RandomContrast(0.2),
+        ], name="augment_photos")
+    if kind == "fashion":  # items are photographed upright and centred: mirror and shift only
+        return keras.Sequential([
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant"),
+        ], name="augment_fashion")
+    return keras.Sequential([
         keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant"),
-        keras.layers.RandomRotation(0.03 if kind == "digits" else 0.02, fill_mode="constant"),
+        keras.layers.RandomRotation(0.03, fill_mode="constant"),
         keras.layers.RandomZoom(0.08, fill_mode="constant"),
-    ]
-    return keras.Sequential(steps, name=f"augment_{kind}")
+    ], name=f"augment_{kind}")
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
@@ -56,10 +66,24 @@ def as_model_input(images: np.ndarray) -> np.ndarray:
 
 
 def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scaling, config: TrainConfig,
-                binary: bool = False) -> tuple[keras.Model, dict]:
-    """Fit ``model`` on uint8 images ``x``; return it and a summary (epochs run, seconds, val accuracy)."""
+                binary: bool = False, monitor: Optional[tuple[np.ndarray, np.ndarray]] = None) -> tuple[keras.Model, dict]:
+    """Fit ``model`` on uint8 images ``x``; return it and a summary (epochs run, seconds, val accuracy).
+
+    Without ``monitor``, a validation split is held out and early stopping keeps the best weights.
+    With ``monitor`` (small photo sets, where every training image counts), nothing is held out:
+    the fixed schedule runs to its end and the monitor images are only shown, never used to choose.
+    """
     keras.utils.set_random_seed(config.seed)
-    (x_train, y_train), (x_val, y_val) = split_validation(as_model_input(x), y, config.validation_fraction, config.seed)
+    callbacks: list[keras.callbacks.Callback] = []
+    if monitor is None:
+        (x_train, y_train), (x_val, y_val) = split_validation(as_model_input(x), y, config.validation_fraction,
+                                                              config.seed)
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                                       restore_best_weights=True))
+    else:
+        (x_train, y_train), (x_val, y_val) = (as_model_input(x), y), (as_model_input(monitor[0]), monitor[1])
+    if binary:
+        y_train, y_val = (v.astype(np.float32).reshape(-1, 1) for v in (y_train, y_val))
     x_train = scale_pixels(x_train, scaling)
     x_val = scale_pixels(x_val, scaling)
     augment = augmentation(config.augment)
@@ -77,9 +101,8 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=[metric])
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     started = time.monotonic()
-    history = model.fit(train_ds, validation_data=(x_val, y_val), epochs=config.epochs, callbacks=[stop],
+    history = model.fit(train_ds, validation_data=(x_val, y_val), epochs=config.epochs, callbacks=callbacks,
                         verbose=1 if sys.stdout.isatty() else 2, shuffle=False)
     seconds = time.monotonic() - started
     return model, {

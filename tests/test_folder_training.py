@@ -1,0 +1,102 @@
+"""Training on the user's own photo folders, on a tiny folder dataset of drawn shapes the test writes."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from device.pipeline import Pipeline
+from shared.classifier import Classifier
+from trainer.cli import main as train_main
+from trainer.folder_data import load_folder_dataset
+
+pytestmark = pytest.mark.training
+
+
+def draw(shape: str, rng: np.random.Generator) -> np.ndarray:
+    image = np.full((64, 64, 3), rng.integers(150, 256, 3), dtype=np.uint8)
+    colour = tuple(int(v) for v in rng.integers(0, 100, 3))
+    centre = tuple(int(v) for v in rng.integers(24, 40, 2))
+    if shape == "circles":
+        cv2.circle(image, centre, int(rng.integers(10, 18)), colour, -1)
+    elif shape == "squares":
+        half = int(rng.integers(8, 14))
+        cv2.rectangle(image, (centre[0] - half, centre[1] - half), (centre[0] + half, centre[1] + half), colour, -1)
+    else:
+        cv2.line(image, (8, int(rng.integers(8, 56))), (56, int(rng.integers(8, 56))), colour, 5)
+    return image
+
+
+def write_shapes(root, classes=("squares", "circles"), per_class=(16, 6)):
+    """root/train/<class>/*.png and root/validation/<class>/*.png, plus a corrupt JPEG and a stray text file."""
+    rng = np.random.default_rng(0)
+    for split, count in zip(("train", "validation"), per_class):
+        for name in classes:
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                cv2.imwrite(str(folder / f"{name}{i}.png"), draw(name, rng))
+    (root / "train" / classes[0] / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (root / "train" / classes[0] / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shapes_model(tmp_path_factory):
+    root = write_shapes(tmp_path_factory.mktemp("shapes"))
+    out = tmp_path_factory.mktemp("models")
+    assert train_main(["folder", str(root), "--name", "shapes", "--size", "32", "--epochs", "1",
+                       "--out", str(out)]) == 0
+    return out / "shapes.tflite"
+
+
+def test_two_classes_make_a_binary_model_with_sorted_labels_and_a_threshold(shapes_model):
+    manifest = Classifier.load(shapes_model).manifest
+    assert manifest.task == "binary" and manifest.labels == ("circles", "squares")
+    assert manifest.output.shape == (1,) and manifest.threshold == 0.5
+    assert manifest.colour == "rgb" and manifest.resize == "centre-crop" and manifest.input.dtype == "int8"
+
+
+def test_unreadable_files_are_skipped_and_counted_not_fatal(shapes_model):
+    training = json.loads(shapes_model.with_suffix(".json").read_text())["training"]
+    assert training["skipped_files"] == 2 and training["train_images"] == 32
+
+
+def test_validation_accuracy_is_recorded_and_reports_written(shapes_model):
+    metrics = json.loads(shapes_model.with_suffix(".json").read_text())["metrics"]
+    assert metrics["test_images"] == 12 and "validation" in metrics["test_set"]
+    assert (shapes_model.parent / "reports" / "shapes-mistakes.png").is_file()
+
+
+def test_the_device_classifies_a_photo_with_the_exported_model(shapes_model):
+    result = Pipeline.load(str(shapes_model)).classify_image(draw("circles", np.random.default_rng(9)))
+    assert result.label in ("circles", "squares") and 0.5 <= result.score <= 1.0
+
+
+def test_three_classes_are_found_in_sorted_order(tmp_path):
+    root = write_shapes(tmp_path, classes=("squares", "lines", "circles"), per_class=(2, 1))
+    data = load_folder_dataset(root, 32, 32, "centre-crop", log=lambda line: None)
+    assert data.classes == ("circles", "lines", "squares")
+    assert data.train.images.shape == (6, 32, 32, 3) and data.validation.labels.tolist() == [0, 1, 2]
+
+
+def test_mobilenetv2_without_weights_fails_clearly(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("trainer.folder_recipe.KERAS_MODELS", tmp_path / "no-cache")
+    root = write_shapes(tmp_path / "shapes", per_class=(2, 1))
+    assert train_main(["folder", str(root), "--name", "x", "--backbone", "mobilenetv2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("piclassify-train: error: no ImageNet weights for mobilenetv2") and "--weights" in err
+
+
+def test_mobilenetv2_transfer_trains_from_a_local_weights_file(tmp_path):
+    import keras
+
+    weights = tmp_path / "mobilenetv2.weights.h5"
+    keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False,
+                                   weights=None).save_weights(weights)
+    root = write_shapes(tmp_path / "shapes", per_class=(4, 2))
+    assert train_main(["folder", str(root), "--name", "pets", "--size", "32", "--epochs", "1", "--backbone",
+                       "mobilenetv2", "--weights", str(weights), "--out", str(tmp_path / "out")]) == 0
+    manifest = Classifier.load(tmp_path / "out" / "pets.tflite").manifest
+    assert manifest.scaling.mode == "symmetric" and manifest.training["arch"] == "mobilenetv2"
