@@ -1,0 +1,1 @@
+"""``piclassify service``: the headless, systemd-managed classifier for a Pi with no screen or keyboard."""

@@ -1,0 +1,182 @@
+"""``piclassify install-service``: unit, config, user and folders in place, then the service started.
+
+The plan is a list of steps computed from what is already on the machine, so ``--dry-run``
+prints exactly what a real run would do and tests check the plan without root.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Union
+
+from shared.errors import PiclassifyError
+
+SERVICE_USER = "piclassify"
+UNIT_NAME = "piclassify.service"
+# Owners of the camera and GPIO device nodes on Raspberry Pi OS; the unit's SupplementaryGroups.
+DEVICE_GROUPS = ("video", "gpio")
+
+def _templates_dir() -> Path:
+    """``systemd/`` of a checkout, else the copy a wheel installs under ``<prefix>/share/piclassify``."""
+    checkout = Path(__file__).resolve().parents[2] / "systemd"
+    installed = Path(sys.prefix) / "share" / "piclassify" / "systemd"
+    return checkout if (checkout / UNIT_NAME).is_file() else installed
+
+
+TEMPLATES = _templates_dir()
+
+
+class InstallError(PiclassifyError):
+    """install-service cannot run here: not root, a template missing, or a step failed."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the installed files live; tests point it elsewhere."""
+
+    unit_dir: Path = Path("/etc/systemd/system")
+    config_dir: Path = Path("/etc/piclassify")
+    state_dir: Path = Path("/var/lib/piclassify")
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "piclassify.toml"
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    argv: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "run    " + " ".join(shlex.quote(arg) for arg in self.argv)
+
+    def apply(self) -> None:
+        try:
+            subprocess.run(self.argv, check=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise InstallError(f"{self.argv[0]}: {error}") from error
+
+
+@dataclass(frozen=True)
+class MakeDirectory:
+    path: Path
+    mode: int
+    owner: str
+    group: str
+
+    def describe(self) -> str:
+        return f"mkdir  {self.path} (mode {self.mode:04o}, {self.owner}:{self.group})"
+
+    def apply(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path, self.mode)
+        shutil.chown(self.path, self.owner, self.group)
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: Path
+    text: str
+    mode: int
+    group: str = "root"
+
+    def describe(self) -> str:
+        return f"write  {self.path} (mode {self.mode:04o}, root:{self.group}, {len(self.text.encode())} bytes)"
+
+    def apply(self) -> None:
+        partial = self.path.with_name(self.path.name + ".new")
+        partial.write_text(self.text, encoding="utf-8")
+        os.chmod(partial, self.mode)
+        shutil.chown(partial, "root", self.group)
+        os.replace(partial, self.path)
+
+
+Step = Union[RunCommand, MakeDirectory, WriteFile]
+
+
+def install_commands(unit_text: str, config_text: str, *, user_exists: bool, missing_groups: Iterable[str],
+                     config_exists: bool, layout: Layout = Layout()) -> list[Step]:
+    """The steps, in order; an existing config is left alone so a reinstall keeps the user's settings."""
+    user = SERVICE_USER
+    steps: list[Step] = [RunCommand(("groupadd", "--system", group)) for group in missing_groups]
+    if not user_exists:
+        steps.append(RunCommand(("useradd", "--system", "--user-group", "--home-dir", str(layout.state_dir),
+                                 "--no-create-home", "--shell", "/usr/sbin/nologin", user)))
+    steps += [
+        MakeDirectory(layout.config_dir, 0o750, "root", user),
+        MakeDirectory(layout.state_dir, 0o750, user, user),
+        MakeDirectory(layout.state_dir / "results", 0o750, user, user),
+        MakeDirectory(layout.state_dir / "frames", 0o750, user, user),
+        WriteFile(layout.unit_dir / UNIT_NAME, unit_text, 0o644),
+    ]
+    if not config_exists:
+        steps.append(WriteFile(layout.config_file, config_text, 0o640, group=user))
+    steps += [
+        RunCommand(("systemctl", "daemon-reload")),
+        RunCommand(("systemctl", "enable", "--now", UNIT_NAME)),
+    ]
+    return steps
+
+
+def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = TEMPLATES,
+                    say: Callable[[str], None] = print) -> int:
+    """Install (or, with ``dry_run``, only print) every step; ``InstallError`` names what stopped it."""
+    unit_text = _read_template(templates / UNIT_NAME)
+    config_text = _read_template(templates / "piclassify.toml")
+    if not dry_run:
+        if os.geteuid() != 0:
+            raise InstallError("install-service must run as root (try: sudo piclassify install-service)")
+        executable = exec_start(unit_text)
+        if not os.access(executable, os.X_OK):
+            raise InstallError(f"{executable} (the unit's ExecStart) not found: "
+                               f"create the venv there first, see {templates / 'README.md'}")
+    config_exists = layout.config_file.exists()
+    steps = install_commands(unit_text, config_text, user_exists=_user_exists(SERVICE_USER),
+                             missing_groups=[group for group in DEVICE_GROUPS if not _group_exists(group)],
+                             config_exists=config_exists, layout=layout)
+    if config_exists:
+        say(f"keep   {layout.config_file} (already there; the new example is {templates / 'piclassify.toml'})")
+    for step in steps:
+        say(("would " if dry_run else "") + step.describe())
+        if not dry_run:
+            step.apply()
+    return 0
+
+
+def exec_start(unit_text: str) -> str:
+    """The program the unit starts: the first word of its ExecStart= line."""
+    for line in unit_text.splitlines():
+        if line.startswith("ExecStart="):
+            return shlex.split(line[len("ExecStart="):])[0]
+    raise InstallError(f"{UNIT_NAME} has no ExecStart= line")
+
+
+def _read_template(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InstallError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True

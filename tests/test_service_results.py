@@ -1,0 +1,182 @@
+"""Results on disk: whole fsynced JSON lines, rotation, torn lines set aside, a bounded frames folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from device.service import results as results_module
+from device.service.config import FramesConfig
+from device.service.frames_store import FrameStore
+from device.service.results import ResultLog, ResultLogError, result_record
+
+
+@dataclass(frozen=True)
+class FakeFrame:
+    image: np.ndarray
+    timestamp: float
+    index: int
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    label: str
+    score: float
+    latency_ms: float = 12.345
+
+
+def frame(index: int = 0) -> FakeFrame:
+    return FakeFrame(np.full((48, 64, 3), index * 20 % 256, np.uint8), 1_700_000_000.0 + index, index)
+
+
+def lines(path: Path) -> list[dict]:
+    data = path.read_bytes()
+    assert data == b"" or data.endswith(b"\n")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_a_result_record_has_the_documented_fields():
+    record = result_record(frame(3), FakeResult("7", 0.912345), "digits", "picamera2")
+    assert record == {"time": "2023-11-14T22:13:23.000+00:00", "model": "digits", "label": "7",
+                      "score": 0.9123, "latency_ms": 12.35, "source": "picamera2", "frame_id": 3}
+
+
+def test_each_record_is_one_json_line_written_whole_and_fsynced(tmp_path, monkeypatch):
+    calls = []
+    real_write, real_fsync = os.write, os.fsync
+    monkeypatch.setattr(results_module.os, "write", lambda fd, data: calls.append(("write", data)) or real_write(fd, data))
+    monkeypatch.setattr(results_module.os, "fsync", lambda fd: calls.append(("fsync",)) or real_fsync(fd))
+    log = ResultLog(tmp_path / "results.jsonl", max_bytes=1 << 20, keep=2)
+    log.append({"label": "cat", "note": "two\nlines"})
+    log.append({"label": "dog"})
+    log.close()
+    assert [call[0] for call in calls] == ["write", "fsync", "write", "fsync"]
+    assert calls[0][1].count(b"\n") == 1 and calls[0][1].endswith(b"\n")
+    assert lines(tmp_path / "results.jsonl") == [{"label": "cat", "note": "two\nlines"}, {"label": "dog"}]
+
+
+def test_a_restart_appends_to_the_same_file(tmp_path):
+    for label in ("a", "b"):
+        log = ResultLog(tmp_path / "results.jsonl", max_bytes=1 << 20, keep=2)
+        log.append({"label": label})
+        log.close()
+    assert lines(tmp_path / "results.jsonl") == [{"label": "a"}, {"label": "b"}]
+
+
+def test_rotation_keeps_the_newest_files_up_to_keep(tmp_path):
+    path = tmp_path / "results.jsonl"
+    log = ResultLog(path, max_bytes=1024, keep=2)
+    padding = "x" * 300
+    for number in range(12):
+        log.append({"n": number, "pad": padding})
+    log.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl", "results.jsonl.1", "results.jsonl.2"]
+    assert all(p.stat().st_size <= 1024 for p in tmp_path.iterdir())
+    numbers = [record["n"] for name in ("results.jsonl.2", "results.jsonl.1", "results.jsonl")
+               for record in lines(tmp_path / name)]
+    assert numbers == list(range(12 - len(numbers), 12))
+
+
+def test_keep_zero_starts_a_fresh_file_instead_of_rotating(tmp_path):
+    log = ResultLog(tmp_path / "results.jsonl", max_bytes=1024, keep=0)
+    for number in range(5):
+        log.append({"n": number, "pad": "x" * 300})
+    log.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
+    assert lines(tmp_path / "results.jsonl")[-1]["n"] == 4
+
+
+def test_a_torn_last_line_is_set_aside_and_the_log_cut_to_whole_lines(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"n":1}\n{"n":2}\n{"n":3,"lab')
+    log = ResultLog(path, max_bytes=1 << 20, keep=2)
+    log.append({"n": 4})
+    log.close()
+    assert lines(path) == [{"n": 1}, {"n": 2}, {"n": 4}]
+    assert log.torn_path is not None and log.torn_path.name.startswith("results.jsonl.torn-")
+    assert log.torn_path.read_bytes() == b'{"n":3,"lab'
+
+
+def test_a_file_that_is_all_torn_line_is_emptied_into_the_torn_file(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"n":1,"la')
+    ResultLog(path, max_bytes=1 << 20, keep=2).close()
+    assert path.read_bytes() == b""
+    assert [p.read_bytes() for p in tmp_path.glob("results.jsonl.torn-*")] == [b'{"n":1,"la']
+
+
+def test_two_torn_starts_in_one_second_keep_both_fragments(tmp_path):
+    path = tmp_path / "results.jsonl"
+    for fragment in (b'{"a', b'{"b'):
+        path.write_bytes(b'{"n":1}\n' + fragment)
+        ResultLog(path, max_bytes=1 << 20, keep=2).close()
+    assert sorted(p.read_bytes() for p in tmp_path.glob("results.jsonl.torn-*")) == [b'{"a', b'{"b']
+
+
+def test_a_whole_file_is_left_alone(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"n":1}\n')
+    log = ResultLog(path, max_bytes=1 << 20, keep=2)
+    log.close()
+    assert log.torn_path is None
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
+
+
+def test_a_failed_write_leaves_no_partial_line(tmp_path, monkeypatch):
+    path = tmp_path / "results.jsonl"
+    log = ResultLog(path, max_bytes=1 << 20, keep=2)
+    log.append({"n": 1})
+    real_write = os.write
+    monkeypatch.setattr(results_module.os, "write", lambda fd, data: real_write(fd, data[:5]))  # disk full
+    with pytest.raises(ResultLogError, match="results.jsonl: cannot write result: short write"):
+        log.append({"n": 2})
+    monkeypatch.setattr(results_module.os, "write", real_write)
+    log.append({"n": 3})
+    log.close()
+    assert lines(path) == [{"n": 1}, {"n": 3}]
+
+
+def test_an_unwritable_folder_is_one_line_naming_the_file(tmp_path):
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    with pytest.raises(ResultLogError, match="blocked/results.jsonl: cannot open result log"):
+        ResultLog(tmp_path / "blocked" / "results.jsonl", max_bytes=1 << 20, keep=2)
+
+
+def frames_store(tmp_path: Path, **options) -> FrameStore:
+    return FrameStore(FramesConfig(path=tmp_path / "frames", **options))
+
+
+def test_saved_frames_are_jpegs_named_by_time_frame_and_label(tmp_path):
+    store = frames_store(tmp_path, save="all")
+    path = store.save(frame(5), FakeResult("ankle boot", 0.99))
+    assert path is not None and path.name == "20231114T221325.000000Z-00000005-ankle_boot.jpg"
+    with Image.open(path) as image:
+        assert (image.format, image.size) == ("JPEG", (64, 48))
+
+
+def test_below_saves_only_unsure_results(tmp_path):
+    store = frames_store(tmp_path, save="below", below_score=0.6)
+    assert store.save(frame(1), FakeResult("cat", 0.9)) is None
+    assert store.save(frame(2), FakeResult("cat", 0.59)) is not None
+    assert len(list((tmp_path / "frames").glob("*.jpg"))) == 1
+
+
+def test_the_frames_folder_keeps_only_the_newest_max_count(tmp_path):
+    store = frames_store(tmp_path, save="all", max_count=3)
+    saved = [store.save(frame(index), FakeResult("cat", 0.9)) for index in range(5)]
+    assert sorted((tmp_path / "frames").glob("*.jpg")) == saved[2:]
+
+
+def test_the_bound_counts_frames_from_earlier_runs_and_drops_partial_files(tmp_path):
+    first = frames_store(tmp_path, save="all", max_count=3)
+    old = [first.save(frame(index), FakeResult("cat", 0.9)) for index in range(3)]
+    (tmp_path / "frames" / "20231114T221399.000000Z-00000009-cat.part").write_bytes(b"cut by power loss")
+    second = frames_store(tmp_path, save="all", max_count=3)
+    new = second.save(frame(7), FakeResult("dog", 0.9))
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == sorted(p.name for p in old[1:] + [new])

@@ -1,0 +1,456 @@
+"""The service loop: ready only with a frame, camera faults retried, SIGTERM clean, SIGHUP reloads.
+
+In-process tests drive ``Service`` with fake sources and a fake model; the signal tests run the
+real ``main`` in a subprocess (``fake_service_main`` below) with a real sd_notify socket.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Union
+
+import numpy as np
+import pytest
+
+from device.errors import CameraError, UnknownModelError
+from device.service.config import load_config
+from device.service.notify import Notifier
+from device.service.runner import RELOAD, STOP, Backoff, Service, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- fakes ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FakeFrame:
+    image: np.ndarray
+    timestamp: float
+    index: int
+
+
+@dataclass(frozen=True)
+class FakeManifest:
+    name: str
+    task: str = "multiclass"
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    label: str
+    index: int
+    score: float
+    latency_ms: float = 1.5
+    top: list = field(default_factory=list)
+
+
+class FakeSource:
+    """Yields frames (or raises the CameraErrors) in ``script``; ``StopIteration`` when it runs out."""
+
+    def __init__(self, spec: str, script: Iterator[Union[None, Exception]], frame_s: float = 0.0) -> None:
+        self.name = f"fake:{spec}"
+        self._script = iter(script)
+        self._frame_s = frame_s
+        self._index = 0
+        self.closed = False
+
+    def __iter__(self) -> "FakeSource":
+        return self
+
+    def __next__(self) -> FakeFrame:
+        step = next(self._script)
+        if isinstance(step, Exception):
+            raise step
+        time.sleep(self._frame_s)
+        frame = FakeFrame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakePipeline:
+    """Labels every frame with the model's name; ``on_classify`` lets a test act mid-run."""
+
+    def __init__(self, model: str, on_classify: Callable[[FakeFrame], None] = lambda frame: None,
+                 classify_s: float = 0.0) -> None:
+        if model == "missing":
+            raise UnknownModelError(f"{model}: no such model file or bundled model")
+        self.manifest = FakeManifest(model, labels=(model, "other"))
+        self._on_classify = on_classify
+        self._classify_s = classify_s
+
+    def classify(self, frame: FakeFrame) -> FakeResult:
+        time.sleep(self._classify_s)
+        self._on_classify(frame)
+        return FakeResult(self.manifest.name, 0, 0.75)
+
+
+class RecordingNotifier(Notifier):
+    def __init__(self) -> None:
+        super().__init__("recording")
+        self.messages: list[dict[str, str]] = []
+        self.is_ready = threading.Event()
+
+    def send(self, **fields: str) -> None:
+        self.messages.append(fields)
+        if "READY" in fields:
+            self.is_ready.set()
+
+    def statuses(self) -> list[str]:
+        return [message["STATUS"] for message in self.messages if "STATUS" in message]
+
+    def kinds(self) -> list[str]:
+        """The state changes in order: READY, RELOADING, STOPPING."""
+        return [key for message in self.messages for key in ("READY", "RELOADING", "STOPPING") if key in message]
+
+
+FRAMES = None  # a script step that delivers a frame
+
+
+class Harness:
+    """A config in tmp_path, scripted source opens (a list of steps, or an Exception the open raises)."""
+
+    def __init__(self, tmp_path: Path, opens: list, config: str = "") -> None:
+        self.config_path = tmp_path / "piclassify.toml"
+        self.results_path = tmp_path / "results" / "results.jsonl"
+        self.write_config(config)
+        self.opens = list(opens)
+        self.sources: list[FakeSource] = []
+        self.notifier = RecordingNotifier()
+        self.on_classify: Callable[[FakeFrame], None] = lambda frame: None
+        self.service: Service
+
+    def write_config(self, text: str) -> None:
+        self.config_path.write_text(f'{text}\n[results]\npath = "{self.results_path}"\n')
+
+    def open_source(self, spec: str, size: tuple[int, int]) -> FakeSource:
+        script = self.opens.pop(0)
+        if isinstance(script, Exception):
+            raise script
+        source = FakeSource(spec, script)
+        self.sources.append(source)
+        return source
+
+    def run(self) -> int:
+        self.service = Service(self.config_path, load_config(self.config_path), source_factory=self.open_source,
+                               pipeline_factory=lambda model, threads: FakePipeline(model, self.on_classify),
+                               notifier=self.notifier, backoff=Backoff(0.01, 0.04))
+        return self.service.run()
+
+    def line_count(self) -> int:
+        return self.results_path.read_bytes().count(b"\n") if self.results_path.exists() else 0
+
+    def results(self) -> list[dict]:
+        data = self.results_path.read_bytes()
+        assert data.endswith(b"\n")
+        return [json.loads(line) for line in data.splitlines()]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+# -- in-process -------------------------------------------------------------------------------
+
+def test_frames_are_classified_and_logged_until_a_file_source_runs_out(tmp_path):
+    harness = Harness(tmp_path, [[FRAMES] * 3], 'model = "digits"')
+    assert harness.run() == 0
+    results = harness.results()
+    assert [(r["model"], r["label"], r["frame_id"], r["source"]) for r in results] == [
+        ("digits", "digits", index, "fake:auto") for index in range(3)]
+    assert set(results[0]) == {"time", "model", "label", "score", "latency_ms", "source", "frame_id"}
+    assert harness.notifier.kinds() == ["READY", "STOPPING"]
+    assert harness.sources[0].closed
+
+
+def test_ready_waits_for_a_first_frame_and_start_up_is_extended_meanwhile(tmp_path):
+    harness = Harness(tmp_path, [CameraError("picamera2: no camera"), [FRAMES]])
+    assert harness.run() == 0
+    messages = harness.notifier.messages
+    first_ready = next(index for index, message in enumerate(messages) if "READY" in message)
+    waiting = messages[:first_ready]
+    assert any(m.get("STATUS", "").startswith("camera lost (picamera2: no camera), retrying in") for m in waiting)
+    assert all("EXTEND_TIMEOUT_USEC" in m for m in waiting if "STATUS" in m)
+    assert not any("EXTEND_TIMEOUT_USEC" in m for m in messages[first_ready:])
+
+
+def test_a_lost_camera_is_reopened_with_doubling_backoff_and_the_service_keeps_going(tmp_path, caplog):
+    caplog.set_level("INFO")
+    gone = CameraError("/dev/video0: stopped delivering frames")
+    missing = CameraError("/dev/video0: no such camera")
+    harness = Harness(tmp_path, [[FRAMES, FRAMES, gone], missing, missing, missing, [FRAMES, FRAMES]])
+    assert harness.run() == 0
+    assert len(harness.results()) == 4
+    lost = [record.getMessage() for record in caplog.records if record.getMessage().startswith("camera lost")]
+    assert lost == [f"camera lost: {gone}; retrying in 0.01s", f"camera lost: {missing}; retrying in 0.02s",
+                    f"camera lost: {missing}; retrying in 0.04s", f"camera lost: {missing}; retrying in 0.04s"]
+    assert "camera back: fake:auto" in caplog.text
+    assert harness.sources[0].closed
+    assert harness.notifier.kinds() == ["READY", "STOPPING"]
+    assert any(status.startswith(f"camera lost ({gone}), retrying in") for status in harness.notifier.statuses())
+
+
+def test_backoff_doubles_to_its_cap_and_starts_over_after_a_frame():
+    backoff = Backoff(0.5, 30.0)
+    assert [backoff.next_delay() for _ in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+def test_a_stop_finishes_the_current_frame_and_exits_0(tmp_path):
+    harness = Harness(tmp_path, [itertools.repeat(FRAMES)])
+    harness.on_classify = lambda frame: frame.index == 2 and harness.service.events.put(STOP)
+    assert harness.run() == 0
+    assert [r["frame_id"] for r in harness.results()] == [0, 1, 2]
+    assert harness.sources[0].closed
+
+
+def test_a_reload_switches_the_model_and_keeps_the_camera_open(tmp_path):
+    harness = Harness(tmp_path, [[FRAMES] * 6], 'model = "alpha"')
+
+    def reload_after_frame_2(frame: FakeFrame) -> None:
+        if frame.index == 2:
+            harness.write_config('model = "beta"')
+            harness.service.events.put(RELOAD)
+
+    harness.on_classify = reload_after_frame_2
+    assert harness.run() == 0
+    assert [r["model"] for r in harness.results()] == ["alpha"] * 3 + ["beta"] * 3
+    assert len(harness.sources) == 1
+    assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
+
+
+def test_a_reload_that_changes_the_source_reopens_it(tmp_path):
+    harness = Harness(tmp_path, [[FRAMES] * 2, [FRAMES] * 2], 'source = "usb:0"')
+
+    def switch_camera(frame: FakeFrame) -> None:
+        if frame.index == 0 and len(harness.sources) == 1:
+            harness.write_config('source = "usb:1"')
+            harness.service.events.put(RELOAD)
+
+    harness.on_classify = switch_camera
+    assert harness.run() == 0
+    assert [r["source"] for r in harness.results()] == ["fake:usb:0", "fake:usb:1", "fake:usb:1"]
+    assert harness.sources[0].closed
+
+
+def test_a_reload_with_a_broken_config_keeps_the_running_one(tmp_path, caplog):
+    harness = Harness(tmp_path, [[FRAMES] * 4], 'model = "alpha"')
+
+    def break_config(frame: FakeFrame) -> None:
+        if frame.index == 1:
+            harness.config_path.write_text('model = "beta"\nmood = "x"\n')
+            harness.service.events.put(RELOAD)
+
+    harness.on_classify = break_config
+    assert harness.run() == 0
+    assert [r["model"] for r in harness.results()] == ["alpha"] * 4
+    assert f"reload failed, keeping the running configuration: {harness.config_path}: unknown key 'mood'" \
+        in caplog.text
+    assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
+
+
+def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tmp_path):
+    gpiozero = pytest.importorskip("gpiozero")
+    from gpiozero.pins.mock import MockFactory
+
+    previous, gpiozero.Device.pin_factory = gpiozero.Device.pin_factory, MockFactory()
+    pin = gpiozero.Device.pin_factory.pin(17)
+    harness = Harness(tmp_path, [itertools.repeat(FRAMES)],
+                      'mode = "trigger"\n[button]\npin = 17\nhold_s = 0.1\non_hold = "reload"')
+
+    def press_twice_then_hold() -> None:
+        try:
+            assert harness.notifier.is_ready.wait(5)
+            for presses in (1, 2):
+                pin.drive_low()
+                pin.drive_high()
+                wait_until(lambda: harness.line_count() >= presses)
+            pin.drive_low()
+            wait_until(lambda: "RELOADING" in harness.notifier.kinds())
+            pin.drive_high()
+        finally:
+            harness.service.events.put(STOP)
+
+    presser = threading.Thread(target=press_twice_then_hold, daemon=True)
+    presser.start()
+    try:
+        assert harness.run() == 0
+    finally:
+        presser.join(5)
+        gpiozero.Device.pin_factory.reset()
+        gpiozero.Device.pin_factory = previous
+    assert [r["frame_id"] for r in harness.results()] == [1, 2], "frame 0 proved the camera; each press is one frame"
+    assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
+
+
+# -- the real main() in a subprocess ----------------------------------------------------------
+
+def fake_service_main(config_path: str) -> int:
+    """``piclassify service`` with a camera delivering ~50 frames/s forever and a 30 ms model."""
+    return main(config_path,
+                source_factory=lambda spec, size: FakeSource(spec, itertools.repeat(FRAMES), frame_s=0.02),
+                pipeline_factory=lambda model, threads: FakePipeline(model, classify_s=0.03))
+
+
+class ServiceProcess:
+    """``fake_service_main`` in a subprocess, with a real NOTIFY_SOCKET to hear it."""
+
+    def __init__(self, tmp_path: Path, config: str, environ: dict[str, str] = {}) -> None:
+        self.config_path = tmp_path / "piclassify.toml"
+        self.results_path = tmp_path / "results.jsonl"
+        self.write_config(config)
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(str(tmp_path / "notify"))
+        self.socket.settimeout(10)
+        code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']; import test_service_runner; "
+                "sys.exit(test_service_runner.fake_service_main(sys.argv[2]))")
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), **environ}
+        self.process = subprocess.Popen([sys.executable, "-c", code, str(REPO), str(self.config_path)],
+                                        env=env, stderr=subprocess.PIPE, text=True)
+
+    def write_config(self, text: str) -> None:
+        self.config_path.write_text(f'{text}\n[results]\npath = "{self.results_path}"\n')
+
+    def wait_for(self, key: str) -> dict[str, str]:
+        while True:
+            message = dict(line.split("=", 1) for line in self.socket.recv(4096).decode().split("\n"))
+            if key in message:
+                return message
+
+    def result_lines(self) -> list[bytes]:
+        return self.results_path.read_bytes().split(b"\n") if self.results_path.exists() else [b""]
+
+    def wait_for_results(self, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while len(self.result_lines()) - 1 < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def finish(self) -> tuple[int, str]:
+        _, stderr = self.process.communicate(timeout=10)
+        return self.process.returncode, stderr
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.communicate()
+        self.socket.close()
+
+
+@pytest.fixture
+def start_service(tmp_path):
+    """``start_service(config)`` -> a running ``ServiceProcess``; killed after the test if still running."""
+    started: list[ServiceProcess] = []
+
+    def start(config: str, environ: dict[str, str] = {}) -> ServiceProcess:
+        started.append(ServiceProcess(tmp_path, config, environ))
+        return started[-1]
+
+    yield start
+    for service in started:
+        service.close()
+
+
+def test_sigterm_mid_run_exits_0_within_2_seconds_leaving_only_whole_lines(start_service):
+    service = start_service('model = "alpha"')
+    service.wait_for("READY")
+    service.wait_for_results(5)
+    service.process.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    service.process.wait(timeout=10)
+    took = time.monotonic() - stopped_at
+    returncode, stderr = service.finish()
+    assert returncode == 0, stderr
+    assert took <= 2.0
+    lines = service.result_lines()
+    assert lines[-1] == b"", "the file ends with a newline"
+    assert all(json.loads(line)["model"] == "alpha" for line in lines[:-1])
+    assert "closed source fake:auto" in stderr
+    assert "STOPPING" in service.wait_for("STOPPING")
+
+
+def test_sigint_stops_like_sigterm(start_service):
+    service = start_service("")
+    service.wait_for("READY")
+    service.process.send_signal(signal.SIGINT)
+    returncode, stderr = service.finish()
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_sighup_reloads_the_model_without_reopening_the_camera(start_service):
+    service = start_service('model = "alpha"')
+    service.wait_for("READY")
+    service.wait_for_results(2)
+    service.write_config('model = "beta"')
+    service.process.send_signal(signal.SIGHUP)
+    service.wait_for("RELOADING")
+    service.wait_for("READY")
+    wait_until(lambda: b'"model":"beta"' in service.results_path.read_bytes())
+    service.process.send_signal(signal.SIGTERM)
+    returncode, stderr = service.finish()
+    assert returncode == 0, stderr
+    models = [json.loads(line)["model"] for line in service.result_lines()[:-1]]
+    assert models[0] == "alpha" and models[-1] == "beta"
+    assert models == sorted(models), "no alpha result after the first beta one"
+    assert stderr.count("opened source") == 1
+
+
+def test_a_config_error_is_one_journal_line_and_exit_code_2(start_service):
+    service = start_service('mode = "sometimes"', environ={"INVOCATION_ID": "0123"})
+    returncode, stderr = service.finish()
+    assert returncode == 2
+    assert stderr.splitlines() == [
+        f"<3>device.service.runner: {service.config_path}: mode must be one of 'continuous', 'trigger', "
+        f"got 'sometimes'"]
+
+
+def test_a_missing_model_exits_2_before_ready(start_service):
+    service = start_service('model = "missing"')
+    returncode, stderr = service.finish()
+    assert returncode == 2
+    assert "missing: no such model file or bundled model" in stderr
+    assert "STOPPING" in service.wait_for("STOPPING")
+
+
+def _real_pipeline_missing() -> bool:
+    try:
+        import device.pipeline  # noqa: F401
+        import device.sources  # noqa: F401
+    except ImportError:
+        return True
+    return not (REPO / "device" / "models" / "digits.tflite").exists()
+
+
+@pytest.mark.skipif(_real_pipeline_missing(), reason="device.pipeline or the bundled digits model not there yet")
+def test_the_real_service_classifies_a_folder_of_digits_and_exits_when_it_runs_out(tmp_path):
+    samples = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for sample in samples:
+        (folder / sample.name).write_bytes(sample.read_bytes())
+    config = tmp_path / "piclassify.toml"
+    config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{tmp_path / "results.jsonl"}"\n'
+                      f'[frames]\nsave = "all"\npath = "{tmp_path / "frames"}"\n')
+    done = subprocess.run([sys.executable, "-m", "device.cli", "service", "--config", str(config)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "NOTIFY_SOCKET": ""})
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["model"] for r in results] == ["digits"] * len(samples)
+    expected = [sample.stem.split("-")[-1] for sample in samples]  # digits-<n>-<label>.jpg
+    assert [r["label"] for r in results] == expected
+    assert len(list((tmp_path / "frames").glob("*.jpg"))) == len(samples)
