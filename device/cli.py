@@ -29,7 +29,9 @@ def _add_model_options(p: argparse.ArgumentParser, required: bool = True) -> Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="piclassify", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="piclassify",
+                                     description="Classify images and camera frames offline, with bundled models "
+                                                 "(digits, fashion, catsdogs) and no TensorFlow.",
                                      epilog="Run `piclassify COMMAND --help` for each command's options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -105,7 +107,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from device.debug import save_steps
     from device.output import result_json, result_line
     from device.pipeline import Pipeline
-    from device.sources.images import expand_image_paths, read_image
+    from device.sources.images import expand_image_paths
+    from shared.imagefile import read_image
     from shared.framing import FramingSteps
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
@@ -192,7 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n{pipeline.manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else
               f"\n{pipeline.manifest.name}:")
         from device.output import result_line
-        from device.sources.images import read_image
+        from shared.imagefile import read_image
 
         for sample in samples:
             print("  " + result_line(sample.name, pipeline.classify_image(read_image(sample))), flush=True)
@@ -243,7 +246,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from device.bundled import SAMPLES_DIR
     from device.pipeline import Pipeline
     from device.sources import open_source
-    from device.sources.images import read_image
+    from shared.imagefile import read_image
     from shared.framing import resize_area
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)

@@ -31,7 +31,8 @@ class Runtime:
     interpreter_class: Callable[..., Any]
 
 
-def _version(distribution: str) -> str:
+def distribution_version(distribution: str) -> str:
+    """The installed version of a distribution, or "unknown"."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -52,5 +53,5 @@ def load_runtime(preferred: Optional[str] = None) -> Runtime:
         except ImportError as exc:
             failures.append(f"{distribution}: {exc}")
             continue
-        return Runtime(distribution, _version(distribution), module.Interpreter)
+        return Runtime(distribution, distribution_version(distribution), module.Interpreter)
     raise NoRuntimeError("no TFLite runtime found (" + "; ".join(failures) + "); pip install ai-edge-litert")

@@ -13,15 +13,9 @@ from PIL import Image
 
 from device.service import results as results_module
 from device.service.config import FramesConfig
+from device.frames import Frame
 from device.service.frames_store import FrameStore
 from device.service.results import ResultLog, ResultLogError, result_record
-
-
-@dataclass(frozen=True)
-class FakeFrame:
-    image: np.ndarray
-    timestamp: float
-    index: int
 
 
 @dataclass(frozen=True)
@@ -31,8 +25,8 @@ class FakeResult:
     latency_ms: float = 12.345
 
 
-def frame(index: int = 0) -> FakeFrame:
-    return FakeFrame(np.full((48, 64, 3), index * 20 % 256, np.uint8), 1_700_000_000.0 + index, index)
+def frame(index: int = 0) -> Frame:
+    return Frame(np.full((48, 64, 3), index * 20 % 256, np.uint8), 1_700_000_000.0 + index, index)
 
 
 def lines(path: Path) -> list[dict]:

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from device.errors import CameraError, UnknownModelError
+from device.frames import Frame
 from device.service.config import load_config
 from device.service.notify import Notifier
 from device.service.runner import RELOAD, STOP, Backoff, Service, main
@@ -31,13 +32,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # -- fakes ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FakeFrame:
-    image: np.ndarray
-    timestamp: float
-    index: int
-
 
 @dataclass(frozen=True)
 class FakeManifest:
@@ -68,12 +62,12 @@ class FakeSource:
     def __iter__(self) -> "FakeSource":
         return self
 
-    def __next__(self) -> FakeFrame:
+    def __next__(self) -> Frame:
         step = next(self._script)
         if isinstance(step, Exception):
             raise step
         time.sleep(self._frame_s)
-        frame = FakeFrame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index)
+        frame = Frame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index)
         self._index += 1
         return frame
 
@@ -84,7 +78,7 @@ class FakeSource:
 class FakePipeline:
     """Labels every frame with the model's name; ``on_classify`` lets a test act mid-run."""
 
-    def __init__(self, model: str, on_classify: Callable[[FakeFrame], None] = lambda frame: None,
+    def __init__(self, model: str, on_classify: Callable[[Frame], None] = lambda frame: None,
                  classify_s: float = 0.0) -> None:
         if model == "missing":
             raise UnknownModelError(f"{model}: no such model file or bundled model")
@@ -92,7 +86,7 @@ class FakePipeline:
         self._on_classify = on_classify
         self._classify_s = classify_s
 
-    def classify(self, frame: FakeFrame) -> FakeResult:
+    def classify(self, frame: Frame) -> FakeResult:
         time.sleep(self._classify_s)
         self._on_classify(frame)
         return FakeResult(self.manifest.name, 0, 0.75)
@@ -130,7 +124,7 @@ class Harness:
         self.opens = list(opens)
         self.sources: list[FakeSource] = []
         self.notifier = RecordingNotifier()
-        self.on_classify: Callable[[FakeFrame], None] = lambda frame: None
+        self.on_classify: Callable[[Frame], None] = lambda frame: None
         self.service: Service
 
     def write_config(self, text: str) -> None:
@@ -223,7 +217,7 @@ def test_a_stop_finishes_the_current_frame_and_exits_0(tmp_path):
 def test_a_reload_switches_the_model_and_keeps_the_camera_open(tmp_path):
     harness = Harness(tmp_path, [[FRAMES] * 6], 'model = "alpha"')
 
-    def reload_after_frame_2(frame: FakeFrame) -> None:
+    def reload_after_frame_2(frame: Frame) -> None:
         if frame.index == 2:
             harness.write_config('model = "beta"')
             harness.service.events.put(RELOAD)
@@ -238,7 +232,7 @@ def test_a_reload_switches_the_model_and_keeps_the_camera_open(tmp_path):
 def test_a_reload_that_changes_the_source_reopens_it(tmp_path):
     harness = Harness(tmp_path, [[FRAMES] * 2, [FRAMES] * 2], 'source = "usb:0"')
 
-    def switch_camera(frame: FakeFrame) -> None:
+    def switch_camera(frame: Frame) -> None:
         if frame.index == 0 and len(harness.sources) == 1:
             harness.write_config('source = "usb:1"')
             harness.service.events.put(RELOAD)
@@ -252,7 +246,7 @@ def test_a_reload_that_changes_the_source_reopens_it(tmp_path):
 def test_a_reload_with_a_broken_config_keeps_the_running_one(tmp_path, caplog):
     harness = Harness(tmp_path, [[FRAMES] * 4], 'model = "alpha"')
 
-    def break_config(frame: FakeFrame) -> None:
+    def break_config(frame: Frame) -> None:
         if frame.index == 1:
             harness.config_path.write_text('model = "beta"\nmood = "x"\n')
             harness.service.events.put(RELOAD)

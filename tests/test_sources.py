@@ -9,7 +9,8 @@ from PIL import Image
 
 from device.errors import CameraError, SourceError
 from device.sources import open_source
-from device.sources.images import ImageFilesSource, read_image
+from device.sources.images import ImageFilesSource
+from shared.imagefile import read_image
 from device.sources.picamera import Picamera2Source
 from shared.errors import ImageError
 from tests import picamera2_standin

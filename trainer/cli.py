@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", type=Path,
                        help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
         p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
-        _common_options(p, default_epochs=12)
+        _common_options(p, default_epochs=None)
     p = sub.add_parser("folder", help="your own photos: PATH/train/<class>/*.jpg (+ PATH/validation/...)",
                        description="Train an RGB classifier on photo folders. Class names are the folder names in "
                                    "sorted order; two classes give a binary (sigmoid) model, more a softmax one. "
@@ -47,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common_options(p: argparse.ArgumentParser, default_epochs: int) -> None:
+def _common_options(p: argparse.ArgumentParser, default_epochs: Optional[int]) -> None:
+    shown = default_epochs or "12 for digits, 10 for fashion"
     p.add_argument("--epochs", type=int, default=default_epochs,
-                   help=f"most epochs to train; early stopping may end sooner (default {default_epochs})")
+                   help=f"most epochs to train; early stopping may end sooner (default {shown})")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default="int8",
                    help="int8: full-integer with a representative dataset (default); float16; dynamic; float32")
     p.add_argument("--out", type=Path, default=Path("models"),

@@ -50,10 +50,11 @@ class IdxDatasetInfo:
     keras_loader: str
     resize: str  # how a camera photo is framed like this dataset's images (see shared.framing)
     default_arch: str
+    default_epochs: int
 
 
 DATASETS = {
-    "digits": IdxDatasetInfo("mnist", tuple(str(d) for d in range(10)), "light-on-dark", "mnist", "object", "cnn"),
+    "digits": IdxDatasetInfo("mnist", tuple(str(d) for d in range(10)), "light-on-dark", "mnist", "object", "cnn", 12),
     "fashion": IdxDatasetInfo(
         "fashion-mnist",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
@@ -61,6 +62,7 @@ DATASETS = {
         "fashion_mnist",
         "object-fill",
         "cnn-flat",
+        10,
     ),
 }
 

@@ -1,7 +1,7 @@
 """Photo folders laid out as ``train/<class>/*.jpg`` and ``validation/<class>/*.jpg``, decoded once.
 
-Every photo is decoded and framed to the model's input size with ``shared.framing`` — the very
-function the device runs on camera frames — and held in memory as uint8, so each epoch costs
+Every photo is read and framed to the model's input size with ``shared.imagefile`` and
+``shared.framing`` — the very functions the device runs — and held in memory as uint8, so each epoch costs
 only augmentation and the model. Files that are not readable images are skipped and counted.
 """
 
@@ -13,11 +13,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from shared.errors import ImageError
 from shared.framing import frame_rgb
+from shared.imagefile import IMAGE_SUFFIXES, read_image
 from trainer.idx import DatasetError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
-
 
 @dataclass(frozen=True)
 class PhotoSplit:
@@ -43,15 +42,10 @@ def class_names(split_dir: Path) -> tuple[str, ...]:
 
 
 def decode_photo(path: Path, width: int, height: int, resize: str) -> Optional[np.ndarray]:
-    """One photo framed to (height, width, 3), or None when it is not a readable image."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+    """One photo framed to (height, width, 3) exactly as the device frames it, or None when unreadable."""
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (width * 2, height * 2))  # JPEG: decode at reduced scale, much faster
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-            return frame_rgb(np.asarray(upright), width, height, resize)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return frame_rgb(read_image(path), width, height, resize)
+    except ImageError:
         return None
 
 

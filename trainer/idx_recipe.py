@@ -18,12 +18,13 @@ from trainer.training import TrainConfig, as_model_input, train_model
 SCALING = Scaling("unit")
 
 
-def train_idx_model(name: str, arch: Optional[str] = None, epochs: int = 12, quantization: str = "int8",
+def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int] = None, quantization: str = "int8",
                     out_dir: Path = Path("models"), data_dir: Optional[Path] = None, limit: Optional[int] = None,
                     seed: int = 1, log: Callable[[str], None] = print) -> Manifest:
     """The whole recipe for one dataset; returns the final manifest with measured accuracies."""
     started = time.monotonic()
     arch = arch or DATASETS[name].default_arch
+    epochs = epochs or DATASETS[name].default_epochs
     dataset = load_dataset(name, data_dir)
     log(f"{name}: {len(dataset.x_train)} training and {len(dataset.x_test)} test images from {dataset.source}")
     x_train, y_train = dataset.x_train[:limit], dataset.y_train[:limit]

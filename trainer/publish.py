@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from shared.classifier import Classifier
 from shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
-from shared.runtime import load_runtime
+from shared.runtime import distribution_version, load_runtime
 from shared.tensors import output_probabilities, predicted_indices
 
 
@@ -30,19 +29,15 @@ class ModelContract:
     threshold: float = 0.5
 
 
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def producer_versions() -> dict[str, str]:
     """Versions recorded in every manifest; ``tensorflow`` is the converter's, which decides op versions."""
+    tensorflow_version = distribution_version("tensorflow")
+    if tensorflow_version == "unknown":
+        tensorflow_version = distribution_version("tensorflow-cpu")
     return {
-        "piclassify": _version("piclassify"),
-        "tensorflow": _version("tensorflow") if _version("tensorflow") != "unknown" else _version("tensorflow-cpu"),
-        "keras": _version("keras"),
+        "piclassify": distribution_version("piclassify"),
+        "tensorflow": tensorflow_version,
+        "keras": distribution_version("keras"),
         "numpy": np.__version__,
         "python": platform.python_version(),
     }

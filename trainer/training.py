@@ -40,11 +40,8 @@ def augmentation(kind: str) -> keras.Sequential:
             keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"),
             keras.layers.RandomContrast(0.2),
         ], name="augment_photos")
-    if kind == "fashion":  # items are photographed upright and centred: mirror and shift only
-        return keras.Sequential([
-            keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant"),
-        ], name="augment_fashion")
+    if kind == "fashion":  # items are photographed upright and centred: mirror images only
+        return keras.Sequential([keras.layers.RandomFlip("horizontal")], name="augment_fashion")
     return keras.Sequential([
         keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant"),
         keras.layers.RandomRotation(0.03, fill_mode="constant"),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from device.errors import CameraError
 from device.sources.base import FrameSource
-from device.sources.images import IMAGE_SUFFIXES, ImageFilesSource
+from device.sources.images import ImageFilesSource
 from device.sources.opencv import OpenCVSource, camera_index
 from device.sources.picamera import Picamera2Source, picamera_available
+from shared.imagefile import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

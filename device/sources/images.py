@@ -10,9 +10,7 @@ import numpy as np
 
 from device.errors import SourceError
 from device.sources.base import FrameSource
-from shared.errors import ImageError
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from shared.imagefile import IMAGE_SUFFIXES, read_image
 
 
 def expand_image_paths(specs: Iterable[str]) -> list[Path]:
@@ -30,20 +28,6 @@ def expand_image_paths(specs: Iterable[str]) -> list[Path]:
             raise SourceError(f"{spec}: no such image, folder or glob match")
         paths += found
     return paths
-
-
-def read_image(path: Path) -> np.ndarray:
-    """An image file as RGB uint8, turned upright by its EXIF orientation; ``ImageError`` names a bad file."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            upright = ImageOps.exif_transpose(image)
-            return np.asarray(upright.convert("RGB"))
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
 
 
 class ImageFilesSource(FrameSource):
