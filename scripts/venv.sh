@@ -9,8 +9,13 @@ make_venv() {
     fi
     local stamp="$dir/.installed-$extras"
     if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
-        "$dir/bin/python" -m pip install --quiet --upgrade pip
-        "$dir/bin/python" -m pip install --quiet -e ".[$extras]"
+        echo "installing piclassify[$extras] into $dir (first run only; log in $dir/install.log)" >&2
+        if ! { "$dir/bin/python" -m pip install --upgrade pip &&
+               "$dir/bin/python" -m pip install -e ".[$extras]"; } >"$dir/install.log" 2>&1; then
+            tail -n 20 "$dir/install.log" >&2
+            echo "install failed; the whole log is $dir/install.log" >&2
+            return 1
+        fi
         touch "$stamp"
     fi
 }
