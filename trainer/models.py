@@ -33,15 +33,15 @@ def build_cnn(input_shape: tuple[int, int, int], outputs: int) -> keras.Model:
 
 
 def build_cnn_flat(input_shape: tuple[int, int, int], outputs: int) -> keras.Model:
-    """For clothes, where where-on-the-item matters (collar, sleeve, sole): two stages at full and
-    half resolution, then a linear read-out of the whole 7x7 map instead of global pooling."""
+    """For clothes, where where-on-the-item matters (collar, sleeve, sole): conv stages down to 7x7,
+    then a linear read-out of the whole 7x7 map instead of global pooling."""
     inputs = keras.Input(input_shape)
     x = _conv_bn_relu(inputs, 32)
-    x = _conv_bn_relu(x, 32)
     x = layers.MaxPooling2D()(x)
     x = _conv_bn_relu(x, 64)
     x = _conv_bn_relu(x, 64)
     x = layers.MaxPooling2D()(x)
+    x = _conv_bn_relu(x, 64)
     x = layers.Dropout(0.3)(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(outputs)(x), name="cnn_flat")
