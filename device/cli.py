@@ -108,8 +108,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from device.output import result_json, result_line
     from device.pipeline import Pipeline
     from device.sources.images import expand_image_paths
-    from shared.imagefile import read_image
     from shared.framing import FramingSteps
+    from shared.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
@@ -173,8 +173,10 @@ def _classify_stream(pipeline, source, args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from device.bundled import SAMPLES_DIR, bundled_model_paths
     from device.errors import CameraError
+    from device.output import result_line
     from device.pipeline import Pipeline
     from device.sources import open_source
+    from shared.imagefile import read_image
 
     try:
         source = open_source("auto")
@@ -187,16 +189,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             run_args = argparse.Namespace(every=None, max_fps=2.0, min_score=0.0, count=args.count, json=False)
             return _classify_stream(pipeline, source, run_args)
     for model_path in bundled_model_paths():
-        pipeline = Pipeline.load(str(model_path))
-        samples = sorted(SAMPLES_DIR.glob(f"{pipeline.manifest.name}-*"))
+        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
         if not samples:
             continue
+        pipeline = Pipeline.load(str(model_path))
         accuracy = pipeline.manifest.metrics.get("tflite_accuracy")
         print(f"\n{pipeline.manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else
               f"\n{pipeline.manifest.name}:")
-        from device.output import result_line
-        from shared.imagefile import read_image
-
         for sample in samples:
             print("  " + result_line(sample.name, pipeline.classify_image(read_image(sample))), flush=True)
     return 0
@@ -246,8 +245,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from device.bundled import SAMPLES_DIR
     from device.pipeline import Pipeline
     from device.sources import open_source
-    from shared.imagefile import read_image
     from shared.framing import resize_area
+    from shared.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     samples = sorted(SAMPLES_DIR.glob(f"{pipeline.manifest.name}-*")) or sorted(SAMPLES_DIR.glob("*.jpg"))

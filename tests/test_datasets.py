@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from trainer import datasets
-from trainer.idx import DatasetError, read_idx
+from trainer.errors import DatasetError
+from trainer.idx import read_idx
 
 
 def write_idx(path, array: np.ndarray, compress: bool) -> None:

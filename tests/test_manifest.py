@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from shared.errors import ManifestError
-from shared.manifest import (Manifest, Quantization, TensorSpec, check_tensor_details, load_manifest, sha256_of,
-                             write_manifest)
+from shared.manifest import (
+    Manifest,
+    Quantization,
+    TensorSpec,
+    check_tensor_details,
+    load_manifest,
+    sha256_of,
+    write_manifest,
+)
 from tests.manifests import binary_like, digits_like
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from device.frames import Frame
 from device.service import results as results_module
 from device.service.config import FramesConfig
-from device.frames import Frame
 from device.service.frames_store import FrameStore
 from device.service.results import ResultLog, ResultLogError, result_record
 

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, Optional, Union
 
 import numpy as np
 import pytest
@@ -305,7 +305,7 @@ def fake_service_main(config_path: str) -> int:
 class ServiceProcess:
     """``fake_service_main`` in a subprocess, with a real NOTIFY_SOCKET to hear it."""
 
-    def __init__(self, tmp_path: Path, config: str, environ: dict[str, str] = {}) -> None:
+    def __init__(self, tmp_path: Path, config: str, environ: Optional[dict[str, str]] = None) -> None:
         self.config_path = tmp_path / "piclassify.toml"
         self.results_path = tmp_path / "results.jsonl"
         self.write_config(config)
@@ -314,7 +314,7 @@ class ServiceProcess:
         self.socket.settimeout(10)
         code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']; import test_service_runner; "
                 "sys.exit(test_service_runner.fake_service_main(sys.argv[2]))")
-        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), **environ}
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), **(environ or {})}
         self.process = subprocess.Popen([sys.executable, "-c", code, str(REPO), str(self.config_path)],
                                         env=env, stderr=subprocess.PIPE, text=True)
 
@@ -350,7 +350,7 @@ def start_service(tmp_path):
     """``start_service(config)`` -> a running ``ServiceProcess``; killed after the test if still running."""
     started: list[ServiceProcess] = []
 
-    def start(config: str, environ: dict[str, str] = {}) -> ServiceProcess:
+    def start(config: str, environ: Optional[dict[str, str]] = None) -> ServiceProcess:
         started.append(ServiceProcess(tmp_path, config, environ))
         return started[-1]
 

@@ -10,9 +10,9 @@ from PIL import Image
 from device.errors import CameraError, SourceError
 from device.sources import open_source
 from device.sources.images import ImageFilesSource
-from shared.imagefile import read_image
 from device.sources.picamera import Picamera2Source
 from shared.errors import ImageError
+from shared.imagefile import read_image
 from tests import picamera2_standin
 
 
@@ -113,9 +113,9 @@ def test_picamera2_frames_are_rgb_whatever_the_memory_layout(monkeypatch, fmt):
 def test_picamera2_is_closed_when_the_caller_fails(monkeypatch):
     fake = picamera2_standin.module(scene())
     monkeypatch.setitem(sys.modules, "picamera2", fake)
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError, match="caller failed"):
         with open_source("picamera2"):
-            1 / 0
+            raise RuntimeError("caller failed")
     assert fake.Picamera2.instances[0].closed
 
 

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.idx import DatasetError, read_idx
+from trainer.errors import DatasetError
+from trainer.idx import read_idx
 
 ENV_VAR = "PICLASSIFY_DATA"
 OFFLINE_VAR = "PICLASSIFY_OFFLINE"  # set (as tests do) to never download

@@ -16,7 +16,8 @@ import numpy as np
 from shared.errors import ImageError
 from shared.framing import frame_rgb
 from shared.imagefile import IMAGE_SUFFIXES, read_image
-from trainer.idx import DatasetError
+from trainer.errors import DatasetError
+
 
 @dataclass(frozen=True)
 class PhotoSplit:

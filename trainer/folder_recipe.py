@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from shared.manifest import Manifest, Scaling
+from shared.scaling import scale_pixels
+from trainer.errors import DatasetError
 from trainer.evaluation import evaluate_and_report
 from trainer.export import to_tflite
 from trainer.folder_data import load_folder_dataset
-from trainer.idx import DatasetError
 from trainer.models import build_mobilenetv2, build_photo_cnn
 from trainer.publish import ModelContract, write_model
 from trainer.training import TrainConfig, train_model
-from shared.scaling import scale_pixels
 
 KERAS_MODELS = Path.home() / ".keras" / "models"
 RESIZE = "centre-crop"

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.errors import PiclassifyError
+from trainer.errors import DatasetError
 
 _DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-class DatasetError(PiclassifyError):
-    """A dataset file is missing, truncated or not in the expected format."""
 
 
 def read_idx(path: Path) -> np.ndarray:

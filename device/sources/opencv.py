@@ -41,9 +41,12 @@ class OpenCVSource(FrameSource):
         if not self._capture.isOpened():
             self._capture.release()
             raise CameraError(f"{self.name}: cannot open (is it connected, and is the user in group 'video'?)")
-        if self.is_camera and size:
-            self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-            self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if self.is_camera:
+            # One buffered frame: when the service reads every N seconds it gets now, not N seconds ago.
+            self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+            if size:
+                self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+                self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
 
     def read(self) -> tuple[np.ndarray, str]:
         ok, bgr = self._capture.read()
