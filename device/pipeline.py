@@ -33,7 +33,6 @@ class Result:
     top: list[tuple[str, float]]
     latency_ms: float
     stage_ms: dict[str, float] = field(default_factory=dict)
-    model_input: Optional[np.ndarray] = None
 
 
 class Pipeline:
@@ -65,7 +64,7 @@ class Pipeline:
         t3 = time.perf_counter()
         stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
         return Result(prediction.label, prediction.index, prediction.score, prediction.probabilities, top,
-                      (t3 - t0) * 1e3, stage_ms, framed)
+                      (t3 - t0) * 1e3, stage_ms)
 
     def classify(self, frame: Frame) -> Result:
         return self.classify_image(frame.image)

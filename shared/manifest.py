@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from shared.errors import ManifestError
 
 SCHEMA_VERSION = 1
@@ -195,7 +197,7 @@ def check_tensor_details(manifest: Manifest, input_details: Sequence[Mapping[str
             raise ManifestError(f"{manifest.name}: model has {len(details)} {role} tensors, expected 1")
         detail = details[0]
         shape = tuple(int(v) for v in detail["shape"][1:])
-        dtype = _dtype_name(detail["dtype"])
+        dtype = np.dtype(detail["dtype"]).name
         scale, zero_point = detail.get("quantization", (0.0, 0))
         if shape != spec.shape:
             raise ManifestError(f"{manifest.name}: model {role} shape {shape} does not match manifest {spec.shape}")
@@ -205,12 +207,6 @@ def check_tensor_details(manifest: Manifest, input_details: Sequence[Mapping[str
             raise ManifestError(
                 f"{manifest.name}: model {role} quantization ({scale}, {zero_point}) does not match manifest "
                 f"({spec.quantization.scale}, {spec.quantization.zero_point})")
-
-
-def _dtype_name(dtype: Any) -> str:
-    import numpy as np
-
-    return np.dtype(dtype).name
 
 
 def _close(a: float, b: float) -> bool:

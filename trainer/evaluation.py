@@ -39,7 +39,7 @@ def evaluate_and_report(keras_model: Any, model_path: Path, x_test: np.ndarray, 
         "keras_tflite_agreement": round(agreement, 5),
         "model_bytes": model_path.stat().st_size,
     }
-    manifest = record_metrics(model_path, metrics)
+    manifest = record_metrics(model_path, manifest, metrics)
 
     y_pred = predicted_indices(tflite_probs, manifest)
     matrix = confusion_matrix(y_test, y_pred, len(manifest.labels))

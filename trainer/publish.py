@@ -9,7 +9,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from shared.classifier import Classifier
 from shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
 from shared.runtime import distribution_version, load_runtime
 from shared.tensors import output_probabilities, predicted_indices
@@ -74,10 +73,9 @@ def accuracy(probabilities: np.ndarray, y_true: np.ndarray, manifest: Manifest) 
     return float(np.mean(predicted_indices(probabilities, manifest) == y_true))
 
 
-def record_metrics(model_path: Path, metrics: Mapping[str, Any]) -> Manifest:
-    """Add measured metrics to the manifest beside ``model_path`` (the model file is unchanged)."""
-    classifier = Classifier.load(model_path)
-    manifest = replace(classifier.manifest, metrics=dict(metrics))
+def record_metrics(model_path: Path, manifest: Manifest, metrics: Mapping[str, Any]) -> Manifest:
+    """Rewrite the manifest beside ``model_path`` with measured metrics (the model file is unchanged)."""
+    manifest = replace(manifest, metrics=dict(metrics))
     write_manifest(manifest, model_path.with_suffix(".json"))
     return manifest
 
