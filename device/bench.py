@@ -14,8 +14,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from device.pipeline import STAGES, Pipeline
-from shared.errors import PiclassifyError
+from piclassify.device.pipeline import STAGES, Pipeline
+from piclassify.shared.errors import PiclassifyError
 
 ALL_STAGES = ("capture",) + STAGES
 
@@ -94,7 +94,7 @@ def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[np.ndarra
 def cold_start(model: str, image: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of a fresh ``piclassify predict`` process on one image."""
     t0 = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-m", "device.cli", "predict", "--model", model, image],
+    completed = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "predict", "--model", model, image],
                                capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if completed.returncode != 0:

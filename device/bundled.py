@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from device.errors import UnknownModelError
+from piclassify.device.errors import UnknownModelError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"

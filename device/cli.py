@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from device.errors import SourceError
-from shared.errors import PiclassifyError
-from shared.runtime import NoRuntimeError
+from piclassify.device.errors import SourceError
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.runtime import NoRuntimeError
 
 DEFAULT_MODEL = "digits"
 
@@ -89,7 +89,7 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
 
 def _add_service_commands(sub: argparse._SubParsersAction) -> None:
     try:
-        from device.service.cli import add_service_commands
+        from piclassify.device.service.cli import add_service_commands
     except ImportError:
         return
     add_service_commands(sub)
@@ -104,12 +104,12 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from device.debug import save_steps
-    from device.output import result_json, result_line
-    from device.pipeline import Pipeline
-    from device.sources.images import expand_image_paths
-    from shared.framing import FramingSteps
-    from shared.imagefile import read_image
+    from piclassify.device.debug import save_steps
+    from piclassify.device.output import result_json, result_line
+    from piclassify.device.pipeline import Pipeline
+    from piclassify.device.sources.images import expand_image_paths
+    from piclassify.shared.framing import FramingSteps
+    from piclassify.shared.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
@@ -129,8 +129,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from device.pipeline import Pipeline
-    from device.sources import open_source
+    from piclassify.device.pipeline import Pipeline
+    from piclassify.device.sources import open_source
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     with open_source(args.source, _size(args.size)) as source:
@@ -141,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _classify_stream(pipeline, source, args: argparse.Namespace) -> int:
-    from device.output import result_json, result_line
+    from piclassify.device.output import result_json, result_line
 
     interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
     shown = 0
@@ -171,12 +171,12 @@ def _classify_stream(pipeline, source, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from device.bundled import SAMPLES_DIR, bundled_model_paths
-    from device.errors import CameraError
-    from device.output import result_line
-    from device.pipeline import Pipeline
-    from device.sources import open_source
-    from shared.imagefile import read_image
+    from piclassify.device.bundled import SAMPLES_DIR, bundled_model_paths
+    from piclassify.device.errors import CameraError
+    from piclassify.device.output import result_line
+    from piclassify.device.pipeline import Pipeline
+    from piclassify.device.sources import open_source
+    from piclassify.shared.imagefile import read_image
 
     try:
         source = open_source("auto")
@@ -202,8 +202,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from device.bundled import bundled_model_paths
-    from shared.manifest import load_manifest
+    from piclassify.device.bundled import bundled_model_paths
+    from piclassify.shared.manifest import load_manifest
 
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
     for path in bundled_model_paths():
@@ -217,7 +217,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from device.pipeline import Pipeline
+    from piclassify.device.pipeline import Pipeline
 
     pipeline = Pipeline.load(args.model, runtime=args.runtime)
     m = pipeline.manifest
@@ -241,12 +241,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from device.bench import cold_start, in_memory_frames, run_bench
-    from device.bundled import SAMPLES_DIR
-    from device.pipeline import Pipeline
-    from device.sources import open_source
-    from shared.framing import resize_area
-    from shared.imagefile import read_image
+    from piclassify.device.bench import cold_start, in_memory_frames, run_bench
+    from piclassify.device.bundled import SAMPLES_DIR
+    from piclassify.device.pipeline import Pipeline
+    from piclassify.device.sources import open_source
+    from piclassify.shared.framing import resize_area
+    from piclassify.shared.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     samples = sorted(SAMPLES_DIR.glob(f"{pipeline.manifest.name}-*")) or sorted(SAMPLES_DIR.glob("*.jpg"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.framing import FramingSteps
+from piclassify.shared.framing import FramingSteps
 
 
 def save_steps(directory: Path, stem: str, frame: np.ndarray, steps: FramingSteps) -> list[Path]:

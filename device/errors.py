@@ -1,6 +1,6 @@
 """Device-side errors a user can hit; the CLI prints each as one line and exits with code 2."""
 
-from shared.errors import PiclassifyError
+from piclassify.shared.errors import PiclassifyError
 
 
 class CameraError(PiclassifyError):

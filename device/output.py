@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from device.pipeline import Result
+from piclassify.device.pipeline import Result
 
 
 def result_line(name: str, result: Result) -> str:

@@ -12,12 +12,12 @@ from typing import Optional
 
 import numpy as np
 
-from device.bundled import resolve_model
-from device.frames import Frame
-from shared.classifier import Classifier
-from shared.framing import FramingSteps, frame_for_model
-from shared.manifest import Manifest
-from shared.tensors import decode_output
+from piclassify.device.bundled import resolve_model
+from piclassify.device.frames import Frame
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.framing import FramingSteps, frame_for_model
+from piclassify.shared.manifest import Manifest
+from piclassify.shared.tensors import decode_output
 
 STAGES = ("preprocess", "invoke", "postprocess")
 

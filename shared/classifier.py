@@ -12,10 +12,10 @@ from typing import Optional
 
 import numpy as np
 
-from shared.errors import PiclassifyError
-from shared.manifest import Manifest, check_tensor_details, load_manifest
-from shared.runtime import Runtime, load_runtime
-from shared.tensors import InputEncoder, Prediction, decode_output, output_probabilities
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.manifest import Manifest, check_tensor_details, load_manifest
+from piclassify.shared.runtime import Runtime, load_runtime
+from piclassify.shared.tensors import InputEncoder, Prediction, decode_output, output_probabilities
 
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
 

@@ -19,8 +19,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from shared.errors import ImageError
-from shared.manifest import Manifest
+from piclassify.shared.errors import ImageError
+from piclassify.shared.manifest import Manifest
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
 LIGHTING_GRID = (16, 12)

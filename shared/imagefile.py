@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.errors import ImageError
+from piclassify.shared.errors import ImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from shared.errors import ManifestError
+from piclassify.shared.errors import ManifestError
 
 SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary")

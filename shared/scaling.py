@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.manifest import Quantization, Scaling
+from piclassify.shared.manifest import Quantization, Scaling
 
 _INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255)}
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.errors import ImageError
-from shared.manifest import Manifest
-from shared.scaling import dequantize, input_lut, quantize, scale_pixels
+from piclassify.shared.errors import ImageError
+from piclassify.shared.manifest import Manifest
+from piclassify.shared.scaling import dequantize, input_lut, quantize, scale_pixels
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,6 @@ def fashion_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_test(mnist_dir: Path):
     """(images, labels) of the real MNIST test set."""
-    from trainer.idx import read_idx
+    from piclassify.trainer.idx import read_idx
 
     return read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz"), read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from shared.manifest import Manifest, Quantization, Scaling, TensorSpec
+from piclassify.shared.manifest import Manifest, Quantization, Scaling, TensorSpec
 
 
 def digits_like(**changes) -> Manifest:

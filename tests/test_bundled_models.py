@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from device.bundled import bundled_model_paths
-from shared.classifier import Classifier
-from shared.tensors import predicted_indices
+from piclassify.device.bundled import bundled_model_paths
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.tensors import predicted_indices
 from tests.conftest import require_dataset
-from trainer.idx import read_idx
+from piclassify.trainer.idx import read_idx
 
 IDX_TEST_SETS = {"digits": "mnist", "fashion": "fashion-mnist"}
 BUNDLED = {path.stem: path for path in bundled_model_paths()}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from device.pipeline import Pipeline
-from trainer.photos import render_photo
+from piclassify.device.pipeline import Pipeline
+from piclassify.trainer.photos import render_photo
 
 
 @pytest.mark.dataset

@@ -5,10 +5,10 @@ import sys
 import numpy as np
 import pytest
 
-from device.bundled import MODELS_DIR
-from device.pipeline import Pipeline
-from device.sources.picamera import Picamera2Source
-from shared.imagefile import read_image
+from piclassify.device.bundled import MODELS_DIR
+from piclassify.device.pipeline import Pipeline
+from piclassify.device.sources.picamera import Picamera2Source
+from piclassify.shared.imagefile import read_image
 from tests import picamera2_standin
 from tests.conftest import require_dataset
 

@@ -6,9 +6,9 @@ import struct
 import numpy as np
 import pytest
 
-from trainer import datasets
-from trainer.errors import DatasetError
-from trainer.idx import read_idx
+from piclassify.trainer import datasets
+from piclassify.trainer.errors import DatasetError
+from piclassify.trainer.idx import read_idx
 
 
 def write_idx(path, array: np.ndarray, compress: bool) -> None:

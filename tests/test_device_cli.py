@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from device.bundled import MODELS_DIR, SAMPLES_DIR
-from device.cli import main
-from shared.manifest import sha256_of
+from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.cli import main
+from piclassify.shared.manifest import sha256_of
 
 
 def digit_samples():
@@ -114,7 +114,7 @@ def test_info_shows_contract_and_runtime(capsys):
 
 def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
-    monkeypatch.setattr("device.sources.glob.glob", lambda pattern: [])
+    monkeypatch.setattr("piclassify.device.sources.glob.glob", lambda pattern: [])
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "no camera found" in out
@@ -123,7 +123,7 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
 
 
 def test_a_device_prediction_never_imports_tensorflow():
-    code = ("import sys; from device.cli import main; "
+    code = ("import sys; from piclassify.device.cli import main; "
             f"rc = main(['predict', '--model', 'digits', {str(digit_samples()[0])!r}]); "
             "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')); "
             "print('LEAKED', leaked); sys.exit(rc)")

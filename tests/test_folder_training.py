@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from device.pipeline import Pipeline
-from shared.classifier import Classifier
-from trainer.cli import main as train_main
-from trainer.folder_data import load_folder_dataset
+from piclassify.device.pipeline import Pipeline
+from piclassify.shared.classifier import Classifier
+from piclassify.trainer.cli import main as train_main
+from piclassify.trainer.folder_data import load_folder_dataset
 
 pytestmark = pytest.mark.training
 
@@ -82,7 +82,7 @@ def test_three_classes_are_found_in_sorted_order(tmp_path):
 
 
 def test_mobilenetv2_without_weights_fails_clearly(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("trainer.folder_recipe.KERAS_MODELS", tmp_path / "no-cache")
+    monkeypatch.setattr("piclassify.trainer.folder_recipe.KERAS_MODELS", tmp_path / "no-cache")
     root = write_shapes(tmp_path / "shapes", per_class=(2, 1))
     assert train_main(["folder", str(root), "--name", "x", "--backbone", "mobilenetv2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

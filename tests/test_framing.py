@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from shared.errors import ImageError
-from shared.framing import FramingSteps, frame_for_model, frame_object, frame_rgb, resize_area
+from piclassify.shared.errors import ImageError
+from piclassify.shared.framing import FramingSteps, frame_for_model, frame_object, frame_rgb, resize_area
 from tests.manifests import binary_like, digits_like
-from trainer.photos import render_photo
+from piclassify.trainer.photos import render_photo
 
 
 def mnist_like_digit() -> np.ndarray:

@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from shared.errors import ManifestError
-from shared.manifest import (
+from piclassify.shared.errors import ManifestError
+from piclassify.shared.manifest import (
     Manifest,
     Quantization,
     TensorSpec,

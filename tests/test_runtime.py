@@ -5,10 +5,10 @@ import types
 
 import pytest
 
-from device.bundled import MODELS_DIR
-from shared.classifier import Classifier, ModelLoadError
-from shared.manifest import load_manifest
-from shared.runtime import NoRuntimeError, Runtime, load_runtime
+from piclassify.device.bundled import MODELS_DIR
+from piclassify.shared.classifier import Classifier, ModelLoadError
+from piclassify.shared.manifest import load_manifest
+from piclassify.shared.runtime import NoRuntimeError, Runtime, load_runtime
 
 
 def fake_interpreter_module(interpreter_class):
@@ -59,7 +59,7 @@ def test_an_op_version_the_runtime_lacks_names_the_converter_version():
 
 def test_tflite_runtime_under_numpy_2_is_explained(monkeypatch):
     path = MODELS_DIR / "digits.tflite"
-    monkeypatch.setattr("shared.classifier.np.__version__", "2.1.0")
+    monkeypatch.setattr("piclassify.shared.classifier.np.__version__", "2.1.0")
     runtime = failing_runtime("tflite-runtime", SystemError(
         "<built-in method CreateWrapperFromFile of PyCapsule object> returned a result with an exception set"))
     with pytest.raises(ModelLoadError, match="does not work with NumPy 2.1.0.*numpy<2"):

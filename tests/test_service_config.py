@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from device.service.config import ConfigError, ServiceConfig, check_against_model, load_config, parse_config
-from shared.errors import PiclassifyError
+from piclassify.device.service.config import ConfigError, ServiceConfig, check_against_model, load_config, parse_config
+from piclassify.shared.errors import PiclassifyError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "systemd" / "piclassify.toml"

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from device.service.config import ButtonConfig, FeedbackConfig
-from device.service.feedback import Feedback, GpioError, TriggerButton
+from piclassify.device.service.config import ButtonConfig, FeedbackConfig
+from piclassify.device.service.feedback import Feedback, GpioError, TriggerButton
 
 gpiozero = pytest.importorskip("gpiozero")
 

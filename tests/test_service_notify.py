@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from device.service.notify import Notifier
+from piclassify.device.service.notify import Notifier
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from device.frames import Frame
-from device.service import results as results_module
-from device.service.config import FramesConfig
-from device.service.frames_store import FrameStore
-from device.service.results import ResultLog, ResultLogError, result_record
+from piclassify.device.frames import Frame
+from piclassify.device.service import results as results_module
+from piclassify.device.service.config import FramesConfig
+from piclassify.device.service.frames_store import FrameStore
+from piclassify.device.service.results import ResultLog, ResultLogError, result_record
 
 
 @dataclass(frozen=True)

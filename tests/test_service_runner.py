@@ -22,11 +22,11 @@ from typing import Callable, Iterator, Optional, Union
 import numpy as np
 import pytest
 
-from device.errors import CameraError, UnknownModelError
-from device.frames import Frame
-from device.service.config import load_config
-from device.service.notify import Notifier
-from device.service.runner import RELOAD, STOP, Backoff, Service, main
+from piclassify.device.errors import CameraError, UnknownModelError
+from piclassify.device.frames import Frame
+from piclassify.device.service.config import load_config
+from piclassify.device.service.notify import Notifier
+from piclassify.device.service.runner import RELOAD, STOP, Backoff, Service, main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -409,7 +409,7 @@ def test_a_config_error_is_one_journal_line_and_exit_code_2(start_service):
     returncode, stderr = service.finish()
     assert returncode == 2
     assert stderr.splitlines() == [
-        f"<3>device.service.runner: {service.config_path}: mode must be one of 'continuous', 'trigger', "
+        f"<3>piclassify.device.service.runner: {service.config_path}: mode must be one of 'continuous', 'trigger', "
         f"got 'sometimes'"]
 
 
@@ -423,14 +423,14 @@ def test_a_missing_model_exits_2_before_ready(start_service):
 
 def _real_pipeline_missing() -> bool:
     try:
-        import device.pipeline  # noqa: F401
-        import device.sources  # noqa: F401
+        import piclassify.device.pipeline  # noqa: F401
+        import piclassify.device.sources  # noqa: F401
     except ImportError:
         return True
     return not (REPO / "device" / "models" / "digits.tflite").exists()
 
 
-@pytest.mark.skipif(_real_pipeline_missing(), reason="device.pipeline or the bundled digits model not there yet")
+@pytest.mark.skipif(_real_pipeline_missing(), reason="piclassify.device.pipeline or the bundled digits model not there yet")
 def test_the_real_service_classifies_a_folder_of_digits_and_exits_when_it_runs_out(tmp_path):
     samples = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
     folder = tmp_path / "camera"
@@ -440,7 +440,7 @@ def test_the_real_service_classifies_a_folder_of_digits_and_exits_when_it_runs_o
     config = tmp_path / "piclassify.toml"
     config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{tmp_path / "results.jsonl"}"\n'
                       f'[frames]\nsave = "all"\npath = "{tmp_path / "frames"}"\n')
-    done = subprocess.run([sys.executable, "-m", "device.cli", "service", "--config", str(config)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)], cwd=REPO,
                           capture_output=True, text=True, timeout=60, env={**os.environ, "NOTIFY_SOCKET": ""})
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from device.service import install
-from device.service.cli import add_service_commands
-from device.service.install import Layout, MakeDirectory, RunCommand, WriteFile, exec_start, install_commands
-from device.service.logs import configure_logging
+from piclassify.device.service import install
+from piclassify.device.service.cli import add_service_commands
+from piclassify.device.service.install import Layout, MakeDirectory, RunCommand, WriteFile, exec_start, install_commands
+from piclassify.device.service.logs import configure_logging
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "piclassify.service"
@@ -159,19 +159,19 @@ def test_under_journald_log_lines_carry_a_priority_and_no_timestamp():
     stream = io.StringIO()
     configure_logging("info", environ={"JOURNAL_STREAM": "8:1234"}, stream=stream)
     try:
-        logging.getLogger("device.service.runner").warning("camera lost: %s", "gone\nreally")
-        logging.getLogger("device.service.runner").debug("not at info level")
+        logging.getLogger("piclassify.device.service.runner").warning("camera lost: %s", "gone\nreally")
+        logging.getLogger("piclassify.device.service.runner").debug("not at info level")
     finally:
         logging.basicConfig(handlers=[logging.NullHandler()], force=True)
-    assert stream.getvalue() == "<4>device.service.runner: camera lost: gone\n<4>really\n"
+    assert stream.getvalue() == "<4>piclassify.device.service.runner: camera lost: gone\n<4>really\n"
 
 
 def test_run_by_hand_log_lines_carry_time_and_level():
     stream = io.StringIO()
     configure_logging("info", environ={}, stream=stream)
     try:
-        logging.getLogger("device.service.runner").info("started")
+        logging.getLogger("piclassify.device.service.runner").info("started")
     finally:
         logging.basicConfig(handlers=[logging.NullHandler()], force=True)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO device.service.runner: started\n",
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO piclassify\.device\.service.runner: started\n",
                         stream.getvalue())

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from device.errors import CameraError, SourceError
-from device.sources import open_source
-from device.sources.images import ImageFilesSource
-from device.sources.picamera import Picamera2Source
-from shared.errors import ImageError
-from shared.imagefile import read_image
+from piclassify.device.errors import CameraError, SourceError
+from piclassify.device.sources import open_source
+from piclassify.device.sources.images import ImageFilesSource
+from piclassify.device.sources.picamera import Picamera2Source
+from piclassify.shared.errors import ImageError
+from piclassify.shared.imagefile import read_image
 from tests import picamera2_standin
 
 
@@ -144,6 +144,6 @@ def test_auto_prefers_the_pi_camera(monkeypatch):
 
 def test_auto_without_any_camera_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)
-    monkeypatch.setattr("device.sources.glob.glob", lambda pattern: [])
+    monkeypatch.setattr("piclassify.device.sources.glob.glob", lambda pattern: [])
     with pytest.raises(CameraError, match="auto: no camera found"):
         open_source("auto")

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from shared.errors import ImageError
-from shared.manifest import Quantization, TensorSpec
-from shared.tensors import InputEncoder, decode_output, output_probabilities
+from piclassify.shared.errors import ImageError
+from piclassify.shared.manifest import Quantization, TensorSpec
+from piclassify.shared.tensors import InputEncoder, decode_output, output_probabilities
 from tests.manifests import binary_like, digits_like
 
 

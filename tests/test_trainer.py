@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from shared.classifier import Classifier
-from trainer.cli import main as train_main
+from piclassify.shared.classifier import Classifier
+from piclassify.trainer.cli import main as train_main
 
 pytestmark = [pytest.mark.training, pytest.mark.dataset]
 
@@ -45,8 +45,8 @@ def test_manifest_accuracy_is_measured_on_the_full_test_set(smoke_model, mnist_t
 
 def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("PICLASSIFY_DATA", raising=False)
-    monkeypatch.setattr("trainer.datasets.DEBIAN_ROOT", tmp_path / "debian")
-    monkeypatch.setattr("trainer.datasets.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("piclassify.trainer.datasets.DEBIAN_ROOT", tmp_path / "debian")
+    monkeypatch.setattr("piclassify.trainer.datasets.KERAS_CACHE", tmp_path / "keras")
     assert train_main(["fashion", "--data-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("piclassify-train: error: fashion-mnist not found") and "\n" not in err

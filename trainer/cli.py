@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from shared.errors import PiclassifyError
-from trainer.export import QUANTIZATIONS
+from piclassify.shared.errors import PiclassifyError
+from piclassify.trainer.export import QUANTIZATIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,19 +67,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         if args.dataset == "samples":
-            from trainer.samples import make_samples
+            from piclassify.trainer.samples import make_samples
 
             for path in make_samples(args.out, args.per_dataset, args.data_dir):
                 print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
             return 0
         if args.dataset == "folder":
-            from trainer.folder_recipe import train_folder_model
+            from piclassify.trainer.folder_recipe import train_folder_model
 
             train_folder_model(args.path, args.name, size=args.size, epochs=args.epochs, quantization=args.quantize,
                                out_dir=args.out, backbone=args.backbone, weights=args.weights, seed=args.seed,
                                log=log)
             return 0
-        from trainer.idx_recipe import train_idx_model
+        from piclassify.trainer.idx_recipe import train_idx_model
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
                         out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,

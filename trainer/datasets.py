@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.errors import DatasetError
-from trainer.idx import read_idx
+from piclassify.trainer.errors import DatasetError
+from piclassify.trainer.idx import read_idx
 
 ENV_VAR = "PICLASSIFY_DATA"
 OFFLINE_VAR = "PICLASSIFY_OFFLINE"  # set (as tests do) to never download

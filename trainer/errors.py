@@ -1,6 +1,6 @@
 """Trainer-side errors a user can hit; ``piclassify-train`` prints each as one line and exits with code 2."""
 
-from shared.errors import PiclassifyError
+from piclassify.shared.errors import PiclassifyError
 
 
 class DatasetError(PiclassifyError):

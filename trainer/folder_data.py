@@ -13,10 +13,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from shared.errors import ImageError
-from shared.framing import frame_rgb
-from shared.imagefile import IMAGE_SUFFIXES, read_image
-from trainer.errors import DatasetError
+from piclassify.shared.errors import ImageError
+from piclassify.shared.framing import frame_rgb
+from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.trainer.errors import DatasetError
 
 
 @dataclass(frozen=True)

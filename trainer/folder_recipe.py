@@ -6,15 +6,15 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from shared.manifest import Manifest, Scaling
-from shared.scaling import scale_pixels
-from trainer.errors import DatasetError
-from trainer.evaluation import evaluate_and_report
-from trainer.export import to_tflite
-from trainer.folder_data import load_folder_dataset
-from trainer.models import build_mobilenetv2, build_photo_cnn
-from trainer.publish import ModelContract, write_model
-from trainer.training import TrainConfig, train_model
+from piclassify.shared.manifest import Manifest, Scaling
+from piclassify.shared.scaling import scale_pixels
+from piclassify.trainer.errors import DatasetError
+from piclassify.trainer.evaluation import evaluate_and_report
+from piclassify.trainer.export import to_tflite
+from piclassify.trainer.folder_data import load_folder_dataset
+from piclassify.trainer.models import build_mobilenetv2, build_photo_cnn
+from piclassify.trainer.publish import ModelContract, write_model
+from piclassify.trainer.training import TrainConfig, train_model
 
 KERAS_MODELS = Path.home() / ".keras" / "models"
 RESIZE = "centre-crop"

@@ -6,14 +6,14 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from shared.manifest import Manifest, Scaling
-from shared.scaling import scale_pixels
-from trainer.datasets import DATASETS, load_dataset
-from trainer.evaluation import evaluate_and_report
-from trainer.export import to_tflite
-from trainer.models import ARCHITECTURES
-from trainer.publish import ModelContract, write_model
-from trainer.training import TrainConfig, as_model_input, train_model
+from piclassify.shared.manifest import Manifest, Scaling
+from piclassify.shared.scaling import scale_pixels
+from piclassify.trainer.datasets import DATASETS, load_dataset
+from piclassify.trainer.evaluation import evaluate_and_report
+from piclassify.trainer.export import to_tflite
+from piclassify.trainer.models import ARCHITECTURES
+from piclassify.trainer.publish import ModelContract, write_model
+from piclassify.trainer.training import TrainConfig, as_model_input, train_model
 
 SCALING = Scaling("unit")
 

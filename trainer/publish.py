@@ -9,9 +9,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
-from shared.runtime import distribution_version, load_runtime
-from shared.tensors import output_probabilities, predicted_indices
+from piclassify.shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.runtime import distribution_version, load_runtime
+from piclassify.shared.tensors import output_probabilities, predicted_indices
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from trainer.datasets import load_dataset
-from trainer.photos import render_photo
+from piclassify.trainer.datasets import load_dataset
+from piclassify.trainer.photos import render_photo
 
 SAMPLE_SIZE = (320, 240)
 

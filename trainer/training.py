@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.manifest import Scaling
-from shared.scaling import scale_pixels
+from piclassify.shared.manifest import Scaling
+from piclassify.shared.scaling import scale_pixels
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,12 @@ def add_service_commands(subparsers: Any) -> None:
 
 
 def _run_service(args: argparse.Namespace) -> int:
-    from device.service.runner import main
+    from piclassify.device.service.runner import main
 
     return main(args.config)
 
 
 def _install_service(args: argparse.Namespace) -> int:
-    from device.service.install import install_service
+    from piclassify.device.service.install import install_service
 
     return install_service(dry_run=args.dry_run)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
-from shared.errors import PiclassifyError
+from piclassify.shared.errors import PiclassifyError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from device.service.config import ButtonConfig, FeedbackConfig, Pin
-from shared.errors import PiclassifyError
+from piclassify.device.service.config import ButtonConfig, FeedbackConfig, Pin
+from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from device.pipeline import Result
+    from piclassify.device.pipeline import Result
 
 class GpioError(PiclassifyError):
     """A configured pin cannot be used: no GPIO on this machine, gpiozero missing, or the pin is taken."""

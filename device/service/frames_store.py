@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Optional
 
 from PIL import Image
 
-from device.service.config import FramesConfig
-from shared.errors import PiclassifyError
+from piclassify.device.service.config import FramesConfig
+from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from device.frames import Frame
-    from device.pipeline import Result
+    from piclassify.device.frames import Frame
+    from piclassify.device.pipeline import Result
 
 log = logging.getLogger(__name__)
 

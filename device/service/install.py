@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from shared.errors import PiclassifyError
+from piclassify.shared.errors import PiclassifyError
 
 SERVICE_USER = "piclassify"
 UNIT_NAME = "piclassify.service"

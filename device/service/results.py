@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from shared.errors import PiclassifyError
+from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from device.frames import Frame
-    from device.pipeline import Result
+    from piclassify.device.frames import Frame
+    from piclassify.device.pipeline import Result
 
 log = logging.getLogger(__name__)
 

@@ -17,20 +17,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
-from device.errors import CameraError
-from device.service.config import ServiceConfig, check_against_model, load_config
-from device.service.feedback import Feedback, TriggerButton
-from device.service.frames_store import FrameStore, FrameStoreError
-from device.service.logs import configure_logging
-from device.service.notify import Notifier
-from device.service.results import ResultLog, ResultLogError, result_record
-from shared.errors import PiclassifyError
-from shared.runtime import NoRuntimeError
+from piclassify.device.errors import CameraError
+from piclassify.device.service.config import ServiceConfig, check_against_model, load_config
+from piclassify.device.service.feedback import Feedback, TriggerButton
+from piclassify.device.service.frames_store import FrameStore, FrameStoreError
+from piclassify.device.service.logs import configure_logging
+from piclassify.device.service.notify import Notifier
+from piclassify.device.service.results import ResultLog, ResultLogError, result_record
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.runtime import NoRuntimeError
 
 if TYPE_CHECKING:
-    from device.frames import Frame
-    from device.pipeline import Pipeline, Result
-    from device.sources import FrameSource
+    from piclassify.device.frames import Frame
+    from piclassify.device.pipeline import Pipeline, Result
+    from piclassify.device.sources import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -377,9 +377,9 @@ def main(config_path: Union[str, Path], source_factory: Optional[SourceFactory] 
         config = load_config(config_path)
         configure_logging(config.log_level)
         if source_factory is None:
-            from device.sources import open_source as source_factory
+            from piclassify.device.sources import open_source as source_factory
         if pipeline_factory is None:
-            from device.pipeline import Pipeline
+            from piclassify.device.pipeline import Pipeline
 
             pipeline_factory = Pipeline.load
         service = Service(config_path, config, source_factory=source_factory, pipeline_factory=pipeline_factory,

@@ -10,12 +10,12 @@ import glob
 import logging
 from pathlib import Path
 
-from device.errors import CameraError
-from device.sources.base import FrameSource
-from device.sources.images import ImageFilesSource
-from device.sources.opencv import OpenCVSource, camera_index
-from device.sources.picamera import Picamera2Source, picamera_available
-from shared.imagefile import IMAGE_SUFFIXES
+from piclassify.device.errors import CameraError
+from piclassify.device.sources.base import FrameSource
+from piclassify.device.sources.images import ImageFilesSource
+from piclassify.device.sources.opencv import OpenCVSource, camera_index
+from piclassify.device.sources.picamera import Picamera2Source, picamera_available
+from piclassify.shared.imagefile import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import numpy as np
 
-from device.frames import Frame
+from piclassify.device.frames import Frame
 
 
 class FrameSource(ABC):

@@ -8,9 +8,9 @@ from typing import Iterable
 
 import numpy as np
 
-from device.errors import SourceError
-from device.sources.base import FrameSource
-from shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.device.errors import SourceError
+from piclassify.device.sources.base import FrameSource
+from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
 
 
 def expand_image_paths(specs: Iterable[str]) -> list[Path]:

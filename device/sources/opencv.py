@@ -8,8 +8,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from device.errors import CameraError
-from device.sources.base import FrameSource
+from piclassify.device.errors import CameraError
+from piclassify.device.sources.base import FrameSource
 
 _VIDEO_DEVICE = re.compile(r"^/dev/video(\d+)$")
 

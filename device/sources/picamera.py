@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import CameraError
-from device.sources.base import FrameSource
+from piclassify.device.errors import CameraError
+from piclassify.device.sources.base import FrameSource
 
 FORMATS = ("RGB888", "XRGB8888", "YUV420")
 INSTALL_HINT = ("on a Raspberry Pi: sudo apt install python3-picamera2, and create the virtualenv with "
