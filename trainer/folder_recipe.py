@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from piclassify.shared.manifest import Manifest, Scaling
-from piclassify.shared.scaling import scale_pixels
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
-from piclassify.trainer.export import to_tflite
+from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.folder_data import load_folder_dataset
 from piclassify.trainer.models import build_mobilenetv2, build_photo_cnn
 from piclassify.trainer.publish import ModelContract, write_model
@@ -52,7 +51,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 60, 
     model, summary = train_model(model, data.train.images, data.train.labels, scaling, config, binary=binary,
                                  monitor=(data.validation.images, data.validation.labels))
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
-    tflite = to_tflite(model, quantization, scale_pixels(data.train.images, scaling))
+    tflite = to_tflite(model, quantization, calibration_samples(data.train.images, scaling, seed=seed))
     contract = ModelContract(name=name, task="binary" if binary else "multiclass", labels=data.classes, colour="rgb",
                              polarity="any", scaling=scaling, resize=RESIZE, threshold=0.5)
     training = {"arch": backbone or "photo-cnn", "quantization": quantization, "dataset": str(root),

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from piclassify.shared.manifest import Manifest, Scaling
-from piclassify.shared.scaling import scale_pixels
 from piclassify.trainer.datasets import DATASETS, load_dataset
 from piclassify.trainer.evaluation import evaluate_and_report
-from piclassify.trainer.export import to_tflite
+from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.models import ARCHITECTURES
 from piclassify.trainer.publish import ModelContract, write_model
-from piclassify.trainer.training import TrainConfig, as_model_input, train_model
+from piclassify.trainer.training import TrainConfig, train_model
 
 SCALING = Scaling("unit")
 
@@ -34,7 +33,7 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     config = TrainConfig(epochs=epochs, seed=seed, augment=name)
     model, summary = train_model(model, x_train, y_train, SCALING, config)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
-    tflite = to_tflite(model, quantization, scale_pixels(as_model_input(x_train), SCALING))
+    tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
     contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",
                              polarity=DATASETS[name].polarity, scaling=SCALING,
                              resize=DATASETS[name].resize)
