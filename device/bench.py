@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from piclassify.device.frames import Frame
 from piclassify.device.pipeline import STAGES, Pipeline
 from piclassify.shared.errors import PiclassifyError
 
@@ -52,7 +53,7 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
-def timed_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, float]]:
+def timed_frames(frames: Iterable[Frame]) -> Iterator[tuple[Frame, float]]:
     """Each frame with the milliseconds it took the source to deliver (capture or decode)."""
     iterator = iter(frames)
     while True:
@@ -64,15 +65,15 @@ def timed_frames(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, flo
         yield frame, (time.perf_counter() - t0) * 1e3
 
 
-def run_bench(pipeline: Pipeline, frames: Iterable[np.ndarray], warmup: int = 20) -> BenchReport:
+def run_bench(pipeline: Pipeline, frames: Iterable[Frame], warmup: int = 20) -> BenchReport:
     """Classify every frame; time each stage. The first ``warmup`` frames are run but not counted."""
     samples: dict[str, list[float]] = {name: [] for name in ALL_STAGES}
     counted = 0
     started = None
-    for n, (image, capture_ms) in enumerate(timed_frames(frames)):
+    for n, (frame, capture_ms) in enumerate(timed_frames(frames)):
         if n == warmup:
             started = time.perf_counter()
-        result = pipeline.classify_image(image)
+        result = pipeline.classify(frame)
         if n < warmup:
             continue
         counted += 1
@@ -85,10 +86,13 @@ def run_bench(pipeline: Pipeline, frames: Iterable[np.ndarray], warmup: int = 20
     return BenchReport(counted, seconds, stages, peak_rss_mb())
 
 
-def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[np.ndarray]:
-    """``count`` frames cycling through ``images`` already in memory: capture costs nothing."""
+def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[Frame]:
+    """``count`` RGB frames cycling through ``images`` already in memory: capture costs nothing.
+
+    Each is a new ``Frame``, so no conversion is remembered from one to the next.
+    """
     for n in range(count):
-        yield images[n % len(images)]
+        yield Frame(images[n % len(images)], time.time(), n, "memory")
 
 
 def cold_start(model: str, image: str) -> tuple[float, float]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from piclassify.device.errors import SourceError
+from piclassify.device.loop import LoopSettings
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.runtime import NoRuntimeError
 
@@ -23,13 +25,21 @@ DEFAULT_MODEL = "digits"
 def _add_model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
                    help="bundled model name (see `piclassify models`) or path to a .tflite with its .json beside it")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the runtime's choice)")
+    p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
+                   help="interpreter threads, 1-64 (default: the runtime's choice)")
     p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
                    help="force a runtime (default: the first installed, in that order)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors as one line (and exit code 2), like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="piclassify",
+    parser = _Parser(prog="piclassify",
                                      description="Classify images and camera frames offline, with bundled models "
                                                  "(digits, fashion, catsdogs) and no TensorFlow.",
                                      epilog="Run `piclassify COMMAND --help` for each command's options.")
@@ -38,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify image files", description="Classify image files, folders or globs.")
     _add_model_options(p)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, folders or globs (JPEG, PNG, BMP, WebP)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line (the result schema in README) instead of text")
     p.add_argument("--debug-dir", type=Path, help="save each framing step and the exact model input here")
     p.set_defaults(func=cmd_predict)
 
@@ -51,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job on defaults: camera if there is one, else bundled photos",
                        description="Classify what the camera sees; without a camera, classify the bundled sample photos.")
     p.add_argument("--model", default=None, help=f"model for the camera (default {DEFAULT_MODEL})")
-    p.add_argument("--count", type=int, default=10, help="frames to classify from a camera (default 10)")
+    p.add_argument("--count", type=bounded(int, 1, 10 ** 9), default=10,
+                   help="frames to classify from a camera (default 10)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("models", help="list bundled models with their measured accuracy")
@@ -66,12 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Benchmark the pipeline on in-memory 640x480 frames (default) or a real source.")
     _add_model_options(p)
     p.add_argument("--source", default="memory", help="memory (default), or a source as for `run`")
-    p.add_argument("--frames", type=int, default=2000, help="frames to time (default 2000)")
+    p.add_argument("--frames", type=bounded(int, 1, 10 ** 7), default=2000, help="frames to time (default 2000)")
     p.add_argument("--no-cold-start", action="store_true", help="skip timing a fresh process's first prediction")
     p.set_defaults(func=cmd_bench)
 
     _add_service_commands(sub)
     return parser
+
+
+def bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not from {low:g} to {high:g}")
+        return value
+    return parse
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
@@ -80,11 +105,16 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
                         "or images (files, folders, globs)")
     p.add_argument("--size", default="640x480", help="capture size WxH (default 640x480)")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--every", type=float, metavar="SECONDS", help="classify one frame every SECONDS")
-    pace.add_argument("--max-fps", type=float, metavar="N", help="classify at most N frames per second")
-    p.add_argument("--min-score", type=float, default=0.0, help="print only results scoring at least this (0-1)")
-    p.add_argument("--count", type=int, help="stop after this many results")
-    p.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    pace.add_argument("--every", type=bounded(float, 0.001, 86400), metavar="SECONDS",
+                      help="classify one frame every SECONDS (up to a day)")
+    pace.add_argument("--max-fps", type=bounded(float, 0.001, 1000), metavar="N",
+                      help="classify at most N frames per second")
+    p.add_argument("--min-score", type=bounded(float, 0, 1), default=0.0,
+                   help="print only results scoring at least this (0-1)")
+    p.add_argument("--on-change", action="store_true", help="print a result only when its label changes")
+    p.add_argument("--count", type=bounded(int, 1, 10 ** 9), help="stop after this many results")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line (the result schema in README) instead of text")
 
 
 def _add_service_commands(sub: argparse._SubParsersAction) -> None:
@@ -105,7 +135,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from piclassify.device.debug import save_steps
-    from piclassify.device.output import result_json, result_line
+    from piclassify.device.frames import Frame
     from piclassify.device.pipeline import Pipeline
     from piclassify.device.sources.images import expand_image_paths
     from piclassify.shared.framing import FramingSteps
@@ -113,18 +143,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
-    for path in expand_image_paths(args.images):
+    for number, path in enumerate(expand_image_paths(args.images)):
+        steps = FramingSteps() if args.debug_dir else None
         try:
-            image = read_image(path)
-            steps = FramingSteps() if args.debug_dir else None
-            result = pipeline.classify_image(image, steps)
+            frame = Frame(read_image(path), time.time(), number, str(path))
+            result = pipeline.classify(frame, steps)
         except PiclassifyError as exc:
             failures += 1
             print(f"piclassify: error: {exc}", file=sys.stderr)
             continue
         if steps is not None:
-            save_steps(args.debug_dir, path.stem, image, steps)
-        print(result_json(str(path), result) if args.json else result_line(str(path), result), flush=True)
+            save_steps(args.debug_dir, path.stem, frame.rgb, steps)
+        print(result.json() if args.json else result.text(), flush=True)
     return 2 if failures else 0
 
 
@@ -133,47 +163,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     from piclassify.device.sources import open_source
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
-    with open_source(args.source, _size(args.size)) as source:
-        print(f"piclassify: classifying {source.name} with {pipeline.manifest.name} "
-              f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
-              file=sys.stderr, flush=True)
-        return _classify_stream(pipeline, source, args)
-
-
-def _classify_stream(pipeline, source, args: argparse.Namespace) -> int:
-    from piclassify.device.output import result_json, result_line
-
+    size = _size(args.size)
+    first = open_source(args.source, size)  # a source that cannot open at all is exit code 2, here
     interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
-    shown = 0
-    next_due = time.monotonic()
-    try:
-        for frame in source:
-            now = time.monotonic()
-            if now < next_due:
-                continue
-            next_due = now + interval
-            result = pipeline.classify(frame)
-            if result.score < args.min_score:
-                continue
-            stamp = time.strftime("%H:%M:%S", time.localtime(frame.timestamp))
-            if args.json:
-                print(result_json(frame.origin, result, frame=frame.index, time=frame.timestamp), flush=True)
-            else:
-                print(f"{stamp} #{frame.index} " + result_line(frame.origin, result), flush=True)
-            shown += 1
-            if args.count and shown >= args.count:
-                break
-            if interval:
-                time.sleep(max(0.0, next_due - time.monotonic()))
-    except KeyboardInterrupt:
-        print("piclassify: stopped", file=sys.stderr)
+    settings = LoopSettings(interval_s=interval, min_score=args.min_score, on_change=args.on_change,
+                            count=args.count)
+    print(f"piclassify: classifying {first.name} with {pipeline.manifest.name} "
+          f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    _run_loop(pipeline, first, lambda: open_source(args.source, size), settings, args.json)
     return 0
+
+
+def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool) -> None:
+    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault."""
+    from piclassify.device.console import ConsoleSink
+    from piclassify.device.loop import FrameLoop, signals_to_events
+    from piclassify.device.sinks import Sinks
+
+    opened = [first]
+    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, Sinks([ConsoleSink(as_json)]), settings)
+    with signals_to_events(loop.events):
+        loop.run()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from piclassify.device.bundled import SAMPLES_DIR, bundled_model_paths
     from piclassify.device.errors import CameraError
-    from piclassify.device.output import result_line
+    from piclassify.device.frames import Frame
     from piclassify.device.pipeline import Pipeline
     from piclassify.device.sources import open_source
     from piclassify.shared.imagefile import read_image
@@ -184,10 +201,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"piclassify demo: {exc}; classifying the bundled sample photos instead", flush=True)
     else:
         pipeline = Pipeline.load(args.model or DEFAULT_MODEL)
-        with source:
-            print(f"piclassify demo: {source.name} with model {pipeline.manifest.name}", flush=True)
-            run_args = argparse.Namespace(every=None, max_fps=2.0, min_score=0.0, count=args.count, json=False)
-            return _classify_stream(pipeline, source, run_args)
+        print(f"piclassify demo: {source.name} with model {pipeline.manifest.name}", flush=True)
+        _run_loop(pipeline, source, lambda: open_source("auto"), LoopSettings(interval_s=0.5, count=args.count),
+                  as_json=False)
+        return 0
     for model_path in bundled_model_paths():
         samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
         if not samples:
@@ -196,8 +213,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         accuracy = pipeline.manifest.metrics.get("tflite_accuracy")
         print(f"\n{pipeline.manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else
               f"\n{pipeline.manifest.name}:")
-        for sample in samples:
-            print("  " + result_line(sample.name, pipeline.classify_image(read_image(sample))), flush=True)
+        for number, sample in enumerate(samples):
+            frame = Frame(read_image(sample), time.time(), number, str(sample))
+            print("  " + pipeline.classify(frame).text(sample.name), flush=True)
     return 0
 
 
@@ -253,11 +271,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.source == "memory":
         images = [resize_area(read_image(p), 640, 480) for p in samples]
         frames = in_memory_frames(images, args.frames + 20)
-        where = f"{len(images)} bundled samples as 640x480 frames in memory"
+        where = f"{len(images)} bundled samples as 640x480 RGB frames in memory"
     else:
         source = open_source(args.source)
-        frames = (frame.image for _, frame in zip(range(args.frames + 20), source))
-        where = source.name
+        frames = (frame for _, frame in zip(range(args.frames + 20), source))
+        where = f"{source.name} ({source.layout} frames)"
     print(f"bench: {pipeline.manifest.name} on {where} with {pipeline.classifier.runtime.name} "
           f"{pipeline.classifier.runtime.version}")
     for line in run_bench(pipeline, frames).lines():
@@ -279,6 +297,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"piclassify: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `piclassify predict ... | head`: the reader has all it wanted
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
         return 0
 
 

@@ -6,33 +6,18 @@ Reads top to bottom as the data flows: frame -> ``frame_for_model`` -> encode ->
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
-
-import numpy as np
 
 from piclassify.device.bundled import resolve_model
 from piclassify.device.frames import Frame
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing import FramingSteps, frame_for_model
 from piclassify.shared.manifest import Manifest
+from piclassify.shared.result import Result
 from piclassify.shared.tensors import decode_output
 
 STAGES = ("preprocess", "invoke", "postprocess")
-
-
-@dataclass(frozen=True)
-class Result:
-    """One classified frame: the answer, the top-3, and how long each stage took."""
-
-    label: str
-    index: int
-    score: float
-    probabilities: np.ndarray
-    top: list[tuple[str, float]]
-    latency_ms: float
-    stage_ms: dict[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -51,20 +36,17 @@ class Pipeline:
     def model_path(self) -> Path:
         return self.classifier.model_path
 
-    def classify_image(self, image: np.ndarray, steps: Optional[FramingSteps] = None) -> Result:
-        """Classify one RGB (or gray) uint8 photo of any size."""
+    def classify(self, frame: Frame, steps: Optional[FramingSteps] = None) -> Result:
+        """Classify one frame of any size; a gray model reads the frame's gray pixels, converted once."""
         t0 = time.perf_counter()
+        image = frame.gray if self.manifest.colour == "gray" else frame.rgb
         framed = frame_for_model(image, self.manifest, steps)
         tensor = self.classifier.encode(framed)
         t1 = time.perf_counter()
         raw = self.classifier.invoke(tensor)
         t2 = time.perf_counter()
         prediction = decode_output(raw, self.manifest)
-        top = prediction.top(3, self.manifest.labels)
         t3 = time.perf_counter()
         stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
-        return Result(prediction.label, prediction.index, prediction.score, prediction.probabilities, top,
-                      (t3 - t0) * 1e3, stage_ms)
-
-    def classify(self, frame: Frame) -> Result:
-        return self.classify_image(frame.image)
+        return Result(self.manifest.name, frame.origin, frame.index, frame.timestamp, prediction,
+                      latency_ms=(t3 - t0) * 1e3, stage_ms=stage_ms)

@@ -24,10 +24,12 @@ class Prediction:
     index: int
     score: float
     probabilities: np.ndarray
+    labels: tuple[str, ...]
 
-    def top(self, k: int, labels: tuple[str, ...]) -> list[tuple[str, float]]:
+    def top(self, k: int = 3) -> tuple[tuple[str, float], ...]:
+        """The ``k`` most probable labels with their probabilities, most probable first."""
         order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(labels[i], float(self.probabilities[i])) for i in order]
+        return tuple((self.labels[i], float(self.probabilities[i])) for i in order)
 
 
 class InputEncoder:
@@ -57,9 +59,22 @@ class InputEncoder:
         return self.encode_batch(np.asarray(image)[np.newaxis])
 
 
+def encode_features(rows: np.ndarray, manifest: Manifest) -> np.ndarray:
+    """(N, features) real values -> a table model's input: min-max scale, then quantize (int8 models)."""
+    spec = manifest.input
+    return quantize(scale_pixels(np.asarray(rows, dtype=np.float64), manifest.scaling), spec.quantization, spec.dtype)
+
+
+def output_values(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
+    """A regression model's raw output rows (N, 1) -> (N,) values in the target's unit."""
+    return dequantize(np.asarray(raw).reshape(len(raw), -1), manifest.output.quantization)[:, 0]
+
+
 def output_probabilities(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
     """Raw output rows (N, outputs) -> class probabilities (N, labels): dequantize, then softmax or sigmoid."""
     logits = dequantize(np.asarray(raw).reshape(len(raw), -1), manifest.output.quantization).astype(np.float64)
+    if manifest.table is not None and manifest.table.activation_in_model:  # already sigmoid/softmax
+        return np.concatenate([1.0 - logits, logits], axis=1) if manifest.task == "binary" else logits
     if manifest.task == "binary":
         positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
         return np.stack([1.0 - positive, positive], axis=1)
@@ -78,4 +93,5 @@ def decode_output(raw: np.ndarray, manifest: Manifest) -> Prediction:
     """The output of a batch of one -> Prediction."""
     probabilities = output_probabilities(np.asarray(raw)[:1], manifest)
     index = int(predicted_indices(probabilities, manifest)[0])
-    return Prediction(manifest.labels[index], index, float(probabilities[0, index]), probabilities[0])
+    return Prediction(manifest.labels[index], index, float(probabilities[0, index]), probabilities[0],
+                      tuple(manifest.labels))

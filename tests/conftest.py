@@ -1,11 +1,18 @@
-"""Shared fixtures: where the real datasets are, and a tiny real model built once per session."""
+"""Shared fixtures and helpers: where the real datasets are, real results and frames, waiting, mock pins."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from time import monotonic, sleep
+from typing import Callable, Optional, Sequence
 
+import numpy as np
 import pytest
+
+from piclassify.device.frames import Frame
+from piclassify.shared.result import Result
+from piclassify.shared.tensors import Prediction
 
 os.environ["PICLASSIFY_OFFLINE"] = "1"  # tests never download data or weights
 
@@ -40,3 +47,50 @@ def mnist_test(mnist_dir: Path):
     from piclassify.trainer.idx import read_idx
 
     return read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz"), read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+
+
+# -- helpers shared by the device tests (import them: ``from conftest import make_result``) ---------
+
+def make_result(label: Optional[str] = "7", score: float = 0.9, *, labels: Sequence[str] = (), model: str = "digits",
+                source: str = "test", frame: int = 0, time: float = 1_700_000_000.0, latency_ms: float = 1.5,
+                reason: str = "no object with enough contrast") -> Result:
+    """A real ``Result``: ``label`` wins with ``score``, the rest shared by ``labels``; ``None`` is nothing in view."""
+    if label is None:
+        return Result(model, source, frame, time, None, reason, latency_ms)
+    labels = tuple(labels) or (label, "other")
+    rest = (1.0 - score) / max(len(labels) - 1, 1)
+    probabilities = np.array([score if name == label else rest for name in labels])
+    prediction = Prediction(label, labels.index(label), score, probabilities, labels)
+    return Result(model, source, frame, time, prediction, None, latency_ms)
+
+
+def make_frame(index: int = 0, shape: tuple[int, ...] = (48, 64, 3), time: float = 1_700_000_000.0) -> Frame:
+    """A plain RGB frame, captured ``index`` seconds after ``time``."""
+    return Frame(np.full(shape, index * 20 % 256, np.uint8), time + index, index, "test")
+
+
+def classify_photo(pipeline, image: np.ndarray) -> Result:
+    """A photo already in memory, through the device pipeline as a frame of its own."""
+    return pipeline.classify(Frame(image, 0.0, 0, "photo"))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` passes; return whether it holds."""
+    deadline = monotonic() + timeout
+    while not condition() and monotonic() < deadline:
+        sleep(0.005)
+    return condition()
+
+
+@pytest.fixture
+def mock_pins():
+    """gpiozero's own MockFactory for the test's duration; ``mock_pins(17)`` is the mock pin GPIO17."""
+    gpiozero = pytest.importorskip("gpiozero")
+    from gpiozero.pins.mock import MockFactory
+
+    previous = gpiozero.Device.pin_factory
+    factory = MockFactory()
+    gpiozero.Device.pin_factory = factory
+    yield factory.pin
+    factory.reset()
+    gpiozero.Device.pin_factory = previous

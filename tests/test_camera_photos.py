@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import classify_photo
 
 from piclassify.device.pipeline import Pipeline
 from piclassify.trainer.photos import render_photo
@@ -13,5 +14,5 @@ def test_digits_model_reads_rendered_photos(mnist_test):
     rng = np.random.default_rng(2024)
     pipeline = Pipeline.load("digits")
     chosen = rng.choice(len(images), 200, replace=False)
-    correct = sum(pipeline.classify_image(render_photo(images[i], rng)).index == labels[i] for i in chosen)
+    correct = sum(classify_photo(pipeline, render_photo(images[i], rng)).index == labels[i] for i in chosen)
     assert correct / 200 >= 0.95, f"{correct}/200 rendered photos classified correctly"

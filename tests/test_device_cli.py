@@ -12,6 +12,7 @@ from PIL import Image
 from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.cli import main
 from piclassify.shared.manifest import sha256_of
+from piclassify.shared.runtime import load_runtime
 
 
 def digit_samples():
@@ -30,13 +31,19 @@ def test_predict_prints_label_score_top3_and_latency(capsys):
         assert line.startswith(f"{path}: {expected_label(path)} (") and "top-3:" in line and line.endswith(" ms")
 
 
-def test_predict_json_has_one_object_per_image(capsys):
+RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
+
+
+def test_predict_json_is_one_object_per_image_in_the_result_schema(capsys):
     assert main(["predict", "--model", "digits", "--json", str(SAMPLES_DIR / "digits-*.jpg")]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
+    assert [r["source"] for r in records] == [str(p) for p in digit_samples()]
     for record in records:
-        assert set(record) == {"path", "label", "index", "score", "probabilities", "latency_ms"}
-        assert len(record["probabilities"]) == 10 and sum(record["probabilities"]) == pytest.approx(1, abs=1e-3)
+        assert list(record) == RESULT_KEYS
+        assert (record["schema"], record["model"], record["reason"]) == (1, "digits", None)
+        assert record["index"] == int(record["label"]) and record["top"][0] == [record["label"], record["score"]]
+        assert len(record["top"]) == 3 and record["top"][0][1] >= record["top"][1][1] >= record["top"][2][1]
 
 
 def test_debug_dir_saves_the_exact_model_input(tmp_path, capsys):
@@ -60,9 +67,18 @@ def test_a_corrupt_image_is_one_line_exit_2_and_the_others_are_still_classified(
     (["predict", "--model", "nosuchmodel", "x.jpg"], "nosuchmodel: no such model file or bundled model"),
     (["predict", "--model", "digits", "nothing-here.png"], "nothing-here.png: no such image, folder or glob match"),
     (["run", "--model", "digits", "--source", "/dev/video63", "--count", "1"], "/dev/video63"),
+    (["run", "--model", "digits", "--source", "clip-typo.mp4"], "clip-typo.mp4: no such video file"),
+    (["run", "--model", "digits", "--every", "inf"], "argument --every: inf is not from"),
+    (["run", "--model", "digits", "--max-fps", "nan"], "argument --max-fps: nan is not from"),
+    (["run", "--model", "digits", "--min-score", "2"], "argument --min-score: 2 is not from 0 to 1"),
+    (["predict", "--model", "digits", "--threads", "1000", "x.jpg"], "argument --threads: 1000 is not from 1 to 64"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
-    assert main(args) == 2
+    try:
+        code = main(args)
+    except SystemExit as stop:  # argparse's own exit, for arguments it refuses
+        code = stop.code
+    assert code == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
@@ -100,16 +116,30 @@ def test_run_classifies_an_image_folder_then_stops(tmp_path, capsys):
     assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
 
 
-def test_models_lists_bundled_models_with_accuracy(capsys):
+def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
+    for name in ("a", "b", "c"):
+        shutil.copy(digit_samples()[0], tmp_path / f"{name}.jpg")  # the same 7, three times
+    shutil.copy(digit_samples()[1], tmp_path / "d.jpg")
+    assert main(["run", "--model", "digits", "--source", str(tmp_path), "--json", "--on-change"]) == 0
+    assert [json.loads(line)["source"][-5:] for line in capsys.readouterr().out.splitlines()] == ["a.jpg", "d.jpg"]
+    assert main(["run", "--model", "digits", "--source", str(tmp_path), "--json", "--min-score", "1"]) == 0
+    assert all(json.loads(line)["score"] == 1.0 for line in capsys.readouterr().out.splitlines())
+
+
+def test_models_lists_each_bundled_model_with_its_measured_accuracy(capsys):
     assert main(["models"]) == 0
-    out = capsys.readouterr().out
-    assert "digits" in out and "%" in out
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    for path in sorted(MODELS_DIR.glob("*.tflite")):
+        accuracy = json.loads(path.with_suffix(".json").read_text())["metrics"]["tflite_accuracy"]
+        assert f"{100 * accuracy:.2f}%" in rows[path.stem]
 
 
-def test_info_shows_contract_and_runtime(capsys):
+def test_info_shows_contract_and_the_runtime_in_use(capsys):
     assert main(["info", "digits"]) == 0
     out = capsys.readouterr().out
-    assert "runtime: ai-edge-litert" in out and "28x28x1 gray, int8" in out and "resize object" in out
+    runtime = load_runtime()
+    assert f"runtime: {runtime.name} {runtime.version}" in out
+    assert "28x28x1 gray, int8" in out and "resize object" in out
 
 
 def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):

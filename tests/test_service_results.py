@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import make_frame, make_result
 from PIL import Image
 
-from piclassify.device.frames import Frame
 from piclassify.device.service import results as results_module
 from piclassify.device.service.config import FramesConfig
 from piclassify.device.service.frames_store import FrameStore
-from piclassify.device.service.results import ResultLog, ResultLogError, result_record
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    label: str
-    score: float
-    latency_ms: float = 12.345
-
-
-def frame(index: int = 0) -> Frame:
-    return Frame(np.full((48, 64, 3), index * 20 % 256, np.uint8), 1_700_000_000.0 + index, index)
+from piclassify.device.service.results import ResultLog, ResultLogError
+from piclassify.device.sinks import Delivery
 
 
 def lines(path: Path) -> list[dict]:
@@ -35,10 +23,16 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-def test_a_result_record_has_the_documented_fields():
-    record = result_record(frame(3), FakeResult("7", 0.912345), "digits", "picamera2")
-    assert record == {"time": "2023-11-14T22:13:23.000+00:00", "model": "digits", "label": "7",
-                      "score": 0.9123, "latency_ms": 12.35, "source": "picamera2", "frame_id": 3}
+def test_each_result_handed_over_is_one_line_in_the_result_schema(tmp_path):
+    log = ResultLog(tmp_path / "results.jsonl", max_bytes=1 << 20, keep=2)
+    result = make_result("7", 0.912345, labels="0123456789", source="picamera2", frame=3, time=1_700_000_003.0)
+    log.handle(Delivery(result, make_frame(3)))
+    log.handle(Delivery(make_result(None, frame=4), make_frame(4)))
+    log.close()
+    first, nothing = lines(tmp_path / "results.jsonl")
+    assert first == result.record()
+    assert first["time"] == "2023-11-14T22:13:23.000+00:00" and first["score"] == 0.9123
+    assert (nothing["label"], nothing["score"], nothing["reason"]) == (None, None, "no object with enough contrast")
 
 
 def test_each_record_is_one_json_line_written_whole_and_fsynced(tmp_path, monkeypatch):
@@ -47,8 +41,8 @@ def test_each_record_is_one_json_line_written_whole_and_fsynced(tmp_path, monkey
     monkeypatch.setattr(results_module.os, "write", lambda fd, data: calls.append(("write", data)) or real_write(fd, data))
     monkeypatch.setattr(results_module.os, "fsync", lambda fd: calls.append(("fsync",)) or real_fsync(fd))
     log = ResultLog(tmp_path / "results.jsonl", max_bytes=1 << 20, keep=2)
-    log.append({"label": "cat", "note": "two\nlines"})
-    log.append({"label": "dog"})
+    log.append(json.dumps({"label": "cat", "note": "two\nlines"}))
+    log.append(json.dumps({"label": "dog"}))
     log.close()
     assert [call[0] for call in calls] == ["write", "fsync", "write", "fsync"]
     assert calls[0][1].count(b"\n") == 1 and calls[0][1].endswith(b"\n")
@@ -58,7 +52,7 @@ def test_each_record_is_one_json_line_written_whole_and_fsynced(tmp_path, monkey
 def test_a_restart_appends_to_the_same_file(tmp_path):
     for label in ("a", "b"):
         log = ResultLog(tmp_path / "results.jsonl", max_bytes=1 << 20, keep=2)
-        log.append({"label": label})
+        log.append(json.dumps({"label": label}))
         log.close()
     assert lines(tmp_path / "results.jsonl") == [{"label": "a"}, {"label": "b"}]
 
@@ -68,7 +62,7 @@ def test_rotation_keeps_the_newest_files_up_to_keep(tmp_path):
     log = ResultLog(path, max_bytes=1024, keep=2)
     padding = "x" * 300
     for number in range(12):
-        log.append({"n": number, "pad": padding})
+        log.append(json.dumps({"n": number, "pad": padding}))
     log.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl", "results.jsonl.1", "results.jsonl.2"]
     assert all(p.stat().st_size <= 1024 for p in tmp_path.iterdir())
@@ -80,7 +74,7 @@ def test_rotation_keeps_the_newest_files_up_to_keep(tmp_path):
 def test_keep_zero_starts_a_fresh_file_instead_of_rotating(tmp_path):
     log = ResultLog(tmp_path / "results.jsonl", max_bytes=1024, keep=0)
     for number in range(5):
-        log.append({"n": number, "pad": "x" * 300})
+        log.append(json.dumps({"n": number, "pad": "x" * 300}))
     log.close()
     assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
     assert lines(tmp_path / "results.jsonl")[-1]["n"] == 4
@@ -90,7 +84,7 @@ def test_a_torn_last_line_is_set_aside_and_the_log_cut_to_whole_lines(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_bytes(b'{"n":1}\n{"n":2}\n{"n":3,"lab')
     log = ResultLog(path, max_bytes=1 << 20, keep=2)
-    log.append({"n": 4})
+    log.append(json.dumps({"n": 4}))
     log.close()
     assert lines(path) == [{"n": 1}, {"n": 2}, {"n": 4}]
     assert log.torn_path is not None and log.torn_path.name.startswith("results.jsonl.torn-")
@@ -125,13 +119,13 @@ def test_a_whole_file_is_left_alone(tmp_path):
 def test_a_failed_write_leaves_no_partial_line(tmp_path, monkeypatch):
     path = tmp_path / "results.jsonl"
     log = ResultLog(path, max_bytes=1 << 20, keep=2)
-    log.append({"n": 1})
+    log.append(json.dumps({"n": 1}))
     real_write = os.write
     monkeypatch.setattr(results_module.os, "write", lambda fd, data: real_write(fd, data[:5]))  # disk full
     with pytest.raises(ResultLogError, match="results.jsonl: cannot write result: short write"):
-        log.append({"n": 2})
+        log.append(json.dumps({"n": 2}))
     monkeypatch.setattr(results_module.os, "write", real_write)
-    log.append({"n": 3})
+    log.append(json.dumps({"n": 3}))
     log.close()
     assert lines(path) == [{"n": 1}, {"n": 3}]
 
@@ -146,31 +140,50 @@ def frames_store(tmp_path: Path, **options) -> FrameStore:
     return FrameStore(FramesConfig(path=tmp_path / "frames", **options))
 
 
+def saved(store: FrameStore, index: int, label: str = "cat", uncertain: bool = False) -> list[Path]:
+    """Hand the store one result; return the files it wrote."""
+    before = set(store.folder.iterdir())
+    store.handle(Delivery(make_result(label, 0.9), make_frame(index), uncertain))
+    return sorted(set(store.folder.iterdir()) - before)
+
+
 def test_saved_frames_are_jpegs_named_by_time_frame_and_label(tmp_path):
     store = frames_store(tmp_path, save="all")
-    path = store.save(frame(5), FakeResult("ankle boot", 0.99))
-    assert path is not None and path.name == "20231114T221325.000000Z-00000005-ankle_boot.jpg"
+    [path] = saved(store, 5, "ankle boot")
+    assert path.name == "20231114T221325.000000Z-00000005-ankle_boot.jpg"
     with Image.open(path) as image:
         assert (image.format, image.size) == ("JPEG", (64, 48))
 
 
-def test_below_saves_only_unsure_results(tmp_path):
-    store = frames_store(tmp_path, save="below", below_score=0.6)
-    assert store.save(frame(1), FakeResult("cat", 0.9)) is None
-    assert store.save(frame(2), FakeResult("cat", 0.59)) is not None
-    assert len(list((tmp_path / "frames").glob("*.jpg"))) == 1
+def test_uncertain_saves_only_results_the_loop_found_uncertain(tmp_path):
+    store = frames_store(tmp_path, save="uncertain")
+    assert saved(store, 1, uncertain=False) == []
+    assert len(saved(store, 2, uncertain=True)) == 1
 
 
 def test_the_frames_folder_keeps_only_the_newest_max_count(tmp_path):
     store = frames_store(tmp_path, save="all", max_count=3)
-    saved = [store.save(frame(index), FakeResult("cat", 0.9)) for index in range(5)]
-    assert sorted((tmp_path / "frames").glob("*.jpg")) == saved[2:]
+    written = [path for index in range(5) for path in saved(store, index)]
+    assert sorted((tmp_path / "frames").glob("*.jpg")) == written[2:]
 
 
 def test_the_bound_counts_frames_from_earlier_runs_and_drops_partial_files(tmp_path):
     first = frames_store(tmp_path, save="all", max_count=3)
-    old = [first.save(frame(index), FakeResult("cat", 0.9)) for index in range(3)]
+    old = [path for index in range(3) for path in saved(first, index)]
     (tmp_path / "frames" / "20231114T221399.000000Z-00000009-cat.part").write_bytes(b"cut by power loss")
     second = frames_store(tmp_path, save="all", max_count=3)
-    new = second.save(frame(7), FakeResult("dog", 0.9))
-    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == sorted(p.name for p in old[1:] + [new])
+    new = saved(second, 7, "dog")
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == sorted(p.name for p in old[1:] + new)
+
+
+def test_the_frames_folder_never_deletes_files_it_did_not_write(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    mine = [folder / name for name in ("holiday.jpg", "IMG_0001.jpg", "notes.part")]
+    for path in mine:
+        path.write_bytes(b"the user's own")
+    store = frames_store(tmp_path, save="all", max_count=1)
+    for index in range(3):
+        saved(store, index)
+    assert all(path.read_bytes() == b"the user's own" for path in mine)
+    assert len(list(folder.iterdir())) == len(mine) + 1

@@ -15,38 +15,32 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
 import numpy as np
 import pytest
+from conftest import REPO, make_result, wait_until
 
+from piclassify.device.backoff import Backoff
 from piclassify.device.errors import CameraError, UnknownModelError
 from piclassify.device.frames import Frame
+from piclassify.device.loop import RELOAD, STOP
 from piclassify.device.service.config import load_config
 from piclassify.device.service.notify import Notifier
-from piclassify.device.service.runner import RELOAD, STOP, Backoff, Service, main
-
-REPO = Path(__file__).resolve().parent.parent
-
+from piclassify.device.service.runner import Service, main
+from piclassify.shared.errors import ImageError
+from piclassify.shared.result import Result
 
 # -- fakes ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FakeManifest:
     name: str
     task: str = "multiclass"
     labels: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    label: str
-    index: int
-    score: float
-    latency_ms: float = 1.5
-    top: list = field(default_factory=list)
 
 
 class FakeSource:
@@ -67,7 +61,7 @@ class FakeSource:
         if isinstance(step, Exception):
             raise step
         time.sleep(self._frame_s)
-        frame = Frame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index)
+        frame = Frame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index, self.name)
         self._index += 1
         return frame
 
@@ -86,10 +80,11 @@ class FakePipeline:
         self._on_classify = on_classify
         self._classify_s = classify_s
 
-    def classify(self, frame: Frame) -> FakeResult:
+    def classify(self, frame: Frame) -> Result:
         time.sleep(self._classify_s)
         self._on_classify(frame)
-        return FakeResult(self.manifest.name, 0, 0.75)
+        return make_result(self.manifest.name, 0.75, labels=self.manifest.labels, model=self.manifest.name,
+                           source=frame.origin, frame=frame.index, time=frame.timestamp)
 
 
 class RecordingNotifier(Notifier):
@@ -153,21 +148,15 @@ class Harness:
         return [json.loads(line) for line in data.splitlines()]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 # -- in-process -------------------------------------------------------------------------------
 
 def test_frames_are_classified_and_logged_until_a_file_source_runs_out(tmp_path):
     harness = Harness(tmp_path, [[FRAMES] * 3], 'model = "digits"')
     assert harness.run() == 0
     results = harness.results()
-    assert [(r["model"], r["label"], r["frame_id"], r["source"]) for r in results] == [
+    assert [(r["model"], r["label"], r["frame"], r["source"]) for r in results] == [
         ("digits", "digits", index, "fake:auto") for index in range(3)]
-    assert set(results[0]) == {"time", "model", "label", "score", "latency_ms", "source", "frame_id"}
+    assert [r["schema"] for r in results] == [1, 1, 1]
     assert harness.notifier.kinds() == ["READY", "STOPPING"]
     assert harness.sources[0].closed
 
@@ -210,7 +199,7 @@ def test_a_stop_finishes_the_current_frame_and_exits_0(tmp_path):
     harness = Harness(tmp_path, [itertools.repeat(FRAMES)])
     harness.on_classify = lambda frame: frame.index == 2 and harness.service.events.put(STOP)
     assert harness.run() == 0
-    assert [r["frame_id"] for r in harness.results()] == [0, 1, 2]
+    assert [r["frame"] for r in harness.results()] == [0, 1, 2]
     assert harness.sources[0].closed
 
 
@@ -289,7 +278,7 @@ def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tm
         presser.join(5)
         gpiozero.Device.pin_factory.reset()
         gpiozero.Device.pin_factory = previous
-    assert [r["frame_id"] for r in harness.results()] == [1, 2], "frame 0 proved the camera; each press is one frame"
+    assert [r["frame"] for r in harness.results()] == [1, 2], "frame 0 proved the camera; each press is one frame"
     assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
 
 
@@ -421,30 +410,35 @@ def test_a_missing_model_exits_2_before_ready(start_service):
     assert "STOPPING" in service.wait_for("STOPPING")
 
 
-def _real_pipeline_missing() -> bool:
-    try:
-        import piclassify.device.pipeline  # noqa: F401
-        import piclassify.device.sources  # noqa: F401
-    except ImportError:
-        return True
-    return not (REPO / "device" / "models" / "digits.tflite").exists()
-
-
-@pytest.mark.skipif(_real_pipeline_missing(), reason="piclassify.device.pipeline or the bundled digits model not there yet")
-def test_the_real_service_classifies_a_folder_of_digits_and_exits_when_it_runs_out(tmp_path):
+def test_the_real_service_classifies_a_folder_skipping_bad_files_and_exits_when_it_runs_out(tmp_path):
     samples = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
     folder = tmp_path / "camera"
     folder.mkdir()
     for sample in samples:
         (folder / sample.name).write_bytes(sample.read_bytes())
+    bad = {"digits-1-b.jpg": b"", "digits-2-b.jpg": samples[0].read_bytes()[:200], "digits-3-b.png": b"GIF89a"}
+    for name, data in bad.items():  # between the good ones, in name order
+        (folder / name).write_bytes(data)
     config = tmp_path / "piclassify.toml"
     config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{tmp_path / "results.jsonl"}"\n'
                       f'[frames]\nsave = "all"\npath = "{tmp_path / "frames"}"\n')
-    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "NOTIFY_SOCKET": ""})
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert [r["model"] for r in results] == ["digits"] * len(samples)
     expected = [sample.stem.split("-")[-1] for sample in samples]  # digits-<n>-<label>.jpg
     assert [r["label"] for r in results] == expected
+    assert [Path(r["source"]).name for r in results] == [sample.name for sample in samples]
     assert len(list((tmp_path / "frames").glob("*.jpg"))) == len(samples)
+    skipped = [line for line in done.stderr.splitlines() if "skipped:" in line]
+    assert sorted(name for name in bad for line in skipped if name in line) == sorted(bad), done.stderr
+    assert len(skipped) == len(bad)
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_frame_is_skipped_and_the_loop_goes_on(tmp_path, caplog):
+    harness = Harness(tmp_path, [[FRAMES, ImageError("b.jpg: not a readable image"), FRAMES]])
+    assert harness.run() == 0
+    assert [r["frame"] for r in harness.results()] == [0, 1]
+    assert "skipped: b.jpg: not a readable image" in caplog.text

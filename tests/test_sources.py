@@ -42,8 +42,9 @@ def test_image_folder_yields_rgb_frames_in_name_order(tmp_path):
     assert [f.origin.split("/")[-1] for f in frames] == ["a.jpg", "b.png", "c.webp"]
     assert [f.index for f in frames] == [0, 1, 2]
     for frame in frames:
-        assert frame.image.shape == (48, 64, 3) and frame.image.dtype == np.uint8
-        assert_scene(frame.image)
+        assert frame.layout == "RGB"
+        assert frame.rgb.shape == (48, 64, 3) and frame.rgb.dtype == np.uint8
+        assert_scene(frame.rgb)
 
 
 def test_glob_and_comma_separated_images(tmp_path):
@@ -82,19 +83,20 @@ def video_file(tmp_path):
     return path
 
 
-def test_video_file_frames_are_rgb_and_end(video_file):
+def test_video_file_frames_keep_opencvs_bgr_until_a_model_asks_and_end(video_file):
     with open_source(str(video_file)) as source:
         assert source.name == f"video:{video_file}"
         frames = list(source)
-    assert len(frames) == 12
-    assert_scene(frames[0].image, tolerance=20)
-    assert frames[-1].timestamp >= frames[0].timestamp
+    assert [frame.index for frame in frames] == list(range(12))
+    assert frames[0].layout == "BGR"
+    assert_scene(frames[0].rgb, tolerance=20)
+    np.testing.assert_array_equal(frames[0].gray, cv2.cvtColor(frames[0].pixels, cv2.COLOR_BGR2GRAY))
 
 
-def test_missing_usb_camera_and_video_file_are_camera_errors(tmp_path):
+def test_a_missing_usb_camera_is_a_camera_error_and_a_missing_file_a_source_error(tmp_path):
     with pytest.raises(CameraError, match="/dev/video63"):
         open_source("/dev/video63")
-    with pytest.raises(CameraError, match="missing.mp4: no such video file"):
+    with pytest.raises(SourceError, match="missing.mp4: no such video file"):
         open_source(str(tmp_path / "missing.mp4"))
 
 
@@ -104,10 +106,20 @@ def test_picamera2_frames_are_rgb_whatever_the_memory_layout(monkeypatch, fmt):
     monkeypatch.setitem(sys.modules, "picamera2", fake)
     with Picamera2Source((100, 80), fmt=fmt) as source:  # 100 px: YUV420 stride 128 carries padding
         frame = next(source)
-    assert frame.image.shape == (80, 100, 3)
-    assert_scene(frame.image, tolerance=16)
+    assert frame.rgb.shape == (80, 100, 3)
+    assert_scene(frame.rgb, tolerance=16)
+    assert frame.gray.shape == (80, 100)
+    np.testing.assert_allclose(frame.gray, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY), atol=12)
     camera = fake.Picamera2.instances[0]
     assert camera.closed and not camera.started
+
+
+def test_a_yuv420_frame_gives_a_gray_model_its_y_plane_without_any_conversion(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", picamera2_standin.module(scene()))
+    with Picamera2Source((100, 80), fmt="YUV420") as source:
+        frame = next(source)
+    assert frame.layout == "YUV420" and frame.pixels.shape == (120, 128)
+    assert np.shares_memory(frame.gray, frame.pixels)
 
 
 def test_picamera2_is_closed_when_the_caller_fails(monkeypatch):

@@ -1,16 +1,21 @@
-"""The service's TOML config: every key optional, every mistake a one-line error naming the key.
+"""The service's TOML config, declared once: each key's type, default, bounds and help live in its field.
 
+The checks, the defaults and the example file ``systemd/piclassify.toml`` (``example_config()``;
+``piclassify service --example-config`` prints it) all follow from the dataclass fields below.
 The Pi has no screen, so a typo must stop the service at start-up (and show in ``journalctl``)
-rather than run with a setting silently ignored.
+rather than run with a setting silently ignored: every mistake is a one-line error naming the key.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
+from piclassify.device.loop import MODES, LoopSettings
 from piclassify.shared.errors import PiclassifyError
 
 if sys.version_info >= (3, 11):
@@ -19,166 +24,18 @@ else:  # pragma: no cover - exercised on the Pi's Python 3.9
     import tomli as tomllib
 
 Pin = Union[int, str]
-MODES = ("continuous", "trigger")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-HOLD_ACTIONS = ("nothing", "reload")
-SAVE_POLICIES = ("none", "all", "below")
+Check = Callable[[Any], Any]
 
 
 class ConfigError(PiclassifyError):
     """The service config is missing, not TOML, or has an unknown key or a bad value."""
 
 
-@dataclass(frozen=True)
-class ButtonConfig:
-    """A push button: a short press captures one frame in trigger mode; a long press does ``on_hold``."""
-
-    pin: Optional[Pin] = None
-    pull_up: bool = True
-    bounce_s: float = 0.05
-    hold_s: float = 2.0
-    on_hold: str = "nothing"
-
-
-@dataclass(frozen=True)
-class FeedbackConfig:
-    """LEDs and a buzzer that show results; each pin is optional."""
-
-    min_score: float = 0.0
-    blink_pin: Optional[Pin] = None
-    blink_s: float = 0.2
-    positive_pin: Optional[Pin] = None
-    buzzer_pin: Optional[Pin] = None
-    buzzer_labels: tuple[str, ...] = ()
-    beep_s: float = 0.1
-    label_pins: Mapping[str, Pin] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ResultsConfig:
-    """The JSON-lines result log and its size-based rotation."""
-
-    path: Path = Path("/var/lib/piclassify/results/results.jsonl")
-    max_bytes: int = 10 * 1024 * 1024
-    keep: int = 5
-
-
-@dataclass(frozen=True)
-class FramesConfig:
-    """Which classified frames are kept as JPEG, where, and how many at most."""
-
-    save: str = "none"
-    below_score: float = 0.6
-    path: Path = Path("/var/lib/piclassify/frames")
-    max_count: int = 1000
-    jpeg_quality: int = 90
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """Everything ``piclassify service`` reads from its config file; the defaults are a working setup."""
-
-    model: str = "digits"
-    source: str = "auto"
-    size: tuple[int, int] = (640, 480)
-    threads: int = 0
-    mode: str = "continuous"
-    interval_s: float = 0.0
-    log_level: str = "info"
-    button: ButtonConfig = ButtonConfig()
-    feedback: FeedbackConfig = FeedbackConfig()
-    results: ResultsConfig = ResultsConfig()
-    frames: FramesConfig = FramesConfig()
-
-    def pins(self) -> dict[str, Pin]:
-        """Every configured GPIO pin by the key that sets it."""
-        named: dict[str, Optional[Pin]] = {
-            "button.pin": self.button.pin,
-            "feedback.blink_pin": self.feedback.blink_pin,
-            "feedback.positive_pin": self.feedback.positive_pin,
-            "feedback.buzzer_pin": self.feedback.buzzer_pin,
-        }
-        named.update({f"feedback.label_pins.{label}": pin for label, pin in self.feedback.label_pins.items()})
-        return {key: pin for key, pin in named.items() if pin is not None}
-
-
 class _Invalid(ValueError):
     """A value check failed; the message completes "<key> must be ..."."""
 
 
-Check = Callable[[Any], Any]
-
-
-def load_config(path: Union[str, Path]) -> ServiceConfig:
-    """Read and check ``path``; ``ConfigError`` names the file and the offending key."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            table = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config: {error.strerror or error}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from error
-    return parse_config(table, str(path))
-
-
-def parse_config(table: Mapping[str, Any], where: str = "config") -> ServiceConfig:
-    """Build a ``ServiceConfig`` from parsed TOML; ``where`` prefixes every error message."""
-    values = _read(table, "", where, _TOP_CHECKS, sections=tuple(_SECTIONS))
-    for name, cls in _SECTIONS.items():
-        section = table.get(name, {})
-        if not isinstance(section, dict):
-            raise ConfigError(f"{where}: {name} must be a table ([{name}])")
-        values[name] = cls(**_read(section, f"{name}.", where, _SECTION_CHECKS[name]))
-    config = ServiceConfig(**values)
-    _check_consistent(config, where)
-    return config
-
-
-def check_against_model(config: ServiceConfig, task: str, labels: tuple[str, ...], model_name: str,
-                        where: str = "config") -> None:
-    """Settings that only make sense for some models: labels must exist, a positive pin needs a binary model."""
-    known = ", ".join(labels)
-    for key, configured in (("feedback.label_pins", config.feedback.label_pins),
-                            ("feedback.buzzer_labels", config.feedback.buzzer_labels)):
-        for label in configured:
-            if label not in labels:
-                raise ConfigError(f"{where}: {key}: {label!r} is not a label of model {model_name} ({known})")
-    if config.feedback.positive_pin is not None and task != "binary":
-        raise ConfigError(f"{where}: feedback.positive_pin needs a binary model; {model_name} is {task}")
-
-
-def _read(table: Mapping[str, Any], prefix: str, where: str, checks: Mapping[str, Check],
-          sections: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Checked values of the keys present in ``table``; absent keys keep the dataclass default."""
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key in sections:
-            continue
-        if key not in checks:
-            raise ConfigError(f"{where}: unknown key '{prefix}{key}'")
-        try:
-            values[key] = checks[key](value)
-        except _Invalid as error:
-            raise ConfigError(f"{where}: {prefix}{key} must be {error}, got {value!r}") from None
-    return values
-
-
-def _check_consistent(config: ServiceConfig, where: str) -> None:
-    if config.mode == "trigger" and config.button.pin is None:
-        raise ConfigError(f"{where}: button.pin is required when mode = \"trigger\"")
-    seen: dict[str, str] = {}
-    for key, pin in config.pins().items():
-        name = _pin_name(pin)
-        if name in seen:
-            raise ConfigError(f"{where}: {key} uses pin {pin!r}, already used by {seen[name]}")
-        seen[name] = key
-
-
-def _pin_name(pin: Pin) -> str:
-    """``17`` and ``"GPIO17"`` are the same pin to gpiozero; compare them as one name."""
-    return f"GPIO{pin}" if isinstance(pin, int) else pin.upper()
-
+# -- the checks: each returns the value as the dataclass holds it, or raises _Invalid ---------------
 
 def _string(value: Any) -> str:
     if not isinstance(value, str) or not value:
@@ -200,20 +57,20 @@ def _boolean(value: Any) -> bool:
     return value
 
 
-def _number(minimum: float, maximum: Optional[float] = None) -> Check:
+def _number(minimum: float, maximum: float) -> Check:
+    """A finite number in [minimum, maximum]; NaN and infinity never pass."""
     def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum \
-                or (maximum is not None and value > maximum):
-            raise _Invalid(f"a number >= {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else ""))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not minimum <= value <= maximum:
+            raise _Invalid(f"a number from {minimum:g} to {maximum:g}")
         return float(value)
     return check
 
 
-def _integer(minimum: int, maximum: Optional[int] = None) -> Check:
+def _integer(minimum: int, maximum: int) -> Check:
     def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum \
-                or (maximum is not None and value > maximum):
-            raise _Invalid(f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum is not None else ""))
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise _Invalid(f"an integer from {minimum} to {maximum}")
         return value
     return check
 
@@ -228,7 +85,7 @@ def _pin(value: Any) -> Pin:
 
 def _size(value: Any) -> tuple[int, int]:
     if not isinstance(value, list) or len(value) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 8192 for v in value):
         raise _Invalid("[width, height] in pixels")
     return (value[0], value[1])
 
@@ -252,46 +109,238 @@ def _path(value: Any) -> Path:
     return Path(_string(value))
 
 
-_SECTIONS = {"button": ButtonConfig, "feedback": FeedbackConfig, "results": ResultsConfig, "frames": FramesConfig}
+def setting(default: Any, check: Check, help: str, example: Optional[str] = None) -> Any:
+    """One config key: its default, the check of its type and bounds, and its line in the example config.
 
-_TOP_CHECKS: dict[str, Check] = {
-    "model": _string,
-    "source": _string,
-    "size": _size,
-    "threads": _integer(0, 64),
-    "mode": _choice(*MODES),
-    "interval_s": _number(0),
-    "log_level": _choice(*LOG_LEVELS),
-}
+    ``example`` is shown, commented out, for keys that are unset by default.
+    """
+    metadata = {"check": check, "help": help, "example": example}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
-_SECTION_CHECKS: dict[str, dict[str, Check]] = {
-    "button": {
-        "pin": _pin,
-        "pull_up": _boolean,
-        "bounce_s": _number(0, 1),
-        "hold_s": _number(0.1, 60),
-        "on_hold": _choice(*HOLD_ACTIONS),
-    },
-    "feedback": {
-        "min_score": _number(0, 1),
-        "blink_pin": _pin,
-        "blink_s": _number(0.01, 10),
-        "positive_pin": _pin,
-        "buzzer_pin": _pin,
-        "buzzer_labels": _labels,
-        "beep_s": _number(0.01, 10),
-        "label_pins": _label_pins,
-    },
-    "results": {
-        "path": _path,
-        "max_bytes": _integer(1024),
-        "keep": _integer(0, 1000),
-    },
-    "frames": {
-        "save": _choice(*SAVE_POLICIES),
-        "below_score": _number(0, 1),
-        "path": _path,
-        "max_count": _integer(1),
-        "jpeg_quality": _integer(1, 95),
-    },
-}
+
+# -- the keys ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ButtonConfig:
+    """A push button: a short press captures one frame in trigger mode; a long press does on_hold."""
+
+    pin: Optional[Pin] = setting(None, _pin, "BCM number or gpiozero pin name (\"GPIO17\", \"BOARD11\"); "
+                                             "required in trigger mode", example="17")
+    pull_up: bool = setting(True, _boolean, "true: button wired between the pin and ground; false: to 3.3 V")
+    bounce_s: float = setting(0.05, _number(0, 1), "contact bounce shorter than this is ignored "
+                                                   "(gpiozero bounce_time); 0 turns it off")
+    hold_s: float = setting(2.0, _number(0.1, 60), "a press held this long is a long press (gpiozero hold_time) "
+                                                   "and captures nothing")
+    on_hold: str = setting("nothing", _choice("nothing", "reload"), "long press: \"nothing\" or \"reload\" "
+                                                                   "(same as SIGHUP)")
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """LEDs and a buzzer that show results; each pin is optional. Uncertain results light nothing."""
+
+    blink_pin: Optional[Pin] = setting(None, _pin, "LED blinked once on every result", example="27")
+    blink_s: float = setting(0.2, _number(0.01, 10), "how long that blink lasts")
+    positive_pin: Optional[Pin] = setting(None, _pin, "binary models only: LED on while the latest result is "
+                                                      "the positive label", example="22")
+    buzzer_pin: Optional[Pin] = setting(None, _pin, "buzzer beeped on results whose label is in buzzer_labels",
+                                        example="23")
+    buzzer_labels: tuple[str, ...] = setting((), _labels, "labels that beep; empty beeps on every result")
+    beep_s: float = setting(0.1, _number(0.01, 10), "how long a beep lasts")
+    label_pins: Mapping[str, Pin] = setting({}, _label_pins, "one LED per label, on while it is the latest "
+                                                             "label, e.g. { cat = 5, dog = 6 }")
+
+
+@dataclass(frozen=True)
+class ResultsConfig:
+    """The JSON-lines results log (README: "The result schema") and its size-based rotation."""
+
+    path: Path = setting(Path("/var/lib/piclassify/results/results.jsonl"), _path,
+                         "one JSON line per result, fsynced")
+    max_bytes: int = setting(10 * 1024 * 1024, _integer(1024, 1024 ** 3),
+                             "rotate before the file grows past this (10 MiB; at most 1 GiB)")
+    keep: int = setting(5, _integer(0, 1000), "rotated files kept: results.jsonl.1 (newest) ... results.jsonl.5")
+
+
+@dataclass(frozen=True)
+class FramesConfig:
+    """Which classified frames are kept as JPEG, where, and how many at most."""
+
+    save: str = setting("none", _choice("none", "all", "uncertain"),
+                        "JPEG of each result: \"none\", \"all\", or \"uncertain\" (scoring below min_score)")
+    path: Path = setting(Path("/var/lib/piclassify/frames"), _path, "a folder of its own: only files the "
+                                                                    "service wrote here are ever deleted")
+    max_count: int = setting(1000, _integer(1, 1_000_000), "oldest saved frames are deleted beyond this many")
+    jpeg_quality: int = setting(90, _integer(1, 95), "1-95")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything ``piclassify service`` reads from its config file; the defaults are a working setup."""
+
+    model: str = setting("digits", _string, "a bundled model name (`piclassify models`) or a .tflite path "
+                                            "with its .json beside it")
+    source: str = setting("auto", _string, "\"auto\" (Pi camera, else first USB camera), \"picamera2\", "
+                                           "\"usb:0\", \"/dev/video0\",\na video file, or images: a file, "
+                                           "a folder or a glob")
+    size: tuple[int, int] = setting((640, 480), _size, "camera frame size [width, height]")
+    threads: int = setting(0, _integer(0, 64), "interpreter threads; 0 lets the runtime choose")
+    mode: str = setting("continuous", _choice(*MODES), "\"continuous\": classify frames as they come; "
+                                                       "\"trigger\": one frame per button press")
+    interval_s: float = setting(0.0, _number(0, 86400), "continuous mode: seconds between classifications; "
+                                                        "0 classifies every frame")
+    min_score: float = setting(0.0, _number(0, 1), "results scoring below this are uncertain: no LED, "
+                                                   "no beep (still in the results log)")
+    on_change: bool = setting(False, _boolean, "true: report a result only when its label differs from the "
+                                               "last one")
+    log_level: str = setting("info", _choice("debug", "info", "warning", "error"),
+                             "\"debug\" (every result), \"info\", \"warning\" or \"error\"")
+    button: ButtonConfig = field(default_factory=ButtonConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    results: ResultsConfig = field(default_factory=ResultsConfig)
+    frames: FramesConfig = field(default_factory=FramesConfig)
+
+    def loop_settings(self) -> LoopSettings:
+        return LoopSettings(mode=self.mode, interval_s=self.interval_s, min_score=self.min_score,
+                            on_change=self.on_change)
+
+    def pins(self) -> dict[str, Pin]:
+        """Every configured GPIO pin by the key that sets it."""
+        named: dict[str, Optional[Pin]] = {
+            "button.pin": self.button.pin,
+            "feedback.blink_pin": self.feedback.blink_pin,
+            "feedback.positive_pin": self.feedback.positive_pin,
+            "feedback.buzzer_pin": self.feedback.buzzer_pin,
+        }
+        named.update({f"feedback.label_pins.{label}": pin for label, pin in self.feedback.label_pins.items()})
+        return {key: pin for key, pin in named.items() if pin is not None}
+
+
+def _keys(cls: type) -> dict[str, Field]:
+    return {f.name: f for f in fields(cls) if "check" in f.metadata}
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.default_factory for f in fields(ServiceConfig) if "check" not in f.metadata}  # type: ignore
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def load_config(path: Union[str, Path]) -> ServiceConfig:
+    """Read and check ``path``; ``ConfigError`` names the file and the offending key."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(table, str(path))
+
+
+def parse_config(table: Mapping[str, Any], where: str = "config") -> ServiceConfig:
+    """Build a ``ServiceConfig`` from parsed TOML; ``where`` prefixes every error message."""
+    sections = _sections()
+    values = _read(table, "", where, _keys(ServiceConfig), skip=tuple(sections))
+    for name, cls in sections.items():
+        section = table.get(name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{where}: {name} must be a table ([{name}])")
+        values[name] = cls(**_read(section, f"{name}.", where, _keys(cls)))
+    config = ServiceConfig(**values)
+    _check_consistent(config, where)
+    return config
+
+
+def check_against_model(config: ServiceConfig, task: str, labels: tuple[str, ...], model_name: str,
+                        where: str = "config") -> None:
+    """Settings that only make sense for some models: labels must exist, a positive pin needs a binary model."""
+    known = ", ".join(labels)
+    for key, configured in (("feedback.label_pins", config.feedback.label_pins),
+                            ("feedback.buzzer_labels", config.feedback.buzzer_labels)):
+        for label in configured:
+            if label not in labels:
+                raise ConfigError(f"{where}: {key}: {label!r} is not a label of model {model_name} ({known})")
+    if config.feedback.positive_pin is not None and task != "binary":
+        raise ConfigError(f"{where}: feedback.positive_pin needs a binary model; {model_name} is {task}")
+
+
+def _read(table: Mapping[str, Any], prefix: str, where: str, keys: Mapping[str, Field],
+          skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Checked values of the keys present in ``table``; absent keys keep the dataclass default."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in skip:
+            continue
+        if key not in keys:
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}'")
+        try:
+            values[key] = keys[key].metadata["check"](value)
+        except _Invalid as error:
+            raise ConfigError(f"{where}: {prefix}{key} must be {error}, got {value!r}") from None
+    return values
+
+
+def _check_consistent(config: ServiceConfig, where: str) -> None:
+    if config.mode == "trigger" and config.button.pin is None:
+        raise ConfigError(f"{where}: button.pin is required when mode = \"trigger\"")
+    seen: dict[str, str] = {}
+    for key, pin in config.pins().items():
+        name = f"GPIO{pin}" if isinstance(pin, int) else pin.upper()  # 17 and "GPIO17" are one pin
+        if name in seen:
+            raise ConfigError(f"{where}: {key} uses pin {pin!r}, already used by {seen[name]}")
+        seen[name] = key
+
+
+# -- the example file ----------------------------------------------------------------------------
+
+EXAMPLE_HEADER = """\
+# piclassify service config (piclassify service --config /etc/piclassify/piclassify.toml).
+# Every key is optional: each line below shows its default. Commented-out keys are unset by default.
+# An unknown key or a bad value stops the service at start-up with one line naming the key
+# (see `journalctl -u piclassify`). `systemctl reload piclassify` (SIGHUP) re-reads this file and the model.
+# Made by `piclassify service --example-config`, from the declarations in device/service/config.py.
+"""
+_COMMENT_AT = 28
+
+
+def example_config() -> str:
+    """The documented example config: every key with its default (or a commented example) and its help."""
+    lines = [EXAMPLE_HEADER]
+    lines += [_example_line(f) for f in _keys(ServiceConfig).values()]
+    for name, cls in _sections().items():
+        lines += ["", f"[{name}]", f"# {cls.__doc__}"]
+        lines += [_example_line(f) for f in _keys(cls).values()]
+    return "\n".join(lines) + "\n"
+
+
+def _example_line(key: Field) -> str:
+    default = key.default_factory() if key.default is MISSING else key.default  # type: ignore[misc]
+    if default is None:
+        assignment = f"# {key.name} = {key.metadata['example']}"
+    else:
+        assignment = f"{key.name} = {_toml(default)}"
+    help_lines = key.metadata["help"].split("\n")
+    width = max(_COMMENT_AT, len(assignment) + 3)
+    out = [f"{assignment:<{width}}# {help_lines[0]}"]
+    out += [f"{'':<{width}}# {line}" for line in help_lines[1:]]
+    return "\n".join(out)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }" if value else "{}"
+    raise TypeError(f"no TOML form for {value!r}")

@@ -12,7 +12,7 @@ from piclassify.device.service.config import ButtonConfig, FeedbackConfig, Pin
 from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from piclassify.device.pipeline import Result
+    from piclassify.device.sinks import Delivery
 
 class GpioError(PiclassifyError):
     """A configured pin cannot be used: no GPIO on this machine, gpiozero missing, or the pin is taken."""
@@ -65,7 +65,12 @@ class TriggerButton:
 
 
 class Feedback:
-    """Shows each result on the configured LEDs and buzzer; results below ``min_score`` count as "nothing seen"."""
+    """Shows each result on the configured LEDs and buzzer; an uncertain result, or nothing in view, lights nothing.
+
+    A sink; its ``name`` is what a failing pin is reported as.
+    """
+
+    name = "LEDs and buzzer"
 
     def __init__(self, config: FeedbackConfig, positive_label: Optional[str]) -> None:
         self.config = config
@@ -88,13 +93,14 @@ class Feedback:
         self._devices.append(device)
         return device
 
-    def show(self, result: Result) -> None:
-        confident = result.score >= self.config.min_score
+    def handle(self, delivery: Delivery) -> None:
+        result = delivery.result
+        shown = result.label is not None and not delivery.uncertain
         for label, led in self.label_leds.items():
-            led.value = confident and result.label == label
+            led.value = shown and result.label == label
         if self.positive is not None:
-            self.positive.value = confident and result.label == self.positive_label
-        if not confident:
+            self.positive.value = shown and result.label == self.positive_label
+        if not shown:
             return
         if self.blink is not None:
             self.blink.blink(on_time=self.config.blink_s, off_time=0, n=1, background=True)

@@ -12,7 +12,7 @@ import re
 from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -20,12 +20,14 @@ from piclassify.device.service.config import FramesConfig
 from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from piclassify.device.frames import Frame
-    from piclassify.device.pipeline import Result
+    from piclassify.device.sinks import Delivery
 
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# What this store writes: <UTC time>-<frame number>-<label>.jpg (and .part while writing). Only such
+# files are ever deleted, so photos a user keeps in the same folder are safe.
+_OURS = re.compile(r"\d{8}T\d{6}\.\d{6}Z-\d{8}-[A-Za-z0-9_.-]+\.(jpg|part)")
 
 
 class FrameStoreError(PiclassifyError):
@@ -33,41 +35,48 @@ class FrameStoreError(PiclassifyError):
 
 
 class FrameStore:
-    """Saves the frames ``config.save`` asks for; deletes the oldest beyond ``config.max_count``."""
+    """Saves the frames ``config.save`` asks for; deletes the oldest beyond ``config.max_count``. A sink."""
+
+    name = "frames store"
 
     def __init__(self, config: FramesConfig) -> None:
         self.config = config
         self.folder = Path(config.path)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for partial in self.folder.glob("*.part"):  # cut short by a power loss
+            ours = sorted(path for path in self.folder.iterdir() if _OURS.fullmatch(path.name))
+            for partial in (path for path in ours if path.suffix == ".part"):  # cut short by a power loss
                 partial.unlink()
             # Names start with a fixed-width UTC time, so name order is age order.
-            self._saved = deque(sorted(path for path in self.folder.glob("*.jpg")))
+            self._saved = deque(path for path in ours if path.suffix == ".jpg")
         except OSError as error:
             raise FrameStoreError(f"{self.folder}: cannot use frames folder: {error.strerror or error}") from error
         self._prune()
 
-    def wants(self, result: Result) -> bool:
-        if self.config.save == "all":
-            return True
-        return self.config.save == "below" and result.score < self.config.below_score
+    def wants(self, delivery: Delivery) -> bool:
+        return self.config.save == "all" or (self.config.save == "uncertain" and delivery.uncertain)
 
-    def save(self, frame: Frame, result: Result) -> Optional[Path]:
-        """Write ``frame`` as ``<UTC time>-<frame id>-<label>.jpg`` if the policy wants it; return its path."""
-        if not self.wants(result):
-            return None
+    def handle(self, delivery: Delivery) -> None:
+        if self.wants(delivery):
+            self.save(delivery)
+
+    def save(self, delivery: Delivery) -> Path:
+        """Write the frame as ``<UTC time>-<frame id>-<label>.jpg``; return its path."""
+        frame, label = delivery.frame, delivery.result.label or "nothing"
         stamp = datetime.fromtimestamp(frame.timestamp, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        path = self.folder / f"{stamp}-{frame.index:08d}-{_UNSAFE.sub('_', result.label)}.jpg"
+        path = self.folder / f"{stamp}-{frame.index:08d}-{_UNSAFE.sub('_', label)}.jpg"
         partial = path.with_suffix(".part")
         try:
-            Image.fromarray(frame.image).save(partial, format="JPEG", quality=self.config.jpeg_quality)
+            Image.fromarray(frame.rgb).save(partial, format="JPEG", quality=self.config.jpeg_quality)
             os.replace(partial, path)
         except OSError as error:
             raise FrameStoreError(f"{path}: cannot save frame: {error.strerror or error}") from error
         self._saved.append(path)
         self._prune()
         return path
+
+    def close(self) -> None:
+        """Nothing stays open between frames."""
 
     def _prune(self) -> None:
         while len(self._saved) > self.config.max_count:

@@ -8,19 +8,16 @@ into the next record and nothing is silently dropped.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Optional
 
 from piclassify.shared.errors import PiclassifyError
 
 if TYPE_CHECKING:
-    from piclassify.device.frames import Frame
-    from piclassify.device.pipeline import Result
+    from piclassify.device.sinks import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +28,13 @@ class ResultLogError(PiclassifyError):
     """The result log cannot be opened or written."""
 
 
-def result_record(frame: Frame, result: Result, model: str, source: str) -> dict[str, Any]:
-    """The fields of one result line, in the order a person reading the file wants them."""
-    return {
-        "time": datetime.fromtimestamp(frame.timestamp, timezone.utc).isoformat(timespec="milliseconds"),
-        "model": model,
-        "label": result.label,
-        "score": round(float(result.score), 4),
-        "latency_ms": round(float(result.latency_ms), 2),
-        "source": source,
-        "frame_id": frame.index,
-    }
-
-
 class ResultLog:
-    """Append-only JSON lines with size-based rotation: ``name``, ``name.1`` (newest) ... ``name.<keep>``."""
+    """Append-only JSON lines with size-based rotation: ``name``, ``name.1`` (newest) ... ``name.<keep>``.
+
+    A sink: every result the loop hands over becomes one line in the documented result schema.
+    """
+
+    name = "results log"
 
     def __init__(self, path: Path, max_bytes: int, keep: int) -> None:
         self.path = Path(path)
@@ -60,9 +49,12 @@ class ResultLog:
         except OSError as error:
             raise ResultLogError(f"{self.path}: cannot open result log: {error.strerror or error}") from error
 
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Write ``record`` as one line and fsync it before returning."""
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    def handle(self, delivery: Delivery) -> None:
+        self.append(delivery.result.json())
+
+    def append(self, line: str) -> None:
+        """Write ``line`` (one JSON object, no newline) whole and fsync it before returning."""
+        data = (line + "\n").encode("utf-8")
         try:
             if self._fd < 0:
                 self._reopen()

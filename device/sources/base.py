@@ -15,6 +15,7 @@ class FrameSource(ABC):
     """Iterate to get frames; use as a context manager (or call ``close``) to release the device."""
 
     name: str = "source"
+    layout: str = "RGB"  # how ``read`` lays out pixels (see ``Frame``); converted only when a model needs it
 
     def __init__(self) -> None:
         self._index = 0
@@ -29,14 +30,18 @@ class FrameSource(ABC):
         return self
 
     def __next__(self) -> Frame:
-        image, origin = self.read()
-        frame = Frame(image=image, timestamp=time.time(), index=self._index, origin=origin or self.name)
+        pixels, origin = self.read()
+        frame = Frame(pixels, time.time(), self._index, origin or self.name, self.layout, self._width(pixels))
         self._index += 1
         return frame
 
     @abstractmethod
     def read(self) -> tuple[np.ndarray, str]:
-        """The next RGB uint8 image and where it came from; StopIteration when there are no more."""
+        """The next image in ``layout`` and where it came from; StopIteration when there are no more."""
+
+    def _width(self, pixels: np.ndarray) -> int:
+        """The image width in pixels (a YUV420 source whose stride is wider says otherwise)."""
+        return pixels.shape[1]
 
     def close(self) -> None:
         """Release the camera or file; safe to call twice."""

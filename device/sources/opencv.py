@@ -8,7 +8,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from piclassify.device.errors import CameraError
+from piclassify.device.errors import CameraError, SourceError
 from piclassify.device.sources.base import FrameSource
 
 _VIDEO_DEVICE = re.compile(r"^/dev/video(\d+)$")
@@ -24,18 +24,19 @@ def camera_index(spec: str) -> Optional[int]:
 
 
 class OpenCVSource(FrameSource):
-    """Frames from a USB camera or a video file, converted from OpenCV's BGR to RGB."""
+    """Frames from a USB camera or a video file, in OpenCV's BGR layout (converted only as a model needs)."""
+
+    layout = "BGR"
 
     def __init__(self, spec: str, size: Optional[tuple[int, int]] = (640, 480)) -> None:
         import cv2
 
         super().__init__()
-        self._cv2 = cv2
         index = camera_index(spec)
         self.is_camera = index is not None
         target: Union[int, str] = index if index is not None else spec
         if not self.is_camera and not Path(spec).is_file():
-            raise CameraError(f"{spec}: no such video file or camera")
+            raise SourceError(f"{spec}: no such video file, image or camera")
         self.name = f"opencv:/dev/video{index}" if self.is_camera else f"video:{spec}"
         self._capture = cv2.VideoCapture(target, cv2.CAP_V4L2) if self.is_camera else cv2.VideoCapture(target)
         if not self._capture.isOpened():
@@ -54,7 +55,7 @@ class OpenCVSource(FrameSource):
             if self.is_camera:
                 raise CameraError(f"{self.name}: stopped delivering frames")
             raise StopIteration
-        return self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB), self.name
+        return bgr, self.name
 
     def close(self) -> None:
         self._capture.release()

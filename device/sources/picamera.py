@@ -2,7 +2,8 @@
 
 Two memory-layout details matter: picamera2's ``RGB888`` is B, G, R in memory (libcamera names
 formats by the 32-bit word, little-endian), and ``YUV420`` arrays are (height * 3/2, stride) with
-a stride that can be wider than the image. Both are turned into plain RGB here.
+a stride that can be wider than the image. Frames keep the camera's layout (``BGR``, ``BGRA``,
+``YUV420``); ``Frame`` converts once, to what the model needs: a gray model reads YUV420's Y plane as is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 from piclassify.device.errors import CameraError
 from piclassify.device.sources.base import FrameSource
 
-FORMATS = ("RGB888", "XRGB8888", "YUV420")
+# picamera2 format -> the Frame layout its arrays have in memory
+LAYOUTS = {"RGB888": "BGR", "XRGB8888": "BGRA", "YUV420": "YUV420"}
 INSTALL_HINT = ("on a Raspberry Pi: sudo apt install python3-picamera2, and create the virtualenv with "
                 "--system-site-packages")
 
@@ -28,26 +30,13 @@ def picamera2_class() -> Any:
     return Picamera2
 
 
-def to_rgb(array: np.ndarray, fmt: str, width: int) -> np.ndarray:
-    """A picamera2 ``capture_array`` result in ``fmt`` -> RGB uint8 (H, W, 3)."""
-    import cv2
-
-    if fmt == "RGB888":
-        return cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
-    if fmt == "XRGB8888":
-        return cv2.cvtColor(array, cv2.COLOR_BGRA2RGB)
-    if fmt == "YUV420":
-        return cv2.cvtColor(array, cv2.COLOR_YUV2RGB_I420)[:, :width]
-    raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
-
-
 class Picamera2Source(FrameSource):
     """Frames from the Pi camera's main stream at ``size``; the camera is closed on every exit path."""
 
     def __init__(self, size: tuple[int, int] = (640, 480), fmt: str = "RGB888", camera_num: int = 0) -> None:
         super().__init__()
-        if fmt not in FORMATS:
-            raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+        if fmt not in LAYOUTS:
+            raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(LAYOUTS)}")
         Picamera2 = picamera2_class()
         if not Picamera2.global_camera_info():
             raise CameraError("picamera2: no camera detected (check the ribbon cable and `rpicam-hello --list-cameras`)")
@@ -60,8 +49,8 @@ class Picamera2Source(FrameSource):
             config = self._camera.create_video_configuration(main={"size": tuple(size), "format": fmt})
             self._camera.configure(config)
             stream = self._camera.stream_configuration("main")
-            self._format = stream["format"]
-            self._width = stream["size"][0]
+            self.layout = LAYOUTS[stream["format"]]
+            self._image_width = stream["size"][0]
             self._camera.start()
         except (RuntimeError, OSError, ValueError, KeyError) as exc:
             self._camera.close()
@@ -73,7 +62,10 @@ class Picamera2Source(FrameSource):
             array = self._camera.capture_array("main")
         except (RuntimeError, OSError) as exc:
             raise CameraError(f"{self.name}: capture failed ({exc})") from None
-        return to_rgb(array, self._format, self._width), self.name
+        return array, self.name
+
+    def _width(self, pixels: np.ndarray) -> int:
+        return self._image_width
 
     def close(self) -> None:
         if self._closed:

@@ -1,0 +1,94 @@
+"""Where results go: every output is a ``Sink``, and ``Sinks`` keeps a failing one from stopping the loop.
+
+The loop decides once what a result means (``Delivery.uncertain``); a sink only acts on it. A sink
+that raises is logged once per kind of fault, rests (1 s doubling to 60 s) and is tried again; the
+other sinks and the classification carry on. When it works again, one line says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Optional, Protocol, Sequence
+
+from piclassify.device.backoff import Backoff
+from piclassify.device.frames import Frame
+from piclassify.shared.result import Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A result, its frame, and the loop's verdict: ``uncertain`` scores below the configured ``min_score``."""
+
+    result: Result
+    frame: Frame
+    uncertain: bool = False
+
+
+class Sink(Protocol):
+    """An output: console, results log, LEDs, saved frames, web view, MQTT."""
+
+    name: str
+
+    def handle(self, delivery: Delivery) -> None:
+        """Act on one result; raise on failure (``Sinks`` logs it and retries later)."""
+
+    def close(self) -> None:
+        """Release files, pins and connections; called once, also after a failure."""
+
+
+class _Health:
+    """One sink's failures: the kind of the last fault, and when it may be tried again."""
+
+    def __init__(self) -> None:
+        self.backoff = Backoff(1.0, 60.0)
+        self.fault: Optional[str] = None
+        self.retry_at = 0.0
+
+
+class Sinks:
+    """Every sink in order; none can stop the loop or the sinks after it."""
+
+    def __init__(self, sinks: Sequence[Sink]) -> None:
+        self.sinks = list(sinks)
+        self._health = [_Health() for _ in self.sinks]
+
+    def handle(self, delivery: Delivery) -> None:
+        now = time.monotonic()
+        for sink, health in zip(self.sinks, self._health):
+            if now < health.retry_at:
+                continue
+            try:
+                sink.handle(delivery)
+            except Exception as error:  # a sink's failure is logged, never the loop's end
+                self._failed(sink, health, error)
+            else:
+                if health.fault is not None:
+                    log.info("%s works again", sink.name)
+                    health.fault = None
+                    health.backoff.reset()
+
+    def faults(self) -> list[str]:
+        """The sinks now failing, as ``name (fault)``, for STATUS."""
+        return [f"{sink.name} ({health.fault})" for sink, health in zip(self.sinks, self._health) if health.fault]
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as error:  # closing one output must not leave the others open
+                log.warning("%s: cannot close: %s", sink.name, error)
+
+    @staticmethod
+    def _failed(sink: Sink, health: _Health, error: Exception) -> None:
+        """Log a fault when it starts (or changes kind), not on every frame; a full disk is one line."""
+        kind = type(error).__name__
+        delay = health.backoff.next_delay()
+        health.retry_at = time.monotonic() + delay
+        if kind != health.fault:
+            log.error("%s failed: %s; retrying in %gs, further failures of this kind are not logged",
+                      sink.name, error, delay)
+        health.fault = kind
