@@ -11,11 +11,13 @@ import logging
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from piclassify.device.errors import SourceError
 from piclassify.device.loop import LoopSettings
+from piclassify.device.table_cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.runtime import NoRuntimeError
 
@@ -45,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Run `piclassify COMMAND --help` for each command's options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("predict", help="classify image files", description="Classify image files, folders or globs.")
+    p = sub.add_parser("predict", help="classify image files", description="Classify image files, folders or globs; "
+                       "or, with a table model, rows of numbers (--values, --csv).")
     _add_model_options(p)
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, folders or globs (JPEG, PNG, BMP, WebP)")
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files, folders or globs (JPEG, PNG, BMP, WebP)")
+    add_values_options(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line (the result schema in README) instead of text")
     p.add_argument("--debug-dir", type=Path, help="save each framing step and the exact model input here")
@@ -66,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frames to classify from a camera (default 10)")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("evaluate", help="measure a model on your own labelled photos",
+                       description="Classify every photo in FOLDER/<label>/ (and FOLDER/nothing/, for scenes that "
+                                   "should get \"nothing in view\"); print per-class accuracy, the nothing-in-view "
+                                   "rate and a confusion matrix.")
+    _add_model_options(p)
+    p.add_argument("folder", type=Path, help="a folder with one sub-folder per label, and nothing/")
+    p.add_argument("--map", metavar="FOLDER=LABEL,...",
+                   help="sub-folders named otherwise, e.g. pants=Trouser,t-shirt=T-shirt/top (or =nothing)")
+    p.add_argument("--json", action="store_true", help="the same as one JSON object")
+    p.add_argument("--report", type=Path, metavar="DIR", help="also save the confusion matrix as DIR/<model>-evaluate.png")
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("models", help="list bundled models with their measured accuracy")
     p.set_defaults(func=cmd_models)
 
@@ -82,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cold-start", action="store_true", help="skip timing a fresh process's first prediction")
     p.set_defaults(func=cmd_bench)
 
+    add_import_command(sub)
     _add_service_commands(sub)
     return parser
 
@@ -134,6 +151,10 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.values is not None or args.csv is not None:
+        return predict_table(args)  # before the image imports: the table path never loads OpenCV or Pillow
+    if not args.images:
+        raise SourceError("predict needs IMAGE files, or --values/--csv for a table model")
     from piclassify.device.debug import save_steps
     from piclassify.device.frames import Frame
     from piclassify.device.pipeline import Pipeline
@@ -219,6 +240,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from piclassify.device.evaluate import evaluate_folder, parse_map
+    from piclassify.device.pipeline import Pipeline
+    from piclassify.shared.confusion import save_confusion_png
+
+    mapping = parse_map(args.map)
+    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
+    evaluation = evaluate_folder(pipeline, args.folder, mapping)
+    print(json.dumps(evaluation.record()) if args.json else "\n".join(evaluation.lines()))
+    if args.report:
+        args.report.mkdir(parents=True, exist_ok=True)
+        path = args.report / f"{evaluation.model}-evaluate.png"
+        save_confusion_png(evaluation.matrix, evaluation.labels,
+                           f"{evaluation.model}: {100 * evaluation.accuracy:.1f}% of {evaluation.photos} photos", path)
+        print(f"piclassify: confusion matrix saved as {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from piclassify.device.bundled import bundled_model_paths
     from piclassify.shared.manifest import load_manifest
@@ -290,6 +331,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="piclassify: %(message)s")
+    # Pillow warns about odd files (DecompressionBombWarning, corrupt EXIF); shared.imagefile decides
+    # what is readable and says so in one line, so its warnings are noise on the terminal and in the journal.
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -10,7 +10,8 @@ from piclassify.device.sinks import Delivery
 
 
 class ConsoleSink:
-    """Prints each result the loop hands over, except uncertain ones (below ``--min-score``)."""
+    """Prints each result the loop hands over, except uncertain ones (below ``--min-score``); "nothing in
+    view" once when it starts, not for every empty frame after it."""
 
     name = "console"
 
@@ -19,9 +20,9 @@ class ConsoleSink:
         self.stream = stream  # None: whatever sys.stdout is when a result comes
 
     def handle(self, delivery: Delivery) -> None:
-        if delivery.uncertain:
-            return
         result = delivery.result
+        if delivery.uncertain or (result.label is None and not delivery.changed):
+            return
         if self.as_json:
             line = result.json()
         else:

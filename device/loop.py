@@ -96,6 +96,7 @@ class FrameLoop:
         self.last: Optional[Result] = None
         self.shown = 0
         self.skipped = 0
+        self.nothing = 0
         self._stopping = False
         self._reload_wanted = False
         self._captures_wanted = 0
@@ -279,8 +280,10 @@ class FrameLoop:
         if self.settings.on_change and not changed:
             return
         uncertain = result.score is not None and result.score < self.settings.min_score
-        self.sinks.handle(Delivery(result, frame, uncertain))
-        if not uncertain:
+        if result.label is None:
+            self.nothing += 1
+        self.sinks.handle(Delivery(result, frame, uncertain, changed))
+        if not uncertain and result.label is not None:
             self.shown += 1
             if self.settings.count is not None and self.shown >= self.settings.count:
                 self._stopping = True
@@ -309,6 +312,8 @@ class FrameLoop:
         parts = [f"{fps:.1f} fps", f"last: {last}"]
         if self.settings.mode == "trigger":
             parts.append("waiting for button")
+        if self.nothing:
+            parts.append(f"{self.nothing} with nothing in view")
         if self.skipped:
             parts.append(f"{self.skipped} frames skipped")
         parts += [f"failing: {fault}" for fault in self.sinks.faults()]

@@ -1,6 +1,7 @@
 """Frame in, result out: framing (shared with the trainer), the model, and per-stage timings.
 
-Reads top to bottom as the data flows: frame -> ``frame_for_model`` -> encode -> invoke -> decode.
+Reads top to bottom as the data flows: frame -> gray or RGB pixels -> ``Classifier.classify_photo``
+(framing, encode, invoke, decode, "nothing in view") -> ``Result``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from typing import Optional
 from piclassify.device.bundled import resolve_model
 from piclassify.device.frames import Frame
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.framing import FramingSteps, frame_for_model
+from piclassify.shared.framing import FramingSteps
 from piclassify.shared.manifest import Manifest
 from piclassify.shared.result import Result
-from piclassify.shared.tensors import decode_output
 
 STAGES = ("preprocess", "invoke", "postprocess")
 
@@ -37,16 +37,16 @@ class Pipeline:
         return self.classifier.model_path
 
     def classify(self, frame: Frame, steps: Optional[FramingSteps] = None) -> Result:
-        """Classify one frame of any size; a gray model reads the frame's gray pixels, converted once."""
+        """Classify one frame of any size; a gray model reads the frame's gray pixels, converted once.
+
+        "Nothing in view" comes from the framing (the model does not run at all) or from the
+        model's output, as the manifest's ``reject`` settings say.
+        """
         t0 = time.perf_counter()
-        image = frame.gray if self.manifest.colour == "gray" else frame.rgb
-        framed = frame_for_model(image, self.manifest, steps)
-        tensor = self.classifier.encode(framed)
-        t1 = time.perf_counter()
-        raw = self.classifier.invoke(tensor)
-        t2 = time.perf_counter()
-        prediction = decode_output(raw, self.manifest)
-        t3 = time.perf_counter()
-        stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
-        return Result(self.manifest.name, frame.origin, frame.index, frame.timestamp, prediction,
-                      latency_ms=(t3 - t0) * 1e3, stage_ms=stage_ms)
+        photo = frame.gray if self.manifest.colour == "gray" else frame.rgb
+        convert_ms = (time.perf_counter() - t0) * 1e3
+        answer = self.classifier.classify_photo(photo, steps)
+        stage_ms = {stage: answer.stage_ms.get(stage, 0.0) for stage in STAGES}
+        stage_ms["preprocess"] += convert_ms
+        return Result(self.manifest.name, frame.origin, frame.index, frame.timestamp, answer.prediction,
+                      answer.reason, latency_ms=sum(stage_ms.values()), stage_ms=stage_ms)

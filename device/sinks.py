@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Delivery:
-    """A result, its frame, and the loop's verdict: ``uncertain`` scores below the configured ``min_score``."""
+    """A result, its frame, and the loop's verdicts: ``uncertain`` scores below the configured
+    ``min_score``; ``changed`` answers differently from the result before (a label, or nothing in view)."""
 
     result: Result
     frame: Frame
     uncertain: bool = False
+    changed: bool = True
 
 
 class Sink(Protocol):

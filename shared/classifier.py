@@ -7,15 +7,22 @@ so the accuracy in a manifest is measured by exactly the code the Pi runs.
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.manifest import Manifest, check_tensor_details, load_manifest
+from piclassify.shared.model_structure import structure_problem
+from piclassify.shared.native_stderr import native_stderr, not_info
 from piclassify.shared.runtime import Runtime, load_runtime
-from piclassify.shared.tensors import InputEncoder, Prediction, decode_output, output_probabilities
+from piclassify.shared.tensors import InputEncoder, Prediction, decode_output, output_probabilities, rejection
+
+if TYPE_CHECKING:
+    from piclassify.shared.framing import FramingSteps
 
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
 
@@ -31,13 +38,18 @@ class Classifier:
         self.model_path = Path(model_path)
         self.manifest = manifest
         self.runtime = runtime
-        self._interpreter = _open_interpreter(self.model_path, manifest, runtime, threads)
-        self._interpreter.allocate_tensors()
-        input_details = self._interpreter.get_input_details()
-        output_details = self._interpreter.get_output_details()
-        check_tensor_details(manifest, input_details, output_details)
-        self._input_index = input_details[0]["index"]
-        self._output_index = output_details[0]["index"]
+        with native_stderr(keep=not_info):  # LiteRT prints "INFO: Created ... XNNPACK delegate" on each load
+            self._interpreter = _open_interpreter(self.model_path, manifest, runtime, threads)
+            _runtime_step(self._interpreter.allocate_tensors, self.model_path, runtime, "allocate its tensors")
+            input_details = self._interpreter.get_input_details()
+            output_details = self._interpreter.get_output_details()
+            check_tensor_details(manifest, input_details, output_details)
+            self._input_index = input_details[0]["index"]
+            self._output_index = output_details[0]["index"]
+            # One run on zeros: a model that loads but cannot run fails here (at start, or a reload that keeps
+            # the running model) rather than on the first frame.
+            zeros = np.zeros((1, *manifest.input.shape), dtype=manifest.input.dtype)
+            _runtime_step(lambda: self.invoke(zeros), self.model_path, runtime, "run it")
         self._encoder = InputEncoder(manifest)
 
     @classmethod
@@ -63,8 +75,55 @@ class Classifier:
         raw = np.concatenate([self.invoke(self.encode(image)) for image in images])
         return output_probabilities(raw, self.manifest)
 
+    def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None) -> Answer:
+        """A photo of any size, framed as the manifest says, to a prediction or "nothing in view".
+
+        The device runs every camera frame through this, and the trainer measures its reject rates with it.
+        """
+        from piclassify.shared.framing import frame_for_model  # OpenCV: only models of photos need it
+
+        t0 = time.perf_counter()
+        framed = frame_for_model(photo, self.manifest, steps)
+        if framed.image is None:
+            return Answer(None, framed.reason, {"preprocess": (time.perf_counter() - t0) * 1e3})
+        tensor = self.encode(framed.image)
+        t1 = time.perf_counter()
+        raw = self.invoke(tensor)
+        t2 = time.perf_counter()
+        prediction = decode_output(raw, self.manifest)
+        reason = rejection(prediction, self.manifest.reject)
+        t3 = time.perf_counter()
+        stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
+        return Answer(None if reason else prediction, reason, stage_ms)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a photo showed: a prediction, or none and why nothing is in view; and each stage's milliseconds."""
+
+    prediction: Optional[Prediction]
+    reason: Optional[str]
+    stage_ms: dict[str, float]
+
+
+def _runtime_step(step: Callable[[], object], model_path: Path, runtime: Runtime, what: str) -> None:
+    """``allocate_tensors`` or a first invoke, with the runtime's ValueError/RuntimeError as one line."""
+    try:
+        step()
+    except (ValueError, RuntimeError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if len(text) > 160:
+            text = text[:159] + "…"
+        raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot {what} ({text})") from None
+
 
 def _open_interpreter(model_path: Path, manifest: Manifest, runtime: Runtime, threads: Optional[int]):
+    try:
+        problem = structure_problem(model_path.read_bytes())
+    except OSError as exc:
+        raise ModelLoadError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
+    if problem:
+        raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({problem})")
     try:
         return runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
     except SystemError as exc:

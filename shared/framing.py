@@ -2,6 +2,10 @@
 
 RGB models: ``squash``, ``centre-crop`` or ``letterbox`` to the input size with INTER_AREA.
 
+"Nothing in view" is decided here for the 28x28 models, by the manifest's ``reject`` settings:
+no object with enough contrast, only texture or noise, an object too small, or nothing but
+background touching the frame's edge. ``frame_for_model`` then returns no image and the reason.
+
 28x28 grayscale models see a single object, light on dark. A real photo shows a dark digit on
 light, unevenly lit paper, off-centre. ``object`` repeats how MNIST itself was made: estimate
 the lighting, detect the polarity, threshold, find the object, fit it into the inner 20x20 keeping
@@ -20,11 +24,18 @@ import cv2
 import numpy as np
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.manifest import Manifest
+from piclassify.shared.manifest import Manifest, Reject
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
-LIGHTING_GRID = (16, 12)
-MIN_CONTRAST = 24  # grey levels an object must stand out by; camera noise stays well below  # the lighting surface is fitted on the frame's border at this resolution
+LIGHTING_GRID = (16, 12)  # the lighting surface is fitted on the frame's border at this resolution
+
+
+@dataclass(frozen=True)
+class Framed:
+    """The model's input, or ``None`` and why nothing is in view."""
+
+    image: Optional[np.ndarray]
+    reason: Optional[str] = None
 
 
 @dataclass
@@ -121,25 +132,45 @@ def object_contrast(gray: np.ndarray) -> np.ndarray:
     return np.clip(contrast, 0, 255).astype(np.uint8)
 
 
-def object_box(contrast: np.ndarray) -> Optional[tuple[int, int, int, int]]:
-    """Bounding box (x, y, w, h) of the object: the largest Otsu component plus the pieces near it."""
-    if int(contrast.max()) < MIN_CONTRAST:  # nothing stands out from the background: an empty frame
-        return None
+def object_box(contrast: np.ndarray, reject: Reject) -> tuple[Optional[tuple[int, int, int, int]], Optional[str]]:
+    """Bounding box (x, y, w, h) of the object: the largest Otsu component plus the pieces near it.
+
+    Or no box, and the reason: nothing stands out (a blank sheet), what stands out is texture or
+    noise spread over the frame (its pixels stand out little on average), only background touches
+    the edges, or the object is too small to read.
+    """
+    if int(contrast.max()) < reject.min_contrast:
+        return None, "no object with enough contrast"
     _, mask = cv2.threshold(contrast, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    inside = mask > 0
+    separation = float(contrast[inside].mean()) - float(contrast[~inside].mean()) if not inside.all() else 0.0
+    if separation < reject.min_separation:
+        return None, "only texture or noise"
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count < 2:
-        return None
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    largest = 1 + int(areas.argmax())
+    height, width = contrast.shape
+    candidates = list(range(1, count))
+    if reject.border_is_background:
+        candidates = [label for label in candidates if not _touches_border(stats[label], width, height)]
+    if not candidates:
+        return None, "nothing but background at the edges of the frame"
+    areas = {label: int(stats[label, cv2.CC_STAT_AREA]) for label in candidates}
+    largest = max(areas, key=areas.__getitem__)
     x, y, w, h = (int(v) for v in stats[largest, :4])
     reach = max(w, h) // 2
     x0, y0, x1, y1 = x, y, x + w, y + h
-    for label in range(1, count):
-        cx, cy, cw, ch, area = (int(v) for v in stats[label])
+    for label in candidates:
+        cx, cy, cw, ch = (int(v) for v in stats[label, :4])
         near = cx < x + w + reach and cx + cw > x - reach and cy < y + h + reach and cy + ch > y - reach
-        if label != largest and near and area * 20 >= areas.max():
+        if label != largest and near and areas[label] * 20 >= areas[largest]:
             x0, y0, x1, y1 = min(x0, cx), min(y0, cy), max(x1, cx + cw), max(y1, cy + ch)
-    return x0, y0, x1 - x0, y1 - y0
+    if max(x1 - x0, y1 - y0) < reject.min_size * min(width, height):
+        return None, "object too small"
+    return (x0, y0, x1 - x0, y1 - y0), None
+
+
+def _touches_border(stat: np.ndarray, width: int, height: int) -> bool:
+    x, y, w, h = (int(v) for v in stat[:4])
+    return x == 0 or y == 0 or x + w == width or y + h == height
 
 
 def stretch(patch: np.ndarray) -> np.ndarray:
@@ -168,7 +199,8 @@ def place(patch: np.ndarray, size: int, box: int, by_mass: bool) -> np.ndarray:
     return canvas
 
 
-def frame_object(image: np.ndarray, size: int, fill: bool, steps: Optional[FramingSteps] = None) -> np.ndarray:
+def frame_object(image: np.ndarray, size: int, fill: bool, reject: Reject = Reject(),
+                 steps: Optional[FramingSteps] = None) -> Framed:
     """A photo of one object -> ``size`` x ``size`` uint8, object light on dark (MNIST's polarity)."""
     gray = to_gray(image)
     full_h, full_w = gray.shape
@@ -176,32 +208,36 @@ def frame_object(image: np.ndarray, size: int, fill: bool, steps: Optional[Frami
     work_h = max(1, int(round(full_h * work_w / full_w)))
     work = resize_area(gray, work_w, work_h)
     contrast = object_contrast(work)
-    box = object_box(contrast)
+    box, reason = object_box(contrast, reject)
     if steps is not None:
         steps.keep("gray", work)
         steps.keep("contrast", contrast)
     if box is None:
-        return np.zeros((size, size), dtype=np.uint8)
+        return Framed(None, reason)
     x, y, w, h = box
     patch = stretch(contrast[y:y + h, x:x + w])
     if steps is not None:
         steps.keep("object", patch)
-    return place(patch, size, size if fill else (size * 20) // 28, by_mass=not fill)
+    return Framed(place(patch, size, size if fill else (size * 20) // 28, by_mass=not fill))
 
 
-def frame_for_model(image: np.ndarray, manifest: Manifest, steps: Optional[FramingSteps] = None) -> np.ndarray:
-    """Any RGB or gray uint8 photo -> the uint8 image the model's input expects, per the manifest."""
+def frame_for_model(image: np.ndarray, manifest: Manifest, steps: Optional[FramingSteps] = None) -> Framed:
+    """Any RGB or gray uint8 photo -> the uint8 image the model's input expects, per the manifest.
+
+    For ``object`` framing, the manifest's ``reject`` settings may find nothing in view instead.
+    """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ImageError(f"expected a uint8 gray or RGB image, got {image.dtype} {image.shape}")
     if manifest.resize in ("object", "object-fill"):
-        framed = frame_object(image, manifest.height, fill=manifest.resize == "object-fill", steps=steps)
-        if manifest.polarity == "dark-on-light":
-            framed = 255 - framed
+        framed = frame_object(image, manifest.height, manifest.resize == "object-fill", manifest.reject, steps)
+        if framed.image is None:
+            return framed
+        model_input = 255 - framed.image if manifest.polarity == "dark-on-light" else framed.image
     elif manifest.colour == "gray":
-        framed = to_gray(frame_rgb(image, manifest.width, manifest.height, manifest.resize))
+        model_input = to_gray(frame_rgb(image, manifest.width, manifest.height, manifest.resize))
     else:
-        framed = frame_rgb(image, manifest.width, manifest.height, manifest.resize)
+        model_input = frame_rgb(image, manifest.width, manifest.height, manifest.resize)
     if steps is not None:
-        steps.keep("model-input", framed)
-    return framed
+        steps.keep("model-input", model_input)
+    return Framed(model_input)

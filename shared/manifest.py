@@ -11,14 +11,15 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
 from piclassify.shared.errors import ManifestError
+from piclassify.shared.manifest_fields import check_fields
 
 SCHEMA_VERSION = 1
-TASKS = ("multiclass", "binary")
+TASKS = ("multiclass", "binary", "regression")
 COLOURS = ("gray", "rgb")
 POLARITIES = ("light-on-dark", "dark-on-light", "any")
 SCALINGS = ("unit", "symmetric", "minmax")
@@ -61,6 +62,43 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class Reject:
+    """When a frame's answer is "nothing in view" rather than a label: the trainer sets and measures it.
+
+    Models framed by ``object``/``object-fill`` decide in the framing: an object must stand out from
+    the background by ``min_contrast`` grey levels at its strongest, by ``min_separation`` on average
+    over its pixels (texture and sensor noise do not), and span at least ``min_size`` of the frame's
+    shorter side; with ``border_is_background``, pieces touching the frame's edge are background
+    (a table beyond the paper's edge, a shadow). Photo models decide from the model's output:
+    ``background_label`` is a class trained on empty scenes and negatives, and a winning probability
+    below ``min_score`` (calibrated by the trainer) is not an answer either.
+    """
+
+    min_contrast: float = 24.0
+    min_separation: float = 0.0
+    min_size: float = 0.0
+    border_is_background: bool = False
+    background_label: Optional[str] = None
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Table:
+    """A tabular model's columns: one row of ``features`` in (min-max scaled), the ``target`` out.
+
+    Its input is stored as a 1 x len(features) x 1 "image" so the image fields stay meaningful.
+    ``unit`` names a regression target's unit. ``activation_in_model`` is True when the model ends
+    in its own sigmoid/softmax, as the workshop's notebook builds it, so its output is already
+    probabilities; piclassify's trainer exports logits and the shared code applies the activation.
+    """
+
+    features: tuple[str, ...]
+    target: str
+    unit: str = ""
+    activation_in_model: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything the device needs to know about one model, and how good it measured."""
 
@@ -82,6 +120,8 @@ class Manifest:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=dict)
     training: Mapping[str, Any] = field(default_factory=dict)
+    table: Optional[Table] = None  # only tabular models have one
+    reject: Reject = Reject()  # a manifest written before "nothing in view" existed gets these defaults
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -95,9 +135,15 @@ class Manifest:
         expected_channels = 1 if self.colour == "gray" else 3
         if self.channels != expected_channels:
             raise ManifestError(f"colour {self.colour!r} needs {expected_channels} channel(s), not {self.channels}")
-        if self.input.shape != (self.height, self.width, self.channels):
+        if self.reject.background_label is not None and self.reject.background_label not in self.labels:
+            raise ManifestError(f"reject.background_label {self.reject.background_label!r} is not one of the labels")
+        if self.table is not None:
+            _check_table(self)
+        elif self.task == "regression":
+            raise ManifestError("a regression model needs a table section (features and target)")
+        elif self.input.shape != (self.height, self.width, self.channels):
             raise ManifestError(f"input shape {self.input.shape} does not match {self.height}x{self.width}x{self.channels}")
-        outputs = 1 if self.task == "binary" else len(self.labels)
+        outputs = len(self.labels) if self.task == "multiclass" else 1
         if self.task == "binary" and len(self.labels) != 2:
             raise ManifestError(f"a binary model needs exactly 2 labels, not {len(self.labels)}")
         if self.task == "multiclass" and len(self.labels) < 2:
@@ -108,7 +154,10 @@ class Manifest:
             raise ManifestError("scaling minimum and maximum must have the same length")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+        data = asdict(self)
+        if self.table is None:
+            del data["table"]  # image manifests stay as they were
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
@@ -127,6 +176,10 @@ class Manifest:
             )
             fields["input"] = _tensor_spec(data["input"])
             fields["output"] = _tensor_spec(data["output"])
+            if data.get("reject") is not None:
+                fields["reject"] = Reject(**data["reject"])
+            if data.get("table") is not None:
+                fields["table"] = _table(data["table"])
             return cls(**fields)
         except ManifestError:
             raise
@@ -141,6 +194,26 @@ def _tensor_spec(data: Mapping[str, Any]) -> TensorSpec:
         dtype=str(data["dtype"]),
         quantization=Quantization(float(quant.get("scale", 0.0)), int(quant.get("zero_point", 0))),
     )
+
+
+def _table(data: Mapping[str, Any]) -> Table:
+    return Table(features=tuple(str(name) for name in data["features"]), target=str(data["target"]),
+                 unit=str(data.get("unit", "")), activation_in_model=bool(data.get("activation_in_model", False)))
+
+
+def _check_table(manifest: "Manifest") -> None:
+    """A tabular model reads one row: one min-max bound pair per feature, a regression has no labels."""
+    table = manifest.table
+    n = len(table.features)
+    if n == 0 or len(set(table.features)) != n:
+        raise ManifestError(f"table features must be distinct names, got {list(table.features)}")
+    if (manifest.height, manifest.width, manifest.channels) != (1, n, 1) or manifest.input.shape != (n,):
+        raise ManifestError(f"a table model with {n} features needs input shape ({n},) stored as 1x{n}x1, "
+                            f"not {manifest.input.shape} as {manifest.height}x{manifest.width}x{manifest.channels}")
+    if manifest.scaling.mode != "minmax" or not len(manifest.scaling.minimum) == len(manifest.scaling.maximum) == n:
+        raise ManifestError(f"a table model needs minmax scaling with {n} minimum and maximum values")
+    if manifest.task == "regression" and manifest.labels:
+        raise ManifestError("a regression model has no labels")
 
 
 def _check_choice(key: str, value: str, allowed: Sequence[str]) -> None:
@@ -171,15 +244,21 @@ def load_manifest(model_path: Path) -> Manifest:
         raise ManifestError(f"{json_path}: manifest not found beside {model_path.name}")
     try:
         data = json.loads(json_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{json_path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ManifestError(f"{json_path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested or numbered beyond reason
+        raise ManifestError(f"{json_path}: not valid JSON ({' '.join(str(exc).split())})") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{json_path}: expected a JSON object")
     try:
+        check_fields(data)
         manifest = Manifest.from_dict(data)
     except ManifestError as exc:
         raise ManifestError(f"{json_path}: {exc}") from None
-    actual = sha256_of(model_path)
+    try:
+        actual = sha256_of(model_path)
+    except OSError as exc:
+        raise ManifestError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
     if actual != manifest.sha256:
         raise ManifestError(f"{json_path}: sha256 does not match {model_path.name} (manifest {manifest.sha256[:12]}…, file {actual[:12]}…)")
     return manifest

@@ -8,11 +8,12 @@ back into a ``Prediction``. The trainer evaluates its exported model through the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.manifest import Manifest
+from piclassify.shared.manifest import Manifest, Reject
 from piclassify.shared.scaling import dequantize, input_lut, quantize, scale_pixels
 
 
@@ -87,6 +88,15 @@ def predicted_indices(probabilities: np.ndarray, manifest: Manifest) -> np.ndarr
     if manifest.task == "binary":
         return (probabilities[:, 1] >= manifest.threshold).astype(np.int64)
     return probabilities.argmax(axis=1)
+
+
+def rejection(prediction: Prediction, reject: Reject) -> Optional[str]:
+    """Why the model's own answer means "nothing in view": its background class won, or no class is likely enough."""
+    if reject.background_label is not None and prediction.label == reject.background_label:
+        return "the model sees only background"
+    if prediction.score < reject.min_score:
+        return f"no label is likely enough ({prediction.label} {prediction.score:.2f} < {reject.min_score:.2f})"
+    return None
 
 
 def decode_output(raw: np.ndarray, manifest: Manifest) -> Prediction:

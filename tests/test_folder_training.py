@@ -6,8 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from piclassify.device.frames import Frame
 from piclassify.device.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.framing import frame_rgb
 from piclassify.trainer.cli import main as train_main
 from piclassify.trainer.folder_data import load_folder_dataset
 
@@ -45,33 +47,55 @@ def write_shapes(root, classes=("squares", "circles"), per_class=(16, 6)):
 @pytest.fixture(scope="module")
 def shapes_model(tmp_path_factory):
     root = write_shapes(tmp_path_factory.mktemp("shapes"))
+    negatives = tmp_path_factory.mktemp("negatives")
+    rng = np.random.default_rng(5)
+    for i in range(10):
+        cv2.imwrite(str(negatives / f"line{i}.png"), draw("lines", rng))
     out = tmp_path_factory.mktemp("models")
     assert train_main(["folder", str(root), "--name", "shapes", "--size", "32", "--epochs", "1",
-                       "--out", str(out)]) == 0
+                       "--negatives", str(negatives), "--out", str(out)]) == 0
     return out / "shapes.tflite"
 
 
-def test_two_classes_make_a_binary_model_with_sorted_labels_and_a_threshold(shapes_model):
+def test_the_classes_are_the_sorted_folder_names_plus_a_background_class_for_nothing_in_view(shapes_model):
     manifest = Classifier.load(shapes_model).manifest
-    assert manifest.task == "binary" and manifest.labels == ("circles", "squares")
-    assert manifest.output.shape == (1,) and manifest.threshold == 0.5
+    assert manifest.task == "multiclass" and manifest.labels == ("circles", "squares", "nothing")
+    assert manifest.reject.background_label == "nothing" and manifest.output.shape == (3,)
     assert manifest.colour == "rgb" and manifest.resize == "centre-crop" and manifest.input.dtype == "int8"
 
 
 def test_unreadable_files_are_skipped_and_counted_not_fatal(shapes_model):
     training = json.loads(shapes_model.with_suffix(".json").read_text())["training"]
-    assert training["skipped_files"] == 2 and training["train_images"] == 32
+    assert training["skipped_files"] == 2
+    assert training["train_images"] == 32 + 16, "32 shapes, and half as many background photos"
 
 
-def test_validation_accuracy_is_recorded_and_reports_written(shapes_model):
+def test_validation_accuracy_and_nothing_in_view_rates_are_recorded_and_reports_written(shapes_model):
     metrics = json.loads(shapes_model.with_suffix(".json").read_text())["metrics"]
     assert metrics["test_images"] == 12 and "validation" in metrics["test_set"]
+    rates = metrics["nothing_in_view"]
+    assert rates["empty_scenes"] == 400 and rates["objects"] == 12 and rates["negatives"] == 2 + 2
+    assert all(0 <= rates[key] <= 1 for key in ("empty_scenes_rate", "objects_rate", "negatives_rate"))
     assert (shapes_model.parent / "reports" / "shapes-mistakes.png").is_file()
 
 
-def test_the_device_classifies_a_photo_with_the_exported_model(shapes_model):
-    result = Pipeline.load(str(shapes_model)).classify_image(draw("circles", np.random.default_rng(9)))
-    assert result.label in ("circles", "squares") and 0.5 <= result.score <= 1.0
+def test_the_device_answers_a_photo_as_the_trainer_measured_it(shapes_model):
+    """The device frames a camera frame exactly as the trainer framed its photos."""
+    photo = draw("circles", np.random.default_rng(9))
+    classifier = Classifier.load(shapes_model)
+    framed = frame_rgb(photo, 32, 32, classifier.manifest.resize)  # as trainer.folder_data.decode_photo does
+    expected = classifier.probabilities(framed[np.newaxis])[0]
+    result = Pipeline.load(str(shapes_model)).classify(Frame(photo, 0.0, 0, "circle.png"))
+    winner = classifier.manifest.labels[int(expected.argmax())]
+    assert result.label == (None if winner == "nothing" else winner)
+    if result.prediction is not None:
+        np.testing.assert_allclose(result.prediction.probabilities, expected)
+
+
+def test_a_class_called_nothing_is_refused(tmp_path, capsys):
+    root = write_shapes(tmp_path / "shapes", classes=("nothing", "squares"), per_class=(2, 1))
+    assert train_main(["folder", str(root), "--name", "x", "--out", str(tmp_path)]) == 2
+    assert "may not be called 'nothing'" in capsys.readouterr().err
 
 
 def test_three_classes_are_found_in_sorted_order(tmp_path):

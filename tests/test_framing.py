@@ -3,10 +3,16 @@
 import numpy as np
 import pytest
 
+import cv2
+
 from piclassify.shared.errors import ImageError
-from piclassify.shared.framing import FramingSteps, frame_for_model, frame_object, frame_rgb, resize_area
-from tests.manifests import binary_like, digits_like
+from piclassify.shared.framing import Framed, FramingSteps, frame_for_model, frame_object, frame_rgb, resize_area
+from piclassify.shared.manifest import Reject
 from piclassify.trainer.photos import render_photo
+from tests.manifests import binary_like, digits_like
+
+# The bundled digits model's settings (device/models/digits.json "reject").
+DIGITS_REJECT = Reject(min_contrast=24, min_separation=30, min_size=0.06, border_is_background=True)
 
 
 def mnist_like_digit() -> np.ndarray:
@@ -19,7 +25,7 @@ def mnist_like_digit() -> np.ndarray:
 def test_object_framing_undoes_polarity_lighting_and_position():
     photo = render_photo(mnist_like_digit(), np.random.default_rng(3))
     assert photo.shape == (480, 640, 3) and photo.mean() > 120  # light paper, dark ink
-    framed = frame_object(photo, 28, fill=False)
+    framed = frame_object(photo, 28, fill=False).image
     assert framed.shape == (28, 28) and framed.dtype == np.uint8
     ys, xs = np.nonzero(framed > 128)
     assert ys.max() - ys.min() + 1 == pytest.approx(20, abs=1)  # longest side fits the inner 20x20
@@ -30,37 +36,68 @@ def test_object_framing_undoes_polarity_lighting_and_position():
 def test_light_objects_on_dark_backgrounds_keep_their_polarity():
     photo = np.zeros((120, 160), dtype=np.uint8)
     photo[40:80, 70:80] = 250
-    framed = frame_object(photo, 28, fill=False)
+    framed = frame_object(photo, 28, fill=False).image
     assert framed[14, 14] > 200 and framed[2, 2] == 0
 
 
 def test_fill_framing_lets_the_longest_side_fill_the_frame():
     photo = np.full((120, 160), 200, dtype=np.uint8)
     photo[30:90, 50:110] = 40
-    framed = frame_object(photo, 28, fill=True)
+    framed = frame_object(photo, 28, fill=True).image
     assert (framed > 128).sum() > 0.8 * 28 * 28
 
 
-def test_an_empty_frame_gives_an_empty_input():
-    assert frame_object(np.full((48, 64, 3), 180, np.uint8), 28, fill=False).max() == 0
+def paper_with(draw, size=(640, 480), seed=0) -> np.ndarray:
+    """Unevenly lit, noisy paper with ``draw(canvas)`` applied: dark marks on it."""
+    ys, xs = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
+    paper = 200 + 25 * xs / size[0] + np.random.default_rng(seed).normal(0, 3, (size[1], size[0]))
+    draw(paper)
+    return np.clip(paper, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("photo, reason", [
+    (paper_with(lambda p: None), "no object with enough contrast"),
+    (np.random.default_rng(1).integers(60, 200, (480, 640), dtype=np.uint8), "only texture or noise"),
+    (paper_with(lambda p: p.__setitem__((slice(235, 245), slice(315, 325)), 40)), "object too small"),
+    (paper_with(lambda p: p.__setitem__((slice(None), slice(0, 200)), 60)),
+     "nothing but background at the edges of the frame"),  # the table beyond the paper's edge
+])
+def test_nothing_in_view_says_why(photo, reason):
+    assert frame_object(photo, 28, fill=False, reject=DIGITS_REJECT) == Framed(None, reason)
+
+
+def test_an_object_beside_the_table_edge_is_still_found():
+    def digit_and_edge(paper):
+        paper[:, :120] = 60  # the table, touching the border
+        paper[180:300, 380:400] = 50  # a "1" on the paper
+    framed = frame_object(paper_with(digit_and_edge), 28, fill=False, reject=DIGITS_REJECT).image
+    ys, xs = np.nonzero(framed > 128)
+    assert ys.max() - ys.min() + 1 == pytest.approx(20, abs=1) and xs.max() - xs.min() < 10
 
 
 def test_debug_steps_keep_the_exact_model_input():
     steps = FramingSteps()
     framed = frame_for_model(render_photo(mnist_like_digit(), np.random.default_rng(0)), digits_like(), steps)
     assert set(steps.images) == {"gray", "contrast", "object", "model-input"}
-    np.testing.assert_array_equal(steps.images["model-input"], framed)
+    np.testing.assert_array_equal(steps.images["model-input"], framed.image)
 
 
-@pytest.mark.parametrize("mode, expected_left", [("squash", 0), ("centre-crop", 0), ("letterbox", 0)])
-def test_rgb_resize_modes(mode, expected_left):
-    image = np.full((100, 200, 3), 255, dtype=np.uint8)
-    out = frame_rgb(image, 50, 50, mode)
+def stripes() -> np.ndarray:
+    """A 2:1 photo: red left quarter, green middle half, blue right quarter."""
+    image = np.zeros((100, 200, 3), dtype=np.uint8)
+    image[:, :50], image[:, 50:150], image[:, 150:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    return image
+
+
+@pytest.mark.parametrize("mode, left, top, middle", [
+    ("squash", (255, 0, 0), (0, 255, 0), (0, 255, 0)),  # all of it, squeezed: red stays at the left
+    ("centre-crop", (0, 255, 0), (0, 255, 0), (0, 255, 0)),  # only the middle square: green everywhere
+    ("letterbox", (255, 0, 0), (0, 0, 0), (0, 255, 0)),  # all of it, bars above and below
+])
+def test_rgb_resize_modes(mode, left, top, middle):
+    out = frame_rgb(stripes(), 50, 50, mode)
     assert out.shape == (50, 50, 3)
-    if mode == "letterbox":  # 2:1 photo in a square: black bars above and below
-        assert out[0, 25].max() == 0 and out[25, 25].min() == 255
-    else:
-        assert out.min() == 255
+    assert tuple(out[25, 1]) == left and tuple(out[1, 25]) == top and tuple(out[25, 25]) == middle
 
 
 def test_centre_crop_keeps_the_middle():
@@ -71,18 +108,21 @@ def test_centre_crop_keeps_the_middle():
 
 def test_rgb_model_input_and_bad_images():
     manifest = binary_like()
-    assert frame_for_model(np.zeros((30, 40, 3), np.uint8), manifest).shape == (4, 4, 3)
+    assert frame_for_model(np.zeros((30, 40, 3), np.uint8), manifest).image.shape == (4, 4, 3)
     with pytest.raises(ImageError):
         frame_for_model(np.zeros((30, 40, 3), np.float32), manifest)
 
 
 def test_resize_area_crops_to_a_whole_multiple_first_without_changing_the_picture():
-    image = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
-    fast = resize_area(image, 28, 28)
-    assert fast.shape == (28, 28)
-    assert abs(float(fast.mean()) - float(image.mean())) < 2
+    photo = render_photo(mnist_like_digit(), np.random.default_rng(4))[:, :, 0]
+    fast = resize_area(photo, 150, 112)  # 640x480 is cropped to 600x448 first, then 4:1 exactly
+    plain = cv2.resize(photo, (150, 112), interpolation=cv2.INTER_AREA)
+    assert fast.shape == (112, 150)
+    difference = np.abs(fast.astype(int) - plain.astype(int))
+    assert difference.mean() < 3 and np.percentile(difference, 99) < 60  # a sub-pixel shift shows at edges only
 
 
-def test_framing_is_deterministic():
-    photo = render_photo(mnist_like_digit(), np.random.default_rng(5))
-    np.testing.assert_array_equal(frame_for_model(photo, digits_like()), frame_for_model(photo.copy(), digits_like()))
+def test_where_the_object_lies_in_the_photo_does_not_change_the_model_input():
+    photos = [render_photo(mnist_like_digit(), np.random.default_rng(seed)) for seed in (6, 7)]
+    first, second = (frame_for_model(photo, digits_like()).image.astype(int) for photo in photos)
+    assert np.abs(first - second).mean() < 8

@@ -45,7 +45,7 @@ def test_a_changed_model_file_is_refused_by_its_sha256(model_file):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d.update(schema_version=99), "schema_version 99 is not supported"),
-    (lambda d: d.pop("labels"), "malformed manifest"),
+    (lambda d: d.pop("labels"), "missing field 'labels'"),
     (lambda d: d.update(colour="sepia"), "colour is 'sepia'"),
     (lambda d: d.update(labels=["a", "b"]), "output shape \\(10,\\) does not match 2"),
     (lambda d: d["input"].update(shape=[32, 32, 1]), "input shape"),

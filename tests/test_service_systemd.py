@@ -85,12 +85,12 @@ def test_the_only_verify_complaint_about_the_real_unit_is_the_binary_not_install
                                "No such file or directory"])
 
 
-def test_systemd_analyze_security_rates_the_unit_4_or_lower(tmp_path):
+def test_systemd_analyze_security_rates_the_unit_2_or_lower(tmp_path):
     done = subprocess.run([systemd_analyze(), "security", "--offline=yes", str(unit_with_existing_binary(tmp_path))],
                           capture_output=True, text=True)
     exposure = re.search(r"Overall exposure level for piclassify\.service: (\d+\.\d+)", done.stdout)
     assert exposure is not None, done.stdout + done.stderr
-    assert float(exposure.group(1)) <= 4.0
+    assert float(exposure.group(1)) <= 2.0
 
 
 def test_exec_start_names_the_program():

@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 
 from piclassify.shared.errors import PiclassifyError
 from piclassify.trainer.export import QUANTIZATIONS
+from piclassify.trainer.table_cli import add_table_command, run_table
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,14 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
         _common_options(p, default_epochs=None)
     p = sub.add_parser("folder", help="your own photos: PATH/train/<class>/*.jpg (+ PATH/validation/...)",
                        description="Train an RGB classifier on photo folders. Class names are the folder names in "
-                                   "sorted order; two classes give a binary (sigmoid) model, more a softmax one. "
+                                   "sorted order, plus a background class learnt from empty scenes and --negatives, "
+                                   "which the device answers as \"nothing in view\". "
                                    "Unreadable files are skipped and counted.")
     p.add_argument("path", type=Path, help="folder with train/<class>/ and validation/<class>/ (or just <class>/)")
     p.add_argument("--name", required=True, help="model name, e.g. catsdogs (becomes <name>.tflite)")
     p.add_argument("--size", type=int, default=96, help="square input size in pixels (default 96)")
     p.add_argument("--backbone", choices=("mobilenetv2",), help="transfer learning from ImageNet weights (local only)")
     p.add_argument("--weights", type=Path, help="backbone weights file (default: the Keras cache ~/.keras/models)")
-    _common_options(p, default_epochs=60)
+    p.add_argument("--negatives", type=Path,
+                   help="photos that show none of the classes (any sub-folders): with built-in empty scenes they "
+                        "teach the model to answer \"nothing in view\"")
+    _common_options(p, default_epochs=50)
 
     p = sub.add_parser("samples", help="render the demo's sample photos from test images",
                        description="Render test-set digits and clothes as camera photos (dark on lit paper) "
@@ -44,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("device/samples"), help="output folder (default device/samples)")
     p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
     p.add_argument("--per-dataset", type=int, default=4, help="photos per dataset (default 4)")
+    add_table_command(sub)
     return parser
 
 
@@ -72,12 +78,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for path in make_samples(args.out, args.per_dataset, args.data_dir):
                 print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
             return 0
+        if args.dataset == "table":
+            run_table(args, log)
+            return 0
         if args.dataset == "folder":
             from piclassify.trainer.folder_recipe import train_folder_model
 
             train_folder_model(args.path, args.name, size=args.size, epochs=args.epochs, quantization=args.quantize,
-                               out_dir=args.out, backbone=args.backbone, weights=args.weights, seed=args.seed,
-                               log=log)
+                               out_dir=args.out, backbone=args.backbone, weights=args.weights,
+                               negatives=args.negatives, seed=args.seed, log=log)
             return 0
         from piclassify.trainer.idx_recipe import train_idx_model
 

@@ -12,7 +12,8 @@ from piclassify.shared.manifest import Manifest
 from piclassify.shared.scaling import scale_pixels
 from piclassify.shared.tensors import predicted_indices
 from piclassify.trainer.publish import accuracy, keras_probabilities, record_metrics
-from piclassify.trainer.report import confusion_matrix, per_class_lines, save_confusion_png, save_worst_mistakes_png
+from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
+from piclassify.trainer.report import save_worst_mistakes_png
 
 
 def evaluate_and_report(keras_model: Any, model_path: Path, x_test: np.ndarray, y_test: np.ndarray,

@@ -6,12 +6,16 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from piclassify.shared.manifest import Manifest, Scaling
+import numpy as np
+
+from piclassify.shared.manifest import Manifest, Reject, Scaling
+from piclassify.trainer.background import BACKGROUND_LABEL, load_background
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.folder_data import load_folder_dataset
 from piclassify.trainer.models import build_mobilenetv2, build_photo_cnn
+from piclassify.trainer.nothing_in_view import measure_and_record
 from piclassify.trainer.publish import ModelContract, write_model
 from piclassify.trainer.training import TrainConfig, train_model
 
@@ -32,32 +36,46 @@ def mobilenetv2_weights(size: int, alpha: float, weights: Optional[Path]) -> Pat
                        "or train from scratch without --backbone")
 
 
-def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 60, quantization: str = "int8",
+def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, quantization: str = "int8",
                        out_dir: Path = Path("models"), backbone: Optional[str] = None, weights: Optional[Path] = None,
-                       seed: int = 1, log: Callable[[str], None] = print) -> Manifest:
-    """The whole recipe; the validation photos are only evaluated, never used to choose weights."""
+                       negatives: Optional[Path] = None, seed: int = 1,
+                       log: Callable[[str], None] = print) -> Manifest:
+    """The whole recipe; the validation photos are only evaluated, never used to choose weights.
+
+    Besides the user's classes the model learns a background class (``trainer.background``), and
+    the device answers "nothing in view" when it wins.
+    """
     started = time.monotonic()
     alpha = 0.35
     weights_path = mobilenetv2_weights(size, alpha, weights) if backbone == "mobilenetv2" else None
     scaling = Scaling("symmetric") if backbone else Scaling("unit")
     data = load_folder_dataset(root, size, size, RESIZE, seed=seed, log=log)
-    binary = len(data.classes) == 2
-    outputs = 1 if binary else len(data.classes)
+    if BACKGROUND_LABEL in data.classes:
+        raise DatasetError(f"{root}: a class may not be called {BACKGROUND_LABEL!r}; piclassify learns that one itself "
+                           "(put such photos in a folder given with --negatives)")
+    background = load_background(len(data.train.labels) // 2, size, size, RESIZE, negatives, seed, log)
+    classes = data.classes + (BACKGROUND_LABEL,)
+    images = np.concatenate([data.train.images, background.train])
+    labels = np.concatenate([data.train.labels, np.full(len(background.train), len(data.classes), np.int64)])
     shape = (size, size, 3)
-    model = build_mobilenetv2(shape, outputs, str(weights_path), alpha) if weights_path else build_photo_cnn(shape, outputs)
-    log(f"training {model.name} ({model.count_params():,} parameters) on {len(data.train.labels)} photos, "
-        f"classes {', '.join(data.classes)}, {epochs} epochs")
+    model = (build_mobilenetv2(shape, len(classes), str(weights_path), alpha) if weights_path
+             else build_photo_cnn(shape, len(classes)))
+    log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels)} photos, "
+        f"classes {', '.join(classes)}, {epochs} epochs")
     config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos")
-    model, summary = train_model(model, data.train.images, data.train.labels, scaling, config, binary=binary,
+    model, summary = train_model(model, images, labels, scaling, config,
                                  monitor=(data.validation.images, data.validation.labels))
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
-    tflite = to_tflite(model, quantization, calibration_samples(data.train.images, scaling, seed=seed))
-    contract = ModelContract(name=name, task="binary" if binary else "multiclass", labels=data.classes, colour="rgb",
-                             polarity="any", scaling=scaling, resize=RESIZE, threshold=0.5)
+    tflite = to_tflite(model, quantization, calibration_samples(images, scaling, seed=seed))
+    contract = ModelContract(name=name, task="multiclass", labels=classes, colour="rgb", polarity="any",
+                             scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL))
     training = {"arch": backbone or "photo-cnn", "quantization": quantization, "dataset": str(root),
+                "negatives": str(negatives) if negatives else None,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
     model_path = write_model(tflite, contract, out_dir, training)
-    manifest = evaluate_and_report(model, model_path, data.validation.images, data.validation.labels,
-                                   f"{data.validation_name}", Path(out_dir) / "reports", log)
+    evaluate_and_report(model, model_path, data.validation.images, data.validation.labels,
+                        f"{data.validation_name}", Path(out_dir) / "reports", log)
+    manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos",
+                                  np.concatenate([background.held_out_scenes, background.held_out_negatives]), log)
     log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
     return manifest

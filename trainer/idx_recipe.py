@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
+
+import numpy as np
 
 from piclassify.shared.manifest import Manifest, Scaling
 from piclassify.trainer.datasets import DATASETS, load_dataset
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.models import ARCHITECTURES
+from piclassify.trainer.nothing_in_view import measure_and_record
+from piclassify.trainer.photos import render_photo
 from piclassify.trainer.publish import ModelContract, write_model
 from piclassify.trainer.training import TrainConfig, train_model
 
 SCALING = Scaling("unit")
+RENDERED_PHOTOS = 1000
+
+
+def rendered_photos(images: np.ndarray, count: int = RENDERED_PHOTOS, seed: int = 7) -> Iterator[np.ndarray]:
+    """The first ``count`` test items printed on unevenly lit paper, as a camera sees them."""
+    rng = np.random.default_rng(seed)
+    return (render_photo(image, rng) for image in images[:count])
 
 
 def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int] = None, quantization: str = "int8",
@@ -36,10 +47,12 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
     contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",
                              polarity=DATASETS[name].polarity, scaling=SCALING,
-                             resize=DATASETS[name].resize)
+                             resize=DATASETS[name].resize, reject=DATASETS[name].reject)
     training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **summary}
     model_path = write_model(tflite, contract, out_dir, training)
-    manifest = evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test,
-                                   f"{DATASETS[name].folder} test", Path(out_dir) / "reports", log)
+    evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test, f"{DATASETS[name].folder} test",
+                        Path(out_dir) / "reports", log)
+    manifest = measure_and_record(model_path, rendered_photos(dataset.x_test), f"{DATASETS[name].folder} test "
+                                  f"items rendered as photos", log)
     log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
     return manifest

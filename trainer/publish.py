@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from piclassify.shared.manifest import Manifest, Quantization, Scaling, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.manifest import Manifest, Quantization, Reject, Scaling, TensorSpec, sha256_of, write_manifest
 from piclassify.shared.runtime import distribution_version, load_runtime
 from piclassify.shared.tensors import output_probabilities, predicted_indices
 
@@ -26,6 +26,7 @@ class ModelContract:
     scaling: Scaling
     resize: str
     threshold: float = 0.5
+    reject: Reject = Reject()
 
 
 def producer_versions() -> dict[str, str]:
@@ -62,7 +63,8 @@ def write_model(tflite: bytes, contract: ModelContract, out_dir: Path, training:
         name=contract.name, task=contract.task, labels=contract.labels, height=height, width=width,
         channels=channels, colour=contract.colour, polarity=contract.polarity, scaling=contract.scaling,
         resize=contract.resize, input=input_spec, output=output_spec, model_file=model_path.name,
-        sha256=sha256_of(model_path), threshold=contract.threshold, versions=producer_versions(),
+        sha256=sha256_of(model_path), threshold=contract.threshold, reject=contract.reject,
+        versions=producer_versions(),
         training=dict(training),
     )
     write_manifest(manifest, model_path.with_suffix(".json"))
@@ -74,8 +76,8 @@ def accuracy(probabilities: np.ndarray, y_true: np.ndarray, manifest: Manifest) 
 
 
 def record_metrics(model_path: Path, manifest: Manifest, metrics: Mapping[str, Any]) -> Manifest:
-    """Rewrite the manifest beside ``model_path`` with measured metrics (the model file is unchanged)."""
-    manifest = replace(manifest, metrics=dict(metrics))
+    """Rewrite the manifest beside ``model_path`` with more measured metrics (the model file is unchanged)."""
+    manifest = replace(manifest, metrics={**manifest.metrics, **metrics})
     write_manifest(manifest, model_path.with_suffix(".json"))
     return manifest
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 from piclassify.device.loop import MODES, LoopSettings
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.regular_file import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,6 +163,7 @@ class ResultsConfig:
     max_bytes: int = setting(10 * 1024 * 1024, _integer(1024, 1024 ** 3),
                              "rotate before the file grows past this (10 MiB; at most 1 GiB)")
     keep: int = setting(5, _integer(0, 1000), "rotated files kept: results.jsonl.1 (newest) ... results.jsonl.5")
+    nothing: bool = setting(False, _boolean, "true: also log frames with nothing in view (label null, a reason)")
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def load_config(path: Union[str, Path]) -> ServiceConfig:
     """Read and check ``path``; ``ConfigError`` names the file and the offending key."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO or a device named by mistake must not hang a reload
             table = tomllib.load(handle)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config: {error.strerror or error}") from None
@@ -240,6 +242,8 @@ def load_config(path: Union[str, Path]) -> ServiceConfig:
         raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     return parse_config(table, str(path))
 
 

@@ -1,7 +1,9 @@
 """Saved frames: JPEGs of classified frames in a folder that never grows past ``max_count`` files.
 
 Looking at the frames a model got wrong (or was unsure about) is how the next model gets better;
-the bound keeps a months-long run from filling the SD card.
+the bound keeps a months-long run from filling the SD card. The folder may be one others can write
+to: a frame is written into a file this store creates (``O_EXCL``, never through a planted symlink)
+and renamed into place, and only regular files of the store's own name pattern count as its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
+from PIL.Image import Image as PILImage
 
 from piclassify.device.service.config import FramesConfig
 from piclassify.shared.errors import PiclassifyError
@@ -28,6 +31,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # What this store writes: <UTC time>-<frame number>-<label>.jpg (and .part while writing). Only such
 # files are ever deleted, so photos a user keeps in the same folder are safe.
 _OURS = re.compile(r"\d{8}T\d{6}\.\d{6}Z-\d{8}-[A-Za-z0-9_.-]+\.(jpg|part)")
+FILE_MODE = 0o640
 
 
 class FrameStoreError(PiclassifyError):
@@ -44,7 +48,9 @@ class FrameStore:
         self.folder = Path(config.path)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            ours = sorted(path for path in self.folder.iterdir() if _OURS.fullmatch(path.name))
+            with os.scandir(self.folder) as entries:
+                ours = sorted(Path(entry.path) for entry in entries
+                              if _OURS.fullmatch(entry.name) and entry.is_file(follow_symlinks=False))
             for partial in (path for path in ours if path.suffix == ".part"):  # cut short by a power loss
                 partial.unlink()
             # Names start with a fixed-width UTC time, so name order is age order.
@@ -54,6 +60,9 @@ class FrameStore:
         self._prune()
 
     def wants(self, delivery: Delivery) -> bool:
+        """Frames with something in view, all of them or only the uncertain ones."""
+        if delivery.result.label is None:
+            return False
         return self.config.save == "all" or (self.config.save == "uncertain" and delivery.uncertain)
 
     def handle(self, delivery: Delivery) -> None:
@@ -62,12 +71,12 @@ class FrameStore:
 
     def save(self, delivery: Delivery) -> Path:
         """Write the frame as ``<UTC time>-<frame id>-<label>.jpg``; return its path."""
-        frame, label = delivery.frame, delivery.result.label or "nothing"
+        frame, label = delivery.frame, str(delivery.result.label)
         stamp = datetime.fromtimestamp(frame.timestamp, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self.folder / f"{stamp}-{frame.index:08d}-{_UNSAFE.sub('_', label)}.jpg"
         partial = path.with_suffix(".part")
         try:
-            Image.fromarray(frame.rgb).save(partial, format="JPEG", quality=self.config.jpeg_quality)
+            self._write(Image.fromarray(frame.rgb), partial)
             os.replace(partial, path)
         except OSError as error:
             raise FrameStoreError(f"{path}: cannot save frame: {error.strerror or error}") from error
@@ -77,6 +86,16 @@ class FrameStore:
 
     def close(self) -> None:
         """Nothing stays open between frames."""
+
+    def _write(self, image: PILImage, partial: Path) -> None:
+        """Into a new file only (never an existing one, never through a symlink); on failure none is left."""
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                image.save(handle, format="JPEG", quality=self.config.jpeg_quality)
+        except BaseException:
+            partial.unlink()
+            raise
 
     def _prune(self) -> None:
         while len(self._saved) > self.config.max_count:

@@ -2,15 +2,19 @@
 
 The plan is a list of steps computed from what is already on the machine, so ``--dry-run``
 prints exactly what a real run would do and tests check the plan without root.
+
+Root never follows a symlink here: the service user owns ``results/`` and ``frames/`` and could
+replace one by a link to ``/etc``, so folders are changed through a descriptor opened with
+``O_NOFOLLOW`` (``fchmod``/``fchown``), and files are written the same way before being renamed.
 """
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import pwd
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -76,9 +80,21 @@ class MakeDirectory:
         return f"mkdir  {self.path} (mode {self.mode:04o}, {self.owner}:{self.group})"
 
     def apply(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.path, self.mode)
-        shutil.chown(self.path, self.owner, self.group)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            if error.errno in (errno.EEXIST, errno.ELOOP, errno.ENOTDIR):
+                raise InstallError(f"{self.path} is a symbolic link or a file, not a folder: not changing it; "
+                                   "remove it and run install-service again") from error
+            raise InstallError(f"{self.path}: cannot create: {error.strerror or error}") from error
+        try:
+            os.fchmod(fd, self.mode)
+            os.fchown(fd, _uid(self.owner), _gid(self.group))
+        except OSError as error:
+            raise InstallError(f"{self.path}: cannot set mode and owner: {error.strerror or error}") from error
+        finally:
+            os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -93,10 +109,15 @@ class WriteFile:
 
     def apply(self) -> None:
         partial = self.path.with_name(self.path.name + ".new")
-        partial.write_text(self.text, encoding="utf-8")
-        os.chmod(partial, self.mode)
-        shutil.chown(partial, "root", self.group)
-        os.replace(partial, self.path)
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(fd, self.mode)
+                os.fchown(fd, 0, _gid(self.group))
+                handle.write(self.text.encode("utf-8"))
+            os.replace(partial, self.path)
+        except OSError as error:
+            raise InstallError(f"{partial}: cannot write: {error.strerror or error}") from error
 
 
 Step = Union[RunCommand, MakeDirectory, WriteFile]
@@ -164,6 +185,20 @@ def _read_template(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as error:
         raise InstallError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def _uid(user: str) -> int:
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        raise InstallError(f"no user {user!r}") from None
+
+
+def _gid(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise InstallError(f"no group {group!r}") from None
 
 
 def _user_exists(name: str) -> bool:

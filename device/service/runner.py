@@ -51,7 +51,8 @@ class Outputs:
         positive = manifest.labels[1] if manifest.task == "binary" else None
         with ExitStack() as opened:
             sinks: list[Sink] = [opened.enter_context(closing(
-                ResultLog(config.results.path, config.results.max_bytes, config.results.keep)))]
+                ResultLog(config.results.path, config.results.max_bytes, config.results.keep,
+                          config.results.nothing)))]
             if config.frames.save != "none":
                 sinks.append(FrameStore(config.frames))
             sinks.append(opened.enter_context(closing(Feedback(config.feedback, positive))))

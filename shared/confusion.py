@@ -1,0 +1,61 @@
+"""A confusion matrix, as counts, as lines for a terminal, and as a PNG (Pillow, so the Pi can draw it too).
+
+The trainer reports a model's test set with it; ``piclassify evaluate`` reports a user's own photos.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+CELL = 44  # pixels per matrix cell in the PNG
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+    """``matrix[true, predicted]`` counts."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return matrix
+
+
+def per_class_lines(matrix: np.ndarray, labels: Sequence[str]) -> list[str]:
+    """One line per class that has examples: label, correct/total, accuracy; what a person reads in a terminal."""
+    width = max(len(label) for label in labels)
+    lines = []
+    for i, label in enumerate(labels):
+        total = int(matrix[i].sum())
+        if total:
+            lines.append(f"  {label:<{width}}  {int(matrix[i, i]):5d}/{total:<5d}  {100.0 * matrix[i, i] / total:6.2f}%")
+    return lines
+
+
+def save_confusion_png(matrix: np.ndarray, labels: Sequence[str], title: str, path: Path) -> None:
+    """Rows are the true labels, columns the predicted ones; darker blue, more photos."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    margin = 12 + 7 * max(len(label) for label in labels)
+    n = len(labels)
+    top = 24 + margin  # the title, then the column labels written sideways
+    image = Image.new("RGB", (margin + n * CELL + 12, top + n * CELL + 12), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((12, 8), title, fill="black", font=font)
+    draw.text((12, top - 14), "true \\ predicted", fill="gray", font=font)
+    peak = max(int(matrix.max()), 1)
+    for i in range(n):
+        draw.text((8, top + i * CELL + CELL // 2 - 5), labels[i], fill="black", font=font)
+        for j in range(n):
+            count = int(matrix[i, j])
+            shade = int(255 - 200 * count / peak)
+            box = (margin + j * CELL, top + i * CELL, margin + (j + 1) * CELL - 1, top + (i + 1) * CELL - 1)
+            draw.rectangle(box, fill=(shade, shade, 255), outline="lightgray")
+            draw.text((box[0] + 6, box[1] + CELL // 2 - 5), str(count), font=font,
+                      fill="white" if shade < 128 else "black")
+    columns = Image.new("RGB", (margin, n * CELL), "white")
+    column_draw = ImageDraw.Draw(columns)
+    for j, label in enumerate(labels):  # then turned a quarter left: reading upwards, the first one leftmost
+        column_draw.text((4, j * CELL + CELL // 2 - 5), label, fill="black", font=font)
+    image.paste(columns.rotate(90, expand=True), (margin, 24))
+    image.save(path)

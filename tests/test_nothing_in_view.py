@@ -1,0 +1,134 @@
+""""Nothing in view" is an answer: empty scenes get it, real objects almost never, and every output knows it.
+
+28x28 models decide in the framing (no object, too little contrast, only texture, too small);
+photo models learn a background class. The settings live in the manifest's ``reject`` section.
+"""
+
+import json
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import classify_photo, make_frame, make_result
+from PIL import Image
+
+from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.cli import main
+from piclassify.device.pipeline import Pipeline
+from piclassify.device.service.results import ResultLog
+from piclassify.device.sinks import Delivery
+from piclassify.shared.manifest import Manifest, Reject, load_manifest
+from piclassify.trainer.scenes import SCENES, empty_scenes
+from tests.manifests import digits_like
+
+PHOTO_MODELS = ["digits"]  # fashion and catsdogs join as soon as they are retrained with their reject option
+
+
+@pytest.mark.parametrize("model", PHOTO_MODELS)
+def test_empty_scenes_get_nothing_in_view_from_every_bundled_model(model):
+    pipeline = Pipeline.load(model)
+    scenes = empty_scenes(3 * len(SCENES), seed=99)  # three of each kind, not the trainer's draws
+    answered = Counter(kind for kind, image in scenes if classify_photo(pipeline, image).label is not None)
+    assert sum(answered.values()) <= 1, f"{model} named something in empty scenes: {dict(answered)}"
+
+
+@pytest.mark.parametrize("model", PHOTO_MODELS)
+def test_each_bundled_model_records_its_measured_nothing_in_view_rates(model):
+    rates = load_manifest(MODELS_DIR / f"{model}.tflite").metrics["nothing_in_view"]
+    assert rates["empty_scenes"] >= 400 and rates["empty_scenes_rate"] >= 0.95
+    assert rates["objects"] >= 1000 and rates["objects_rate"] <= 0.02
+
+
+def test_nothing_in_view_is_one_text_line_and_null_label_index_score_in_json(tmp_path, capsys):
+    blank = tmp_path / "blank.jpg"
+    Image.fromarray(np.full((480, 640, 3), 210, np.uint8)).save(blank)
+    assert main(["predict", "--model", "digits", str(blank)]) == 0
+    assert capsys.readouterr().out == f"{blank}: nothing in view (no object with enough contrast)\n"
+    assert main(["predict", "--model", "digits", "--json", str(blank)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["label"], record["index"], record["score"], record["top"]) == (None, None, None, [])
+    assert record["reason"] == "no object with enough contrast" and record["model"] == "digits"
+
+
+def test_reject_settings_survive_the_manifest_round_trip():
+    manifest = digits_like(reject=Reject(min_contrast=30, min_separation=25, min_size=0.1, border_is_background=True))
+    assert Manifest.from_dict(json.loads(manifest.to_json())).reject == manifest.reject
+
+
+def test_a_manifest_from_before_nothing_in_view_still_loads_with_the_old_behaviour():
+    data = json.loads(digits_like().to_json())
+    del data["reject"]
+    assert Manifest.from_dict(data).reject == Reject()  # only "no object with enough contrast", as before
+
+
+def test_a_background_label_must_be_one_of_the_labels():
+    with pytest.raises(Exception, match="reject.background_label 'empty' is not one of the labels"):
+        digits_like(reject=Reject(background_label="empty"))
+
+
+def test_the_model_s_background_class_is_answered_as_nothing_in_view():
+    pipeline = Pipeline.load("digits")
+    pipeline.classifier.manifest = replace(pipeline.manifest, reject=Reject(background_label="7"))
+    sample = sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0]
+    result = classify_photo(pipeline, np.asarray(Image.open(sample).convert("RGB")))
+    assert result.label is None and result.reason == "the model sees only background"
+
+
+def test_the_results_log_skips_nothing_in_view_unless_asked(tmp_path):
+    deliveries = [Delivery(make_result("7", frame=0), make_frame(0)), Delivery(make_result(None, frame=1), make_frame(1))]
+    for log_nothing, expected in ((False, ["7"]), (True, ["7", None])):
+        path = tmp_path / f"results-{log_nothing}.jsonl"
+        log = ResultLog(path, max_bytes=1 << 20, keep=1, log_nothing=log_nothing)
+        for delivery in deliveries:
+            log.handle(delivery)
+        log.close()
+        assert [json.loads(line)["label"] for line in path.read_text().splitlines()] == expected
+
+
+def test_evaluate_counts_every_photo_of_a_small_folder_into_its_cell(tmp_path, capsys):
+    """Digits 7 and 2 as folders (one named otherwise and mapped), a nothing/ folder, a corrupt file, a stray folder."""
+    samples = {path.stem.split("-")[-1]: path for path in SAMPLES_DIR.glob("digits-*.jpg")}
+    layout = {"7": ["7", "7"], "two": ["2", "1"], "nothing": ["blank", "2"], "cats": ["7"]}
+    for folder, photos in layout.items():
+        (tmp_path / folder).mkdir()
+        for number, photo in enumerate(photos):
+            target = tmp_path / folder / f"{number}.jpg"
+            if photo == "blank":
+                Image.fromarray(np.full((480, 640, 3), 200, np.uint8)).save(target)
+            else:
+                target.write_bytes(samples[photo].read_bytes())
+    (tmp_path / "7" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    report = tmp_path / "report"
+    assert main(["evaluate", "--model", "digits", str(tmp_path), "--map", "two=2", "--json",
+                 "--report", str(report)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    labels = record["confusion"]["labels"]
+    assert labels == [*"0123456789", "nothing"]
+    cells = {(labels[i], labels[j]): count for i, row in enumerate(record["confusion"]["matrix"])
+             for j, count in enumerate(row) if count}
+    assert cells == {("7", "7"): 2, ("2", "2"): 1, ("2", "1"): 1, ("nothing", "nothing"): 1, ("nothing", "2"): 1}
+    assert record["photos"] == 6 and record["accuracy"] == pytest.approx(4 / 6, abs=1e-5)
+    assert record["per_class"]["2"] == {"photos": 2, "correct": 1}
+    assert record["nothing_in_view_rate"] == pytest.approx(1 / 6, abs=1e-5)
+    assert record["objects_answered_nothing_rate"] == 0
+    assert record["unreadable"] == [str(tmp_path / "7" / "broken.jpg")] and record["skipped_folders"] == ["cats"]
+    assert (report / "digits-evaluate.png").is_file()
+
+
+def test_evaluate_prints_per_class_accuracy_and_the_matrix_for_a_person(tmp_path, capsys):
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "a.jpg").write_bytes(sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0].read_bytes())
+    assert main(["evaluate", "--model", "digits", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1/1      100.00%" in out and "accuracy 100.00%" in out and "confusion matrix" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--map", "two"], "--map 'two': expected FOLDER=LABEL"),
+    (["--map", "two=22"], "--map two=22: '22' is not a label of digits"),
+])
+def test_evaluate_refuses_a_bad_map_in_one_line(tmp_path, capsys, args, message):
+    assert main(["evaluate", "--model", "digits", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
