@@ -270,32 +270,40 @@ def cmd_models(args: argparse.Namespace) -> int:
         accuracy = m.metrics.get("tflite_accuracy")
         shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
         size = f"{path.stat().st_size / 1024:.0f} KiB"
-        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {m.height}x{m.width}x{m.channels:<5} {shown:>9} "
+        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
+        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} "
               f"{size:>9}  {m.metrics.get('test_set', '')}")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from piclassify.device.pipeline import Pipeline
+    from piclassify.device.bundled import resolve_model
+    from piclassify.shared.classifier import Classifier
 
-    pipeline = Pipeline.load(args.model, runtime=args.runtime)
-    m = pipeline.manifest
+    classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
+    m = classifier.manifest
+    reading = ("sigmoid" if m.task == "binary" else "softmax") if m.task != "regression" else "a value"
     rows = [
-        ("model", str(pipeline.model_path)),
-        ("runtime", f"{pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}"),
+        ("model", str(classifier.model_path)),
+        ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
         ("task", m.task + (f" (threshold {m.threshold})" if m.task == "binary" else "")),
-        ("labels", ", ".join(m.labels)),
+        ("labels", ", ".join(m.labels) or "none"),
         ("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} "
                   f"(scale {m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
         ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}"),
         ("output", f"{m.output.dtype} (scale {m.output.quantization.scale:.6g}, zero point "
-                   f"{m.output.quantization.zero_point}) -> {'sigmoid' if m.task == 'binary' else 'softmax'}"),
+                   f"{m.output.quantization.zero_point}) -> {reading}"),
         ("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
         ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
         ("sha256", m.sha256),
     ]
+    if m.table is not None:
+        rows[4:6] = [("input", f"{', '.join(m.table.features)} (min-max scaled from the training rows' bounds)"),
+                     ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else ""))]
+    else:
+        rows.insert(6, ("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)))
     for key, value in rows:
-        print(f"{key:>13}: {value}")
+        print(f"{key:>15}: {value}")
     return 0
 
 

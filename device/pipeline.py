@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from piclassify.device.bundled import resolve_model
+from piclassify.device.errors import UnknownModelError
 from piclassify.device.frames import Frame
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing import FramingSteps
@@ -24,6 +25,9 @@ class Pipeline:
     """A loaded model and the framing its manifest asks for."""
 
     def __init__(self, classifier: Classifier) -> None:
+        if classifier.manifest.table is not None:
+            raise UnknownModelError(f"{classifier.manifest.name}: a table model, not for photos; use "
+                                    f"`piclassify predict --model {classifier.manifest.name} --values ...`")
         self.classifier = classifier
         self.manifest: Manifest = classifier.manifest
 

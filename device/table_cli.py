@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+import numpy as np
+
+from piclassify.shared.result import Result
 from piclassify.shared.table_csv import TableError
+from piclassify.shared.tensors import Prediction
 
 if TYPE_CHECKING:
     from piclassify.device.table_predict import TableAnswer, TablePredictor
@@ -102,14 +107,15 @@ def answer_text(m: Manifest, answer: TableAnswer) -> str:
 
 
 def answer_record(m: Manifest, source: str, row: Optional[int], answer: TableAnswer) -> dict:
-    record = {"model": m.name, "source": source, "row": row, "inputs": dict(zip(m.table.features, answer.values))}
+    """The result schema (README), frame being the CSV row, plus the row's inputs, notes and a regression's value."""
+    extras: dict = {"inputs": dict(zip(m.table.features, answer.values)), "notes": list(answer.notes)}
+    prediction = None
     if answer.value is None:
-        record.update(label=answer.label, index=answer.index, score=round(answer.score, 5),
-                      probabilities={label: round(p, 5) for label, p in zip(m.labels, answer.probabilities)})
+        prediction = Prediction(answer.label, answer.index, answer.score, np.asarray(answer.probabilities), m.labels)
     else:
-        record.update(value=round(answer.value, 6), unit=m.table.unit)
-    record.update(notes=list(answer.notes), latency_ms=round(answer.latency_ms, 4))
-    return record
+        extras.update(value=round(answer.value, 6), unit=m.table.unit)
+    return Result(m.name, source, row or 0, time.time(), prediction, latency_ms=answer.latency_ms,
+                  extras=extras).record()
 
 
 def import_command(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ class Result:
     reason: Optional[str] = None  # why nothing is in view
     latency_ms: float = 0.0
     stage_ms: Mapping[str, float] = field(default_factory=dict)
+    extras: Mapping[str, Any] = field(default_factory=dict)  # a table model's inputs, notes, value and unit
 
     @property
     def label(self) -> Optional[str]:
@@ -60,6 +61,7 @@ class Result:
             "top": [[label, round(score, 4)] for label, score in self.top],
             "reason": self.reason,
             "latency_ms": round(self.latency_ms, 2),
+            **self.extras,
         }
 
     def json(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 from pathlib import Path
 from time import monotonic, sleep
 from typing import Callable, Optional, Sequence
@@ -72,6 +75,16 @@ def make_frame(index: int = 0, shape: tuple[int, ...] = (48, 64, 3), time: float
 def classify_photo(pipeline, image: np.ndarray) -> Result:
     """A photo already in memory, through the device pipeline as a frame of its own."""
     return pipeline.classify(Frame(image, 0.0, 0, "photo"))
+
+
+def tensorflow_loaded_by(args: Sequence[str]) -> list[str]:
+    """Run ``piclassify ARGS`` in a fresh process (it must succeed); the TensorFlow/Keras modules it imported."""
+    code = ("import sys; from piclassify.device.cli import main; rc = main(sys.argv[1:]); "
+            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))); "
+            "sys.exit(rc)")
+    completed = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    return ast.literal_eval(completed.stdout.rsplit("LOADED ", 1)[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:

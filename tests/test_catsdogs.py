@@ -49,6 +49,7 @@ def test_the_pi_camera_bgr_layout_gives_the_same_answer_as_the_file(pipeline, va
     height, width = photo.shape[:2]
     with Picamera2Source((width, height), fmt="RGB888") as camera:
         frame = next(camera)
+    np.testing.assert_array_equal(frame.rgb, photo)  # B, G, R in memory, turned back into the file's R, G, B
     from_camera, from_file = pipeline.classify(frame), classify_photo(pipeline, photo)
     assert from_camera.label == from_file.label
     np.testing.assert_allclose(from_camera.prediction.probabilities, from_file.prediction.probabilities, atol=0.02)

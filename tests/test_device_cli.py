@@ -2,11 +2,11 @@
 
 import json
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import tensorflow_loaded_by
 from PIL import Image
 
 from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
@@ -153,13 +153,7 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
 
 
 def test_a_device_prediction_never_imports_tensorflow():
-    code = ("import sys; from piclassify.device.cli import main; "
-            f"rc = main(['predict', '--model', 'digits', {str(digit_samples()[0])!r}]); "
-            "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')); "
-            "print('LEAKED', leaked); sys.exit(rc)")
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert completed.returncode == 0, completed.stderr
-    assert "LEAKED []" in completed.stdout
+    assert tensorflow_loaded_by(["predict", "--model", "digits", str(digit_samples()[0])]) == []
 
 
 def test_bench_reports_every_stage_and_throughput(capsys):

@@ -6,11 +6,10 @@ way (TensorFlow is fine on this side); the import and every prediction use only 
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import tensorflow_loaded_by
 
 from piclassify.device.cli import main
 from piclassify.shared.classifier import Classifier
@@ -161,10 +160,4 @@ def test_a_file_that_is_not_a_model_is_refused(exports, tmp_path, capsys):
 
 def test_importing_never_loads_tensorflow(exports, tmp_path):
     folder, _ = exports["binary"]
-    code = ("import sys; from piclassify.device.cli import main; "
-            f"rc = main({import_args(folder, tmp_path, '--labels', 'no,yes', '--name', 'm')!r}); "
-            "print('LEAKED', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))); "
-            "sys.exit(rc)")
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert completed.returncode == 0, completed.stderr
-    assert "LEAKED []" in completed.stdout
+    assert tensorflow_loaded_by(import_args(folder, tmp_path, "--labels", "no,yes", "--name", "m")) == []

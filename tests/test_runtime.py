@@ -1,5 +1,6 @@
 """Runtime choice (LiteRT, then tflite-runtime, then tf.lite) and load failures a user can understand."""
 
+import importlib.util
 import sys
 import types
 
@@ -8,7 +9,7 @@ import pytest
 from piclassify.device.bundled import MODELS_DIR
 from piclassify.shared.classifier import Classifier, ModelLoadError
 from piclassify.shared.manifest import load_manifest
-from piclassify.shared.runtime import NoRuntimeError, Runtime, load_runtime
+from piclassify.shared.runtime import RUNTIMES, NoRuntimeError, Runtime, load_runtime
 
 
 def fake_interpreter_module(interpreter_class):
@@ -17,8 +18,10 @@ def fake_interpreter_module(interpreter_class):
     return module
 
 
-def test_litert_is_preferred_when_installed():
-    assert load_runtime().name == "ai-edge-litert"
+def test_the_first_runtime_installed_in_order_is_chosen():
+    """LiteRT on x86 and 64-bit Pis; tflite-runtime where LiteRT has no wheel (a 32-bit Pi)."""
+    installed = [distribution for module, distribution in RUNTIMES if importlib.util.find_spec(module.split(".")[0])]
+    assert load_runtime().name == installed[0]
 
 
 def test_tflite_runtime_is_next_then_tensorflow_lite(monkeypatch):

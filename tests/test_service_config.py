@@ -7,11 +7,11 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from piclassify.device.service.config import (ConfigError, ServiceConfig, check_against_model, example_config,
                                                 load_config, parse_config)
 
-REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "systemd" / "piclassify.toml"
 
 

@@ -81,9 +81,11 @@ class FakePipeline:
         self._classify_s = classify_s
 
     def classify(self, frame: Frame) -> Result:
+        """A model called "empty" sees nothing in every second frame; others answer their own name."""
         time.sleep(self._classify_s)
         self._on_classify(frame)
-        return make_result(self.manifest.name, 0.75, labels=self.manifest.labels, model=self.manifest.name,
+        label = None if self.manifest.name == "empty" and frame.index % 2 else self.manifest.name
+        return make_result(label, 0.75, labels=self.manifest.labels, model=self.manifest.name,
                            source=frame.origin, frame=frame.index, time=frame.timestamp)
 
 
@@ -110,11 +112,15 @@ FRAMES = None  # a script step that delivers a frame
 
 
 class Harness:
-    """A config in tmp_path, scripted source opens (a list of steps, or an Exception the open raises)."""
+    """A config in tmp_path, scripted source opens (a list of steps, or an Exception the open raises).
 
-    def __init__(self, tmp_path: Path, opens: list, config: str = "") -> None:
+    ``results`` adds lines to the config's [results] section, which always points into tmp_path.
+    """
+
+    def __init__(self, tmp_path: Path, opens: list, config: str = "", results: str = "") -> None:
         self.config_path = tmp_path / "piclassify.toml"
         self.results_path = tmp_path / "results" / "results.jsonl"
+        self.results_options = results
         self.write_config(config)
         self.opens = list(opens)
         self.sources: list[FakeSource] = []
@@ -123,7 +129,7 @@ class Harness:
         self.service: Service
 
     def write_config(self, text: str) -> None:
-        self.config_path.write_text(f'{text}\n[results]\npath = "{self.results_path}"\n')
+        self.config_path.write_text(f'{text}\n[results]\npath = "{self.results_path}"\n{self.results_options}\n')
 
     def open_source(self, spec: str, size: tuple[int, int]) -> FakeSource:
         script = self.opens.pop(0)
@@ -248,12 +254,8 @@ def test_a_reload_with_a_broken_config_keeps_the_running_one(tmp_path, caplog):
     assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
 
 
-def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tmp_path):
-    gpiozero = pytest.importorskip("gpiozero")
-    from gpiozero.pins.mock import MockFactory
-
-    previous, gpiozero.Device.pin_factory = gpiozero.Device.pin_factory, MockFactory()
-    pin = gpiozero.Device.pin_factory.pin(17)
+def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tmp_path, mock_pins):
+    pin = mock_pins(17)
     harness = Harness(tmp_path, [itertools.repeat(FRAMES)],
                       'mode = "trigger"\n[button]\npin = 17\nhold_s = 0.1\non_hold = "reload"')
 
@@ -276,8 +278,6 @@ def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tm
         assert harness.run() == 0
     finally:
         presser.join(5)
-        gpiozero.Device.pin_factory.reset()
-        gpiozero.Device.pin_factory = previous
     assert [r["frame"] for r in harness.results()] == [1, 2], "frame 0 proved the camera; each press is one frame"
     assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
 
@@ -435,6 +435,17 @@ def test_the_real_service_classifies_a_folder_skipping_bad_files_and_exits_when_
     assert sorted(name for name in bad for line in skipped if name in line) == sorted(bad), done.stderr
     assert len(skipped) == len(bad)
     assert "Traceback" not in done.stderr
+
+
+def test_frames_with_nothing_in_view_are_not_logged_unless_asked_and_status_counts_them(tmp_path):
+    harness = Harness(tmp_path, [[FRAMES] * 4], 'model = "empty"')
+    assert harness.run() == 0
+    assert [r["frame"] for r in harness.results()] == [0, 2]
+    assert harness.service.loop is not None and "2 with nothing in view" in harness.service.loop.status_text()
+    harness.results_path.unlink()
+    harness = Harness(tmp_path, [[FRAMES] * 4], 'model = "empty"', results="nothing = true")
+    assert harness.run() == 0
+    assert [(r["frame"], r["label"]) for r in harness.results()] == [(0, "empty"), (1, None), (2, "empty"), (3, None)]
 
 
 def test_a_bad_frame_is_skipped_and_the_loop_goes_on(tmp_path, caplog):

@@ -12,13 +12,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from piclassify.device.service import install
 from piclassify.device.service.cli import add_service_commands
 from piclassify.device.service.install import Layout, MakeDirectory, RunCommand, WriteFile, exec_start, install_commands
 from piclassify.device.service.logs import configure_logging
 
-REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "piclassify.service"
 EXEC_START = "/opt/piclassify/venv/bin/piclassify service --config /etc/piclassify/piclassify.toml"
 

@@ -110,8 +110,9 @@ def test_json_gives_the_inputs_label_probabilities_and_notes(capsys):
     code, out, _ = run(capsys, "predict", "--model", "admission", "--json", "--values", "45.3,120")
     record = json.loads(out[0])
     assert code == 0 and record["inputs"] == {"exam1": 45.3, "exam2": 120.0}
-    assert record["label"] in ("not admitted", "admitted") and record["score"] == record["probabilities"][record["label"]]
-    assert sum(record["probabilities"].values()) == pytest.approx(1.0)
+    assert record["label"] in ("not admitted", "admitted") and record["top"][0] == [record["label"], record["score"]]
+    assert sum(score for _, score in record["top"]) == pytest.approx(1.0, abs=1e-3)
+    assert (record["schema"], record["reason"]) == (1, None)
     assert record["notes"][0].startswith("exam2 = 120 is above the training maximum")
 
 

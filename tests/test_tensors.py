@@ -48,5 +48,5 @@ def test_binary_output_is_a_sigmoid_against_the_manifest_threshold():
 
 def test_float_logits_from_keras_are_not_dequantized():
     manifest = binary_like(task="multiclass", output=TensorSpec((2,), "int8", Quantization(0.05, 0)))
-    probabilities = output_probabilities(np.array([[0.0, 0.0]], dtype=np.float32), manifest)
-    np.testing.assert_allclose(probabilities, [[0.5, 0.5]])
+    probabilities = output_probabilities(np.array([[0.0, 1.0]], dtype=np.float32), manifest)
+    np.testing.assert_allclose(probabilities, [[0.2689414, 0.7310586]], rtol=1e-6)  # dequantized: 0.4875, 0.5125
