@@ -48,9 +48,9 @@ class BenchReport:
         return out
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+def peak_rss_mb() -> float:
     """Peak resident set size in MB (Linux reports KiB)."""
-    return resource.getrusage(who).ru_maxrss / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def timed_frames(frames: Iterable[Frame]) -> Iterator[tuple[Frame, float]]:
@@ -95,12 +95,19 @@ def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[Frame]:
         yield Frame(images[n % len(images)], time.time(), n, "memory")
 
 
+# Runs ``piclassify predict`` in a fresh interpreter, then prints that process's own peak RSS. Its VmHWM, not
+# getrusage: Linux's ru_maxrss of a child starts at the parent's size at fork and survives exec.
+_PREDICT_THEN_PEAK = ("import sys; from piclassify.device.cli import main; code = main(sys.argv[1:]); "
+                      "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')]; "
+                      "print(peak[0].split()[1], file=sys.stderr); sys.exit(code)")
+
+
 def cold_start(model: str, image: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of a fresh ``piclassify predict`` process on one image."""
     t0 = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "predict", "--model", model, image],
+    completed = subprocess.run([sys.executable, "-c", _PREDICT_THEN_PEAK, "predict", "--model", model, image],
                                capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if completed.returncode != 0:
         raise PiclassifyError(f"cold start failed: {completed.stderr.strip()}")
-    return seconds, peak_rss_mb(resource.RUSAGE_CHILDREN)
+    return seconds, int(completed.stderr.split()[-1]) / 1024.0

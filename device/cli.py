@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from piclassify.device.errors import SourceError
+from piclassify.device.fleet import add_fleet_command
 from piclassify.device.loop import LoopSettings
 from piclassify.device.table_cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
@@ -61,7 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "video or images continuously, a line per result. Ctrl-C stops.")
     _add_model_options(p)
     _add_source_options(p)
+    p.add_argument("--repeat", action="store_true", help="image files and folders: start again when they run out")
+    p.add_argument("--web", type=_listen, metavar="[HOST:]PORT",
+                   help="also serve the web view (live stream, results, status) on PORT; HOST defaults to "
+                        "127.0.0.1, any other address needs --web-token-file")
+    p.add_argument("--web-token-file", type=Path, metavar="FILE",
+                   help="the web view's access token (made by `piclassify web-token --out FILE`)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("web-token", help="make an access token for the web view",
+                       description="Print 32 random bytes as hex, or write them to FILE (mode 0600) for "
+                                   "[web] token_file or --web-token-file.")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the token to FILE (replacing it), mode 0600")
+    p.set_defaults(func=cmd_web_token)
 
     p = sub.add_parser("demo", help="the main job on defaults: camera if there is one, else bundled photos",
                        description="Classify what the camera sees; without a camera, classify the bundled sample photos.")
@@ -99,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     add_import_command(sub)
+    add_fleet_command(sub)
     _add_service_commands(sub)
     return parser
 
@@ -140,6 +154,15 @@ def _add_service_commands(sub: argparse._SubParsersAction) -> None:
     except ImportError:
         return
     add_service_commands(sub)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    from piclassify.device.web_auth import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -185,27 +208,71 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     size = _size(args.size)
-    first = open_source(args.source, size)  # a source that cannot open at all is exit code 2, here
+    web = _web_sink_factory(args, pipeline) if args.web else None
+    first = open_source(args.source, size, loop=args.repeat)  # a source that cannot open at all is exit code 2, here
     interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
     settings = LoopSettings(interval_s=interval, min_score=args.min_score, on_change=args.on_change,
                             count=args.count)
     print(f"piclassify: classifying {first.name} with {pipeline.manifest.name} "
           f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
           file=sys.stderr, flush=True)
-    _run_loop(pipeline, first, lambda: open_source(args.source, size), settings, args.json)
+    _run_loop(pipeline, first, lambda: open_source(args.source, size, loop=args.repeat), settings, args.json, web)
     return 0
 
 
-def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool) -> None:
-    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault."""
+def _web_sink_factory(args: argparse.Namespace, pipeline):
+    """``--web``: a function of the loop's events and the loop that starts the web view (token checked first)."""
+    from piclassify.device.loop import CAPTURE
+    from piclassify.device.web_auth import WebError, is_loopback, read_token
+    from piclassify.device.web_sink import WebSink, WebView
+
+    host, port = args.web
+    token = read_token(args.web_token_file, "--web-token-file") if args.web_token_file else None
+    if token is None and not is_loopback(host):
+        raise WebError(f"--web {host}:{port}: any address but loopback needs --web-token-file "
+                       "(make one with `piclassify web-token --out FILE`)")
+
+    def start(events, loop):
+        view = WebView.of(pipeline, args.source, "continuous", None, lambda: events.put(CAPTURE), loop)
+        return WebSink(view, host, port, token)
+    return start
+
+
+def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool, web=None) -> None:
+    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault;
+    ``web(events, loop)`` adds the web view."""
+    import queue
+
     from piclassify.device.console import ConsoleSink
     from piclassify.device.loop import FrameLoop, signals_to_events
     from piclassify.device.sinks import Sinks
 
+    events: queue.SimpleQueue[str] = queue.SimpleQueue()
+    running: list[FrameLoop] = []
+    try:
+        sinks = Sinks([ConsoleSink(as_json)] + ([web(events, lambda: running[0] if running else None)] if web else []))
+    except BaseException:
+        first.close()
+        raise
     opened = [first]
-    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, Sinks([ConsoleSink(as_json)]), settings)
-    with signals_to_events(loop.events):
-        loop.run()
+    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, sinks, settings, events=events)
+    running.append(loop)
+    try:
+        with signals_to_events(loop.events):
+            loop.run()
+    finally:
+        sinks.close()
+
+
+def cmd_web_token(args: argparse.Namespace) -> int:
+    from piclassify.device.web_auth import new_token, write_token
+
+    if args.out is None:
+        print(new_token())
+        return 0
+    write_token(args.out)
+    print(f"piclassify: wrote a new web token to {args.out} (mode 0600)", file=sys.stderr)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -339,9 +406,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="piclassify: %(message)s")
-    # Pillow warns about odd files (DecompressionBombWarning, corrupt EXIF); shared.imagefile decides
-    # what is readable and says so in one line, so its warnings are noise on the terminal and in the journal.
+    # Pillow warns and logs about odd files (DecompressionBombWarning, corrupt EXIF, "More samples per
+    # pixel than can be decoded"; every PNG chunk at debug level); shared.imagefile decides what is
+    # readable and says so in one line, so Pillow's own words are noise on the terminal and in the journal.
     warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+    logging.getLogger("PIL").setLevel(logging.CRITICAL)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

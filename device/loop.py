@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from piclassify.device.frames import Frame
     from piclassify.device.pipeline import Pipeline
     from piclassify.device.sources import FrameSource
+    from piclassify.shared.framing import FramingSteps
     from piclassify.shared.result import Result
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class FrameLoop:
         self.shown = 0
         self.skipped = 0
         self.nothing = 0
+        self.camera_errors = 0
+        self.started = time.monotonic()
+        self.frame_at: Optional[float] = None  # time.monotonic() of the last frame read
+        self.classified = 0  # every frame classified, shown or not: outputs derive frames/s from it
         self._stopping = False
         self._reload_wanted = False
         self._captures_wanted = 0
@@ -227,6 +232,7 @@ class FrameLoop:
         except ImageError as error:
             self._skip(error)
             return None
+        self.frame_at = time.monotonic()
         if not self.ready or self._camera_fault:
             self._camera_back()
         return frame
@@ -235,6 +241,7 @@ class FrameLoop:
         delay = self.backoff.next_delay()
         self._retry_at = time.monotonic() + delay
         self._camera_fault = str(error)
+        self.camera_errors += 1
         self._captures_wanted = 0  # a press while the camera was gone is not answered minutes later
         log.warning("camera lost: %s; retrying in %gs", error, delay)
         self.close_source()
@@ -265,12 +272,14 @@ class FrameLoop:
         log.warning("skipped: %s", error)
 
     def _classify(self, frame: Frame) -> None:
+        steps = self._framing_steps()
         try:
-            result = self.pipeline.classify(frame)
+            result = self.pipeline.classify(frame, steps) if steps is not None else self.pipeline.classify(frame)
         except ImageError as error:
             self._skip(error)
             return
         self.last = result
+        self.classified += 1
         self._results_since_status += 1
         log.log(logging.INFO if self.settings.mode == "trigger" else logging.DEBUG,
                 "result: label=%s score=%s latency_ms=%.1f frame=%d", result.label,
@@ -282,13 +291,34 @@ class FrameLoop:
         uncertain = result.score is not None and result.score < self.settings.min_score
         if result.label is None:
             self.nothing += 1
-        self.sinks.handle(Delivery(result, frame, uncertain, changed))
+        model_input = steps.images.get("model-input") if steps is not None else None
+        self.sinks.handle(Delivery(result, frame, uncertain, changed, model_input))
         if not uncertain and result.label is not None:
             self.shown += 1
             if self.settings.count is not None and self.shown >= self.settings.count:
                 self._stopping = True
 
+    def _framing_steps(self) -> Optional[FramingSteps]:
+        """Somewhere to keep the framed model input, only while a sink shows it (the web view, watched)."""
+        if not self.sinks.wants_model_input():
+            return None
+        from piclassify.shared.framing import FramingSteps  # OpenCV: loaded by the pipeline already
+
+        return FramingSteps()
+
     # -- status ---------------------------------------------------------------------------------
+
+    def frames_flowing(self) -> bool:
+        """Frames arrive as they should: within the watchdog's timeout (30 s without one) or three
+        intervals, whichever is longer; in trigger mode, the loop is alive and its camera is not lost."""
+        if not self.ready or self._camera_fault or self._stopping:
+            return False
+        interval = self.listener.watchdog_interval
+        timeout = 2 * interval if interval else 30.0
+        now = time.monotonic()
+        if self.settings.mode == "trigger":
+            return now - self._status_at <= max(timeout, 3 * self._heartbeat_s)
+        return self.frame_at is not None and now - self.frame_at <= max(timeout, 3 * self.settings.interval_s)
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._status_at >= self._heartbeat_s:

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Protocol, Sequence
 
+import numpy as np
+
 from piclassify.device.backoff import Backoff
 from piclassify.device.frames import Frame
 from piclassify.shared.result import Result
@@ -22,12 +24,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Delivery:
     """A result, its frame, and the loop's verdicts: ``uncertain`` scores below the configured
-    ``min_score``; ``changed`` answers differently from the result before (a label, or nothing in view)."""
+    ``min_score``; ``changed`` answers differently from the result before (a label, or nothing in view);
+    ``model_input`` is the framed image the model read, kept only while a sink wants it (``wants_model_input``)."""
 
     result: Result
     frame: Frame
     uncertain: bool = False
     changed: bool = True
+    model_input: Optional[np.ndarray] = None
 
 
 class Sink(Protocol):
@@ -40,6 +44,11 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release files, pins and connections; called once, also after a failure."""
+
+    # Optional: ``faults() -> list[str]``, what a sink that never raises (it retries by itself, as MQTT does
+    # while its broker is away) is suffering now; ``Sinks.faults`` puts it in STATUS beside the others.
+    # Optional: ``wants_model_input() -> bool``, asked before each frame (so it must be cheap); while a sink
+    # says True, the loop keeps the framed model input for ``Delivery.model_input`` (the web view, watched).
 
 
 class _Health:
@@ -57,6 +66,11 @@ class Sinks:
     def __init__(self, sinks: Sequence[Sink]) -> None:
         self.sinks = list(sinks)
         self._health = [_Health() for _ in self.sinks]
+        self._input_wanted = [sink.wants_model_input for sink in self.sinks if hasattr(sink, "wants_model_input")]
+
+    def wants_model_input(self) -> bool:
+        """Whether a sink shows the framed model input now; only then does the loop keep it."""
+        return any(wanted() for wanted in self._input_wanted)
 
     def handle(self, delivery: Delivery) -> None:
         now = time.monotonic()
@@ -74,8 +88,13 @@ class Sinks:
                     health.backoff.reset()
 
     def faults(self) -> list[str]:
-        """The sinks now failing, as ``name (fault)``, for STATUS."""
-        return [f"{sink.name} ({health.fault})" for sink, health in zip(self.sinks, self._health) if health.fault]
+        """The sinks now failing, as ``name (fault)``, for STATUS; also what a sink reports of itself (``faults()``)."""
+        failing = [f"{sink.name} ({health.fault})" for sink, health in zip(self.sinks, self._health) if health.fault]
+        for sink in self.sinks:
+            own = getattr(sink, "faults", None)
+            if own is not None:
+                failing += [f"{sink.name} ({fault})" for fault in own()]
+        return failing
 
     def close(self) -> None:
         for sink in self.sinks:

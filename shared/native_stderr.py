@@ -24,6 +24,9 @@ def not_info(line: bytes) -> bool:
 @contextmanager
 def native_stderr(keep: Callable[[bytes], bool]) -> Iterator[None]:
     """Run the block with fd 2 captured in memory; then write back to stderr the captured lines ``keep`` accepts."""
+    if sys.stderr is None:  # started with fd 2 closed: there is no terminal to keep clean
+        yield
+        return
     try:
         capture = os.memfd_create("piclassify-stderr", os.MFD_CLOEXEC)
     except (AttributeError, OSError):  # not Linux: the chatter stays, nothing else changes

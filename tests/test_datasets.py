@@ -58,7 +58,7 @@ def test_data_dir_holding_the_files_or_their_folder_is_found(tmp_path, no_system
     write_mnist_folder(tmp_path / "data" / "mnist")
     loaded = datasets.load_dataset("digits", tmp_path / "data", download=None)
     assert loaded.x_train.shape == (6, 28, 28) and loaded.y_test.tolist() == [0, 1, 2, 3]
-    assert loaded.source.endswith("mnist")
+    assert loaded.source == str(tmp_path / "data" / "mnist")
     direct = datasets.load_dataset("digits", tmp_path / "data" / "mnist", download=None)
     assert direct.source == loaded.source
 
@@ -73,7 +73,7 @@ def test_data_dir_comes_before_the_environment_variable(tmp_path, monkeypatch, n
 
 def test_debian_and_keras_locations_are_searched(tmp_path, no_system_data):
     write_mnist_folder(tmp_path / "debian" / "fashion-mnist")
-    assert datasets.load_dataset("fashion", download=None).labels[9] == "Ankle boot"
+    assert datasets.load_dataset("fashion", download=None).source == str(tmp_path / "debian" / "fashion-mnist")
     write_mnist_folder(tmp_path / "keras" / "mnist")
     assert datasets.load_dataset("digits", download=None).source == str(tmp_path / "keras" / "mnist")
 

@@ -1,6 +1,7 @@
 """The ``piclassify`` command: what users type, what they read, and the exit codes (0 ok, 2 bad input)."""
 
 import json
+import re
 import shutil
 import sys
 
@@ -11,7 +12,9 @@ from PIL import Image
 
 from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.cli import main
-from piclassify.shared.manifest import sha256_of
+from piclassify.shared.framing import frame_for_model
+from piclassify.shared.imagefile import read_image
+from piclassify.shared.manifest import load_manifest, sha256_of
 from piclassify.shared.runtime import load_runtime
 
 
@@ -28,7 +31,10 @@ def test_predict_prints_label_score_top3_and_latency(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(digit_samples())
     for path, line in zip(digit_samples(), lines):
-        assert line.startswith(f"{path}: {expected_label(path)} (") and "top-3:" in line and line.endswith(" ms")
+        label = re.escape(expected_label(path))
+        # the winner and its score open the top-3, then two more labels by score, then the latency
+        assert re.fullmatch(rf"{re.escape(str(path))}: {label} \((\d\.\d\d)\)  top-3: {label} \1, \d [01]\.\d\d, "
+                            rf"\d [01]\.\d\d  \d+\.\d ms", line), line
 
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
@@ -50,7 +56,8 @@ def test_debug_dir_saves_the_exact_model_input(tmp_path, capsys):
     sample = digit_samples()[0]
     assert main(["predict", "--model", "digits", "--debug-dir", str(tmp_path), str(sample)]) == 0
     saved = np.asarray(Image.open(tmp_path / f"{sample.stem}-model-input.png"))
-    assert saved.shape == (28, 28) and saved.max() > 200
+    framed = frame_for_model(read_image(sample), load_manifest(MODELS_DIR / "digits.tflite"))
+    np.testing.assert_array_equal(saved, framed.image)  # the 28x28 image the model reads, not a step before it
     assert (tmp_path / f"{sample.stem}-frame.png").is_file()
 
 
@@ -122,8 +129,13 @@ def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
     shutil.copy(digit_samples()[1], tmp_path / "d.jpg")
     assert main(["run", "--model", "digits", "--source", str(tmp_path), "--json", "--on-change"]) == 0
     assert [json.loads(line)["source"][-5:] for line in capsys.readouterr().out.splitlines()] == ["a.jpg", "d.jpg"]
-    assert main(["run", "--model", "digits", "--source", str(tmp_path), "--json", "--min-score", "1"]) == 0
-    assert all(json.loads(line)["score"] == 1.0 for line in capsys.readouterr().out.splitlines())
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(digit_samples()[0], mixed / "a.jpg")  # a clear 7: scores about 1.0
+    shutil.copy(SAMPLES_DIR / "fashion-1-ankle-boot.jpg", mixed / "b.jpg")  # no digit: its best label scores about 0.25
+    assert main(["run", "--model", "digits", "--source", str(mixed), "--json", "--min-score", "0.5"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["source"][-5:], r["score"] >= 0.5) for r in records] == [("a.jpg", True)]
 
 
 def test_models_lists_each_bundled_model_with_its_measured_accuracy(capsys):

@@ -291,6 +291,7 @@ def test_mutated_models_load_or_give_one_line_and_never_crash_the_process(tmp_pa
     assert not escaped, escaped
     outcomes = [line.split()[2] for line in lines if line.startswith("outcome ")]
     assert len(outcomes) == MODELS
-    assert set(outcomes) <= {"ok", "ModelLoadError"}, sorted(set(outcomes))
+    # ManifestError: a mutation changed a tensor's shape or quantization, which the manifest then contradicts
+    assert set(outcomes) <= {"ok", "ModelLoadError", "ManifestError"}, sorted(set(outcomes))
     assert "ModelLoadError" in outcomes and "ok" in outcomes
     assert "Traceback" not in done.stderr and "INFO:" not in done.stderr, done.stderr[-2000:]

@@ -108,6 +108,8 @@ def test_a_softmax_model_imports_as_multiclass(exports, tmp_path, capsys):
     folder, model = exports["multiclass"]
     code, _, err = run(capsys, *import_args(folder, tmp_path, "--labels", "low,mid,high", "--name", "levels"))
     assert code == 0, err
+    manifest = json.loads((tmp_path / "levels.json").read_text())
+    assert (manifest["task"], manifest["labels"]) == ("multiclass", ["low", "mid", "high"])
     probabilities = device_outputs(tmp_path / "levels.tflite", exports["rows"])
     assert np.max(np.abs(probabilities - keras_outputs(folder, model, exports["rows"]))) <= 1e-5
 

@@ -30,9 +30,9 @@ def test_int8_quantization_of_unit_pixels_is_a_shift_by_128():
 
 
 def test_quantize_rounds_and_clips_to_the_dtype_range():
-    q = quantize(np.array([-10.0, 0.26, 0.24, 10.0]), Quantization(0.5, 10), "uint8")
-    # -10/0.5+10 = -10 -> 0 (clipped); 0.26/0.5 = 0.52 -> 1 +10 = 11; 0.48 -> 0 + 10; 30 -> 30
-    assert q.tolist() == [0, 11, 10, 30]
+    q = quantize(np.array([-10.0, 0.26, 0.24, 10.0, 200.0]), Quantization(0.5, 10), "uint8")
+    # -10/0.5+10 = -10 -> 0 (clipped); 0.26/0.5 = 0.52 -> 1 +10 = 11; 0.48 -> 0 + 10; 30 -> 30; 410 -> 255 (clipped)
+    assert q.tolist() == [0, 11, 10, 30, 255]
 
 
 def test_dequantize_inverts_quantize_and_passes_floats_through():

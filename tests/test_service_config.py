@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+from piclassify.device.cli import main
 from piclassify.device.service.config import (ConfigError, ServiceConfig, check_against_model, example_config,
                                                 load_config, parse_config)
 
@@ -38,9 +39,11 @@ def test_the_example_config_states_every_default():
     assert load_config(EXAMPLE) == ServiceConfig()
 
 
-def test_the_example_config_is_made_from_the_declarations():
+def test_the_example_config_is_made_from_the_declarations(capsys):
     """Each key is declared once, in config.py; systemd/piclassify.toml is its generated documentation."""
     assert EXAMPLE.read_text() == example_config(), "run: piclassify service --example-config > systemd/piclassify.toml"
+    assert main(["service", "--example-config"]) == 0
+    assert capsys.readouterr().out == example_config()
     for section in (ServiceConfig, *(type(getattr(ServiceConfig(), f.name)) for f in fields(ServiceConfig)
                                      if is_dataclass(getattr(ServiceConfig(), f.name)))):
         for key in fields(section):

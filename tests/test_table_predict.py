@@ -4,6 +4,7 @@ Two exam scores in, "admitted (0.87)" out; values outside the training bounds st
 note; anything that is not one finite number per feature is one line and exit code 2.
 """
 
+import csv
 import json
 import re
 import subprocess
@@ -117,11 +118,20 @@ def test_json_gives_the_inputs_label_probabilities_and_notes(capsys):
 
 
 @pytest.mark.dataset
-def test_csv_rows_are_read_by_header_and_extra_columns_are_ignored(capsys):
+def test_csv_rows_are_read_by_header_and_extra_columns_are_ignored(tmp_path, capsys):
     path = require_dataset("admission", "admission.csv")
     code, out, _ = run(capsys, "predict", "--model", "admission", "--csv", str(path))
     assert code == 0 and len(out) == 100
-    assert out[0].startswith(f"{path} row 1: ") and all(" row " in line for line in out)
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_values = run(capsys, "predict", "--model", "admission", "--values", f"{rows[0]['exam1']},{rows[0]['exam2']}")[1]
+    assert out[0] == f"{path} row 1: {by_values[0]}"
+    # the same rows with the columns moved and one more text column: the same answers, row by row
+    moved = tmp_path / "moved.csv"
+    moved.write_text("admitted,exam2,name,exam1\n"
+                     + "".join(f"{r['admitted']},{r['exam2']},x,{r['exam1']}\n" for r in rows))
+    code, out_moved, _ = run(capsys, "predict", "--model", "admission", "--csv", str(moved))
+    assert code == 0 and [line.replace(str(moved), str(path), 1) for line in out_moved] == out
 
 
 def test_a_bad_csv_row_is_one_line_and_the_other_rows_still_predict(tmp_path, capsys):

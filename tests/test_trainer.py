@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.runtime import load_runtime
 from piclassify.trainer.cli import main as train_main
 
 pytestmark = [pytest.mark.training, pytest.mark.dataset]
@@ -52,13 +53,15 @@ def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     assert err.startswith("piclassify-train: error: fashion-mnist not found") and "\n" not in err
 
 
-@pytest.mark.parametrize("quantization, input_dtype", [("float16", "float32"), ("dynamic", "float32")])
-def test_other_export_modes_give_working_float_input_models(tmp_path, mnist_dir, quantization, input_dtype):
+@pytest.mark.parametrize("quantization, weight_dtype", [("float16", np.float16), ("dynamic", np.int8)])
+def test_other_export_modes_give_working_float_input_models(tmp_path, mnist_dir, quantization, weight_dtype):
     rc = train_main(["digits", "--arch", "mlp", "--limit", "300", "--epochs", "1", "--quantize", quantization,
                      "--out", str(tmp_path), "--data-dir", str(mnist_dir.parent)])
     assert rc == 0
     classifier = Classifier.load(tmp_path / "digits.tflite")
-    assert classifier.manifest.input.dtype == input_dtype and not classifier.manifest.input.quantization.is_quantized
+    assert classifier.manifest.input.dtype == "float32" and not classifier.manifest.input.quantization.is_quantized
+    tensors = load_runtime().interpreter_class(model_path=str(tmp_path / "digits.tflite")).get_tensor_details()
+    assert weight_dtype in {tensor["dtype"] for tensor in tensors}  # the weights are stored as the mode says
     metrics = classifier.manifest.metrics
     assert metrics["tflite_accuracy"] > 0.2  # 300 images, one epoch: well above chance (0.1)
     assert metrics["keras_tflite_agreement"] > 0.97  # the float model survives conversion

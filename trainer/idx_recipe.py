@@ -53,6 +53,6 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test, f"{DATASETS[name].folder} test",
                         Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, rendered_photos(dataset.x_test), f"{DATASETS[name].folder} test "
-                                  f"items rendered as photos", log)
+                                  f"items rendered as photos", log=log)
     log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
     return manifest

@@ -81,13 +81,19 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
         (x_train, y_train), (x_val, y_val) = (as_model_input(x), y), (as_model_input(monitor[0]), monitor[1])
     if binary:
         y_train, y_val = (v.astype(np.float32).reshape(-1, 1) for v in (y_train, y_val))
-    x_train = scale_pixels(x_train, scaling)
     x_val = scale_pixels(x_val, scaling)
     augment = augmentation(config.augment)
+
+    def scaled(batch: tf.Tensor) -> tf.Tensor:
+        """The shared ``scale_pixels`` on one uint8 batch: the training set itself is never copied as float."""
+        values = tf.numpy_function(lambda pixels: scale_pixels(pixels, scaling), [batch], tf.float32)
+        values.set_shape(batch.shape)
+        return values
+
     train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                 .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
                 .batch(config.batch_size)
-                .map(lambda a, b: (augment(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+                .map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(tf.data.AUTOTUNE))
     steps = int(np.ceil(len(x_train) / config.batch_size)) * config.epochs
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)

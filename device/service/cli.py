@@ -18,6 +18,8 @@ def add_service_commands(subparsers: Any) -> None:
                     "SIGHUP reloads the config and model; SIGTERM stops after the current frame.")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
                    help=f"TOML config; see systemd/piclassify.toml (default {DEFAULT_CONFIG})")
+    p.add_argument("--example-config", action="store_true",
+                   help="print the documented example config (every key, its default and meaning) and exit")
     p.set_defaults(func=_run_service)
 
     p = subparsers.add_parser(
@@ -29,6 +31,11 @@ def add_service_commands(subparsers: Any) -> None:
 
 
 def _run_service(args: argparse.Namespace) -> int:
+    if args.example_config:
+        from piclassify.device.service.config import example_config
+
+        print(example_config(), end="")
+        return 0
     from piclassify.device.service.runner import main
 
     return main(args.config)

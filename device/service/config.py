@@ -8,8 +8,11 @@ rather than run with a setting silently ignored: every mistake is a one-line err
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
+import re
+import socket
 import sys
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
@@ -110,6 +113,30 @@ def _path(value: Any) -> Path:
     return Path(_string(value))
 
 
+def _client_id(value: Any) -> str:
+    """An MQTT client id that is also a topic level and a Home Assistant node id."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise _Invalid("1 to 64 letters, digits, '-' or '_'")
+    return value
+
+
+def _topic(value: Any) -> str:
+    """A topic prefix to publish under: no wildcards, no empty level, no leading or trailing '/'."""
+    if not isinstance(value, str) or not value or any(c in value for c in "+#\0") \
+            or "" in value.split("/"):
+        raise _Invalid("a topic such as \"piclassify/kitchen\" (no '+', '#', no leading, trailing or double '/')")
+    return value
+
+
+def _address(value: Any) -> str:
+    """An IP address to listen on (not a host name, so whether it is loopback is certain)."""
+    try:
+        ipaddress.ip_address(_string(value))
+    except (_Invalid, ValueError):
+        raise _Invalid("an IP address such as \"127.0.0.1\", \"0.0.0.0\" or \"::\"") from None
+    return value
+
+
 def setting(default: Any, check: Check, help: str, example: Optional[str] = None) -> Any:
     """One config key: its default, the check of its type and bounds, and its line in the example config.
 
@@ -179,6 +206,78 @@ class FramesConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """Results on an MQTT broker, with Home Assistant discovery; off while host is unset (pip install 'piclassify[mqtt]')."""
+
+    host: Optional[str] = setting(None, _string, "the broker's host name or address; unset: no MQTT",
+                                  example="\"broker.local\"")
+    port: Optional[int] = setting(None, _integer(1, 65535), "default 1883, or 8883 with TLS", example="1883")
+    tls: bool = setting(False, _boolean, "true: TLS with the system's CA certificates (on by itself with ca_file)")
+    ca_file: Optional[Path] = setting(None, _path, "CA certificate(s) to check the broker with (PEM); turns TLS on",
+                                      example="\"/etc/piclassify/mqtt-ca.pem\"")
+    cert_file: Optional[Path] = setting(None, _path, "client certificate (PEM), if the broker wants one",
+                                        example="\"/etc/piclassify/mqtt-client.pem\"")
+    key_file: Optional[Path] = setting(None, _path, "its private key, unless cert_file holds it",
+                                       example="\"/etc/piclassify/mqtt-client.key\"")
+    username: Optional[str] = setting(None, _string, "user name on the broker", example="\"kitchen-pi\"")
+    password_file: Optional[Path] = setting(None, _path, "a file holding only the password (mode 0600); "
+                                                         "never put the password here",
+                                            example="\"/etc/piclassify/mqtt-password\"")
+    client_id: Optional[str] = setting(None, _client_id, "MQTT client id and this Pi's name in topics and Home "
+                                                         "Assistant; default: the host name", example="\"kitchen\"")
+    topic_prefix: Optional[str] = setting(None, _topic, "topics are <prefix>/result, /state, /availability, /stats, "
+                                                        "/trigger;\ndefault: piclassify/<client_id>",
+                                          example="\"piclassify/kitchen\"")
+    qos: int = setting(1, _integer(0, 2), "0, 1 (at least once) or 2")
+    keepalive: int = setting(60, _integer(5, 3600), "seconds between pings; the broker declares the Pi offline "
+                                                    "after 1.5 times this")
+    queue_size: int = setting(1000, _integer(1, 1_000_000), "results kept while the broker is away; beyond this "
+                                                            "the oldest are dropped (and counted)")
+    stats_every_s: float = setting(10.0, _number(1, 3600), "how often frames/s and counters go to <prefix>/stats")
+    homeassistant: bool = setting(True, _boolean, "publish Home Assistant MQTT discovery: a label sensor, an fps "
+                                                  "sensor,\nand in trigger mode a button that captures a frame")
+    discovery_prefix: str = setting("homeassistant", _topic, "Home Assistant's discovery prefix")
+
+    def name(self) -> str:
+        """The client id: as configured, else this machine's host name (made a valid topic level)."""
+        if self.client_id is not None:
+            return self.client_id
+        return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname().split(".")[0])[:64] or "piclassify"
+
+    def prefix(self) -> str:
+        return self.topic_prefix if self.topic_prefix is not None else f"piclassify/{self.name()}"
+
+    def uses_tls(self) -> bool:
+        return self.tls or self.ca_file is not None
+
+    def broker_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return 8883 if self.uses_tls() else 1883
+
+    def broker(self) -> str:
+        """``host:port``, the broker's name in every log line."""
+        return f"{self.host}:{self.broker_port()}"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web view: live stream, results, status, /metrics, /healthz. Off by default; see README, "Web view"."""
+
+    enabled: bool = setting(False, _boolean, "true: serve the web view")
+    host: str = setting("127.0.0.1", _address, "address to listen on: 127.0.0.1 is this Pi only (reach it through "
+                                               "`ssh -L`);\n\"0.0.0.0\" or \"::\" every network, and needs "
+                                               "token_file")
+    port: int = setting(8080, _integer(1, 65535), "TCP port")
+    token_file: Optional[Path] = setting(None, _path, "a file holding the access token (`piclassify web-token --out "
+                                                      "FILE`, mode 0600);\nrequired unless host is a loopback "
+                                                      "address", example="\"/etc/piclassify/web-token\"")
+    max_streams: int = setting(4, _integer(1, 64), "live streams served at once (and as many event streams); "
+                                                   "more get 503")
+    stream_fps: float = setting(5.0, _number(0.1, 30), "most frames per second sent to each live stream")
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything ``piclassify service`` reads from its config file; the defaults are a working setup."""
 
@@ -203,6 +302,8 @@ class ServiceConfig:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     results: ResultsConfig = field(default_factory=ResultsConfig)
     frames: FramesConfig = field(default_factory=FramesConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(mode=self.mode, interval_s=self.interval_s, min_score=self.min_score,
@@ -291,8 +392,21 @@ def _read(table: Mapping[str, Any], prefix: str, where: str, keys: Mapping[str, 
 
 
 def _check_consistent(config: ServiceConfig, where: str) -> None:
-    if config.mode == "trigger" and config.button.pin is None:
-        raise ConfigError(f"{where}: button.pin is required when mode = \"trigger\"")
+    if config.mode == "trigger" and config.button.pin is None and config.mqtt.host is None \
+            and not config.web.enabled:
+        raise ConfigError(f"{where}: button.pin is required when mode = \"trigger\" (or an [mqtt] host: "
+                          "a message on its trigger topic captures a frame; or [web] enabled: its button does)")
+    web = config.web
+    if web.enabled and web.token_file is None and not ipaddress.ip_address(web.host).is_loopback:
+        raise ConfigError(f"{where}: web.token_file is required when web.host = {web.host!r} is not a loopback "
+                          "address (make one with `piclassify web-token --out FILE`)")
+    mqtt = config.mqtt
+    for key, value, needs, needed in (("password_file", mqtt.password_file, "username", mqtt.username),
+                                      ("key_file", mqtt.key_file, "cert_file", mqtt.cert_file)):
+        if value is not None and needed is None:
+            raise ConfigError(f"{where}: mqtt.{key} needs mqtt.{needs}")
+    if mqtt.cert_file is not None and not mqtt.uses_tls():
+        raise ConfigError(f"{where}: mqtt.cert_file needs TLS: set mqtt.ca_file or mqtt.tls = true")
     seen: dict[str, str] = {}
     for key, pin in config.pins().items():
         name = f"GPIO{pin}" if isinstance(pin, int) else pin.upper()  # 17 and "GPIO17" are one pin

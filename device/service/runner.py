@@ -45,8 +45,14 @@ class Outputs:
     button: Optional[TriggerButton]
 
     @classmethod
-    def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue) -> "Outputs":
-        """Open each output; if one fails, those already opened are closed before the error goes up."""
+    def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
+             classified: Callable[[], int] = lambda: 0,
+             loop: Callable[[], Optional[FrameLoop]] = lambda: None) -> "Outputs":
+        """Open each output; if one fails, those already opened are closed before the error goes up.
+
+        ``classified`` counts the loop's classified frames (MQTT publishes frames per second from it);
+        ``loop`` is the running loop, once there is one (the web view shows its counters and status).
+        """
         manifest = pipeline.manifest
         positive = manifest.labels[1] if manifest.task == "binary" else None
         with ExitStack() as opened:
@@ -56,6 +62,16 @@ class Outputs:
             if config.frames.save != "none":
                 sinks.append(FrameStore(config.frames))
             sinks.append(opened.enter_context(closing(Feedback(config.feedback, positive))))
+            if config.mqtt.host is not None:
+                from piclassify.device.mqtt_sink import MqttSink  # paho-mqtt is optional: piclassify[mqtt]
+
+                sinks.append(opened.enter_context(closing(MqttSink(
+                    config.mqtt, model=manifest, events=events, trigger=config.mode == "trigger",
+                    classified=classified))))
+            if config.web.enabled:
+                from piclassify.device.web_sink import open_web_sink
+
+                sinks.append(opened.enter_context(closing(open_web_sink(config, pipeline, events, loop))))
             button = None
             if config.button.pin is not None:
                 on_hold = (lambda: events.put(RELOAD)) if config.button.on_hold == "reload" else None
@@ -89,7 +105,7 @@ class Service:
         with signals_to_events(self.events):
             try:
                 pipeline = self._load_pipeline(self.config)
-                self.outputs = Outputs.open(self.config, pipeline, self.events)
+                self.outputs = Outputs.open(self.config, pipeline, self.events, self._classified, self._loop)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
                                       on_reload=self._reload, events=self.events)
@@ -106,6 +122,12 @@ class Service:
                 self.notifier.close()
                 log.info("stopped")
         return 0
+
+    def _classified(self) -> int:
+        return self.loop.classified if self.loop is not None else 0
+
+    def _loop(self) -> Optional[FrameLoop]:
+        return self.loop
 
     def _opener(self, config: ServiceConfig) -> Callable[[], FrameSource]:
         return lambda: self.source_factory(config.source, config.size)
@@ -132,10 +154,10 @@ class Service:
             log.error("reload failed, keeping the running configuration: %s", error)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events)
+            outputs = Outputs.open(config, pipeline, self.events, self._classified, self._loop)
         except PiclassifyError as error:
             log.error("reload failed, keeping the running configuration: %s", error)
-            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events)
+            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._classified, self._loop)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)

@@ -1,0 +1,211 @@
+"""The web view's one page: HTML, CSS and JavaScript in one string, no external assets (the Pi is offline).
+
+It shows the live stream (label, score and fps drawn on it by the server), the framed model input
+magnified, the last results, counts per label and the status; in trigger mode a "Classify now"
+button. A token in the page's address (``?token=``) is passed on to every request it makes.
+"""
+
+PAGE_HTML = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>piclassify</title>
+<style>
+:root { color-scheme: dark; --bg: #111418; --card: #1b2026; --line: #2c333b; --text: #e8ecf0;
+        --dim: #8d98a5; --accent: #4fb3ff; --ok: #3ccf6e; --bad: #ff5c5c; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text);
+       font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header { display: flex; align-items: center; gap: .6em; padding: .6em 1em; border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.1em; margin: 0; }
+h2 { font-size: .8em; margin: 0 0 .5em; color: var(--dim); text-transform: uppercase; letter-spacing: .06em; }
+#now { margin-left: auto; font-weight: 600; font-size: 1.1em; }
+.dot { width: .7em; height: .7em; border-radius: 50%; background: var(--dim); flex: none; }
+.dot.ok { background: var(--ok); } .dot.bad { background: var(--bad); }
+main { padding: .8em; max-width: 1200px; margin: 0 auto; }
+.views { display: flex; flex-wrap: wrap; gap: .8em; }
+figure { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .5em; }
+.live { flex: 3 1 300px; min-width: 0; }
+.input { flex: 1 1 140px; min-width: 0; max-width: 360px; }
+figure img { display: block; width: 100%; height: auto; background: #000; border-radius: 4px; }
+.live img { aspect-ratio: 4 / 3; object-fit: contain; }
+.input img { aspect-ratio: 1; image-rendering: pixelated; image-rendering: crisp-edges; }
+figcaption { color: var(--dim); font-size: .8em; margin-top: .3em; }
+button { margin: .8em 0 0; width: 100%; padding: .8em; font-size: 1.05em; font-weight: 600; border: 0;
+         border-radius: 8px; background: var(--accent); color: #06121d; cursor: pointer; }
+button:active { transform: scale(.99); }
+.panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: .8em; margin-top: .8em; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .7em .8em; min-width: 0; }
+ol { list-style: none; margin: 0; padding: 0; max-height: 22em; overflow-y: auto; }
+li { display: flex; gap: .6em; padding: .25em 0; border-bottom: 1px solid var(--line); }
+li .t { color: var(--dim); font-variant-numeric: tabular-nums; }
+li .l { font-weight: 600; flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+li .s { font-variant-numeric: tabular-nums; }
+li.none .l { color: var(--dim); font-weight: 400; }
+table { width: 100%; border-collapse: collapse; }
+td { padding: .2em 0; } td.n { text-align: right; width: 4em; font-variant-numeric: tabular-nums; }
+.bar { height: .5em; background: var(--accent); border-radius: 3px; min-width: 2px; }
+td.b { width: 40%; padding-left: .6em; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em .8em; margin: 0; }
+dt { color: var(--dim); } dd { margin: 0; overflow-wrap: anywhere; }
+.empty { color: var(--dim); }
+</style>
+</head>
+<body>
+<header><span id="health" class="dot" title="frames flowing"></span><h1 id="title">piclassify</h1>
+<span id="now"></span></header>
+<main>
+<section class="views">
+<figure class="live"><img id="live" alt="live view"><figcaption id="live-note">live view</figcaption></figure>
+<figure class="input"><img id="input" alt="model input"><figcaption id="input-note">model input</figcaption></figure>
+</section>
+<button id="trigger" type="button" hidden>Classify now</button>
+<section class="panels">
+<div class="card"><h2>Last results</h2><ol id="results"><li class="empty">none yet</li></ol></div>
+<div class="card"><h2>Counts since start</h2><table id="counts"><tr><td class="empty">none yet</td></tr></table></div>
+<div class="card"><h2>Status</h2><dl id="status"></dl></div>
+</section>
+</main>
+<script>
+"use strict";
+const token = new URLSearchParams(location.search).get("token");
+const $ = (id) => document.getElementById(id);
+const shown = new Set();
+let inputAt = 0;
+
+function url(path, extra) {
+  const parts = [extra, token ? "token=" + encodeURIComponent(token) : ""].filter(Boolean);
+  return path + (parts.length ? "?" + parts.join("&") : "");
+}
+function node(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+function clock(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? "" : d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+}
+function duration(s) {
+  s = Math.floor(s);
+  const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m " + (s % 60) + "s";
+}
+function bytes(n) {
+  return n == null ? "not written yet" : n < 1024 ? n + " B" : n < 1048576 ? (n / 1024).toFixed(1) + " KiB"
+    : (n / 1048576).toFixed(1) + " MiB";
+}
+function addResult(r, id) {
+  if (id != null) { if (shown.has(id)) return; shown.add(id); }
+  const list = $("results");
+  const empty = list.querySelector(".empty");
+  if (empty) empty.remove();
+  const li = node("li", undefined, r.label == null ? "none" : "");
+  li.append(node("span", clock(r.time), "t"),
+            node("span", r.label == null ? "nothing in view" : r.label, "l"),
+            node("span", r.score == null ? "" : r.score.toFixed(2), "s"));
+  li.title = r.source + " #" + r.frame + (r.reason ? " (" + r.reason + ")" : "");
+  list.prepend(li);
+  while (list.children.length > 30) list.lastChild.remove();
+}
+function refreshInput() {
+  const now = Date.now();
+  if (now - inputAt < 500) return;
+  inputAt = now;
+  $("input").src = url("model-input.png", "n=" + now);
+}
+function row(dl, key, value) { dl.append(node("dt", key), node("dd", value)); }
+function renderStatus(s) {
+  $("title").textContent = "piclassify: " + s.model;
+  document.title = "piclassify: " + s.model;
+  $("health").className = "dot " + (s.healthy ? "ok" : "bad");
+  const last = s.last;
+  $("now").textContent = !last ? "" : last.label == null ? "nothing in view"
+    : last.label + " " + last.score.toFixed(2);
+  $("input-note").textContent = "model input, " + s.input[0] + "x" + s.input[1] + " as the model saw it";
+  $("trigger").hidden = s.mode !== "trigger";
+  const dl = node("dl");
+  dl.id = "status";
+  row(dl, "model", s.model + (s.accuracy == null ? "" : " (" + (100 * s.accuracy).toFixed(2) + "% on its test set)"));
+  row(dl, "runtime", s.runtime);
+  row(dl, "source", s.source);
+  row(dl, "mode", s.mode);
+  row(dl, "uptime", duration(s.uptime_s));
+  row(dl, "fps", s.fps.toFixed(1));
+  row(dl, "frames", String(s.frames));
+  row(dl, "nothing in view", String(s.nothing_in_view));
+  if (s.skipped) row(dl, "skipped", String(s.skipped));
+  if (s.camera_errors) row(dl, "camera errors", String(s.camera_errors));
+  if (s.cpu_temperature_c != null) row(dl, "CPU", s.cpu_temperature_c.toFixed(1) + " \u00b0C");
+  row(dl, "results log", s.results_log ? s.results_log.path + " (" + bytes(s.results_log.bytes) + ")"
+                                       : "none (recent results in memory)");
+  row(dl, "status", s.status);
+  $("status").replaceWith(dl);
+  const table = node("table");
+  table.id = "counts";
+  const labels = Object.keys(s.counts);
+  const most = Math.max(1, ...labels.map((k) => s.counts[k]));
+  for (const label of labels) {
+    const tr = node("tr"), bar = node("div", undefined, "bar"), cell = node("td", undefined, "b");
+    bar.style.width = (100 * s.counts[label] / most) + "%";
+    cell.append(bar);
+    tr.append(node("td", label), node("td", String(s.counts[label]), "n"), cell);
+    table.append(tr);
+  }
+  if (!labels.length) table.append(node("tr")).append(node("td", "none yet", "empty"));
+  $("counts").replaceWith(table);
+}
+async function status() {
+  try {
+    const response = await fetch(url("api/status"), {cache: "no-store"});
+    if (!response.ok) throw new Error(response.status + " " + response.statusText);
+    renderStatus(await response.json());
+    refreshInput();
+  } catch (error) {
+    $("health").className = "dot bad";
+    $("now").textContent = "offline (" + error.message + ")";
+  }
+}
+async function history() {
+  try {
+    const response = await fetch(url("api/results", "limit=30"), {cache: "no-store"});
+    if (response.ok) for (const r of (await response.json()).results) addResult(r, String(r.id));
+  } catch (error) { /* the event stream carries on */ }
+}
+function events() {
+  const source = new EventSource(url("api/events"));
+  source.onmessage = (e) => { addResult(JSON.parse(e.data), e.lastEventId); refreshInput(); };
+}
+function stream() {
+  const img = $("live");
+  img.onload = () => { $("live-note").textContent = "live view"; };
+  img.onerror = () => {
+    $("live-note").textContent = "live view unavailable (too many viewers, or offline); retrying";
+    setTimeout(stream, 5000);
+  };
+  img.src = url("stream.mjpg", "n=" + Date.now());
+}
+$("trigger").addEventListener("click", async () => {
+  const button = $("trigger");
+  button.disabled = true;
+  try {
+    const response = await fetch(url("api/trigger"), {method: "POST"});
+    button.textContent = response.ok ? "Classifying\u2026" : "Refused: " + response.status;
+  } finally {
+    setTimeout(() => { button.disabled = false; button.textContent = "Classify now"; }, 800);
+  }
+});
+window.addEventListener("load", () => {
+  status();
+  setInterval(status, 2000);
+  history().then(events);
+  setTimeout(stream, 0);
+});
+</script>
+</body>
+</html>
+"""
+
+PAGE = PAGE_HTML.encode("utf-8")
