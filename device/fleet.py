@@ -23,7 +23,7 @@ from piclassify.shared.errors import PiclassifyError
 if TYPE_CHECKING:  # paho and ssl load only when the command runs
     from piclassify.device.mqtt_client import Broker
 
-SETTLE_S = 0.5  # --once: the snapshot is taken when no retained message arrived for this long
+SETTLE_S = 0.3  # the first snapshot is taken when no retained message arrived for this long
 ONCE_LIMIT_S = 5.0  # ... or after this long at most
 CONNECT_TIMEOUT_S = 10.0
 REDRAW_S = 1.0  # a live table's ages are brought up to date this often
@@ -40,7 +40,7 @@ def add_fleet_command(sub: argparse._SubParsersAction) -> None:
                     "services publish to ([mqtt] in their config) and show one line per Pi, kept up to date.",
         epilog="Example: piclassify fleet --host broker.local --once")
     p.add_argument("--host", required=True, help="the broker's host name or address")
-    p.add_argument("--port", type=int, default=None, help="default 1883, or 8883 with TLS")
+    p.add_argument("--port", type=_number(int, 1, 65535), default=None, help="default 1883, or 8883 with TLS")
     p.add_argument("--username", help="user name on the broker")
     p.add_argument("--password-file", type=Path, help="a file holding only the password")
     p.add_argument("--ca-file", type=Path, help="CA certificate(s) to check the broker with (PEM); turns TLS on")
@@ -50,8 +50,21 @@ def add_fleet_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per Pi and line")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="print what the broker holds now, then exit")
-    when.add_argument("--seconds", type=float, metavar="N", help="listen N seconds, print a snapshot, exit")
+    when.add_argument("--seconds", type=_number(float, 0, 86400), metavar="N",
+                      help="listen N seconds, print a snapshot, exit")
     p.set_defaults(func=fleet_command)
+
+
+def _number(kind: type, low: float, high: float) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a number from {low:g} to {high:g}")
+        return value
+    return parse
 
 
 @dataclass
@@ -102,12 +115,15 @@ class Fleet:
         self.prefix = prefix.rstrip("/")
         self.pis: dict[str, Pi] = {}
         self.changed: list[str] = []  # names updated since the last look
+        self.retained_at = time.monotonic()  # when the last retained message (the broker's memory) arrived
 
     def topics(self) -> list[str]:
         return [f"{self.prefix}/+/{kind}" for kind in ("state", "availability", "stats")]
 
-    def take(self, topic: str, payload: bytes) -> None:
+    def take(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """One message; anything that is not a Pi's (a stranger's topic, broken JSON) is passed over."""
+        if retained:
+            self.retained_at = time.monotonic()
         if not topic.startswith(self.prefix + "/"):
             return
         parts = topic[len(self.prefix) + 1:].split("/")
@@ -146,28 +162,36 @@ def fleet_command(args: argparse.Namespace) -> int:
 
 def watch(broker: Broker, fleet: Fleet, *, once: bool = False, seconds: Optional[float] = None,
           as_json: bool = False, out: Optional[TextIO] = None) -> None:
-    """Connect, subscribe, and print: a snapshot (``once``, ``seconds``) or live until Ctrl-C."""
+    """Connect, subscribe, and print: a snapshot (``once``, ``seconds``) or live until Ctrl-C.
+
+    Live, the first snapshot waits for the broker's retained messages too, so that a Pi's first
+    line is whole; after it, a terminal gets the table redrawn, anything else a line per change.
+    """
     out = out or sys.stdout
     client = _connect(broker, fleet)
     try:
-        started = last_message = time.monotonic()  # from the broker's SUBACKs: retained messages follow them
-        live = not once and seconds is None
+        started = fleet.retained_at = time.monotonic()  # from the SUBACKs: the retained messages follow them
+        settled = False
         redraw_at = 0.0
         while True:
             if client.loop(timeout=0.1) != 0:
                 raise FleetError(f"broker {broker}: connection lost")
             now = time.monotonic()
-            if fleet.changed:
-                last_message = now
-            if once and (now - last_message >= SETTLE_S or now - started >= ONCE_LIMIT_S):
-                break
-            if seconds is not None and now - started >= seconds:
-                break
-            if live:
-                redraw_at = _show_live(fleet, out, as_json, redraw_at)
-            else:
+            if not settled and (now - fleet.retained_at >= SETTLE_S or now - started >= ONCE_LIMIT_S):
                 fleet.changed.clear()
-        if not live:
+                settled = True
+                if once:
+                    break
+                if seconds is None:
+                    _print(fleet.snapshot(), out, as_json, empty=fleet.prefix)
+                    redraw_at = now + REDRAW_S
+            if seconds is not None:
+                fleet.changed.clear()
+                if now - started >= seconds:
+                    break
+            elif settled:
+                redraw_at = _show_live(fleet, out, as_json, redraw_at)
+        if once or seconds is not None:
             _print(fleet.snapshot(), out, as_json, empty=fleet.prefix)
     finally:
         client.disconnect()
@@ -181,7 +205,7 @@ def _connect(broker: Broker, fleet: Fleet) -> Any:
     client = new_client(f"piclassify-fleet-{uuid.uuid4().hex[:8]}", broker)
     answer: list[Optional[str]] = []
     on_connect(client, answer.append)
-    on_message(client, lambda message: fleet.take(message.topic, message.payload))
+    on_message(client, lambda message: fleet.take(message.topic, message.payload, bool(message.retain)))
     try:
         client.reconnect()
     except (OSError, ValueError) as error:

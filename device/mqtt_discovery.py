@@ -23,8 +23,7 @@ class Model(Protocol):
     """What discovery needs of the manifest."""
 
     name: str
-    task: str
-    labels: Sequence[str]
+    labels: Sequence[str]  # empty for a regression model: its sensor shows the value
 
 
 def topics(prefix: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ Topics under ``<prefix>`` (``[mqtt] topic_prefix``, by default ``piclassify/<cli
 - ``state``: the newest of them, retained;
 - ``availability``: ``online`` (retained) on connect, ``offline`` as the Last Will and on a clean stop;
 - ``stats``: frames per second and the delivery counters, retained, every ``stats_every_s``;
-- ``trigger``: in trigger mode, any message (not a retained one) classifies one frame, as the button does.
+- ``trigger``: in trigger mode, any message (not empty, not retained) classifies one frame, as the
+  button does.
 
 It never blocks the classify loop: ``handle`` only appends to a bounded queue. A thread of its own
 owns the paho client (connect, network, publish), so paho needs no locks of ours: at most
@@ -117,7 +118,7 @@ class MqttSink:
 
     def handle(self, delivery: Delivery) -> None:
         result = delivery.result
-        if result.label is None and not delivery.changed:
+        if (result.label is None and not delivery.changed) or self.setup_error is not None:
             return
         with self._lock:
             full = len(self._queue) >= self.queue_size
@@ -128,8 +129,8 @@ class MqttSink:
             self._state, self._state_sent = result, False
             note, self._full_noted = full and not self._full_noted, self._full_noted or full
         if note:
-            log.warning("MQTT broker %s: %d results queued and no broker; dropping the oldest from now on "
-                        "(queue_size), the local results log keeps them all", self.broker, self.queue_size)
+            log.warning("MQTT broker %s: the queue is full (queue_size %d); dropping the oldest results until the "
+                        "broker takes them again, the local results log keeps them all", self.broker, self.queue_size)
 
     @property
     def queued(self) -> int:
@@ -211,7 +212,7 @@ class MqttSink:
                      f"; {dropped} results were dropped meanwhile (queue_size {self.queue_size})" if dropped else
                      "; nothing was lost")
         self._fault = None
-        self._stats_due = 0.0
+        self._stats_due = time.monotonic() + min(self.stats_every_s, 1.0)  # fps over a second at least
 
     def _failed(self, reason: str) -> None:
         """One line when a fault starts or changes kind; then quiet retries, 1 s doubling to 60 s."""
@@ -226,7 +227,8 @@ class MqttSink:
         self._fault = reason
 
     def _on_message(self, message: Any) -> None:
-        if message.topic == self.topics["trigger"] and not message.retain:  # a retained press is not a press
+        # A retained press is old news, and an empty message is how a retained one is cleared: neither captures.
+        if message.topic == self.topics["trigger"] and message.payload and not message.retain:
             self.events.put(CAPTURE)
 
     def _send(self) -> None:

@@ -47,7 +47,7 @@ class Pipeline:
         model's output, as the manifest's ``reject`` settings say.
         """
         t0 = time.perf_counter()
-        photo = frame.gray if self.manifest.colour == "gray" else frame.rgb
+        photo = frame.gray if self.manifest.colour == "gray" and self.manifest.resize != "garment" else frame.rgb
         convert_ms = (time.perf_counter() - t0) * 1e3
         answer = self.classifier.classify_photo(photo, steps)
         stage_ms = {stage: answer.stage_ms.get(stage, 0.0) for stage in STAGES}

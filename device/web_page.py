@@ -24,10 +24,10 @@ h2 { font-size: .8em; margin: 0 0 .5em; color: var(--dim); text-transform: upper
 .dot { width: .7em; height: .7em; border-radius: 50%; background: var(--dim); flex: none; }
 .dot.ok { background: var(--ok); } .dot.bad { background: var(--bad); }
 main { padding: .8em; max-width: 1200px; margin: 0 auto; }
-.views { display: flex; flex-wrap: wrap; gap: .8em; }
+.views { display: flex; gap: .8em; justify-content: center; }
 figure { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .5em; }
-.live { flex: 3 1 300px; min-width: 0; }
-.input { flex: 1 1 140px; min-width: 0; max-width: 360px; }
+.live { flex: 3 1 0; min-width: 0; max-width: 720px; }
+.input { flex: 1 1 0; min-width: 0; max-width: 300px; align-self: flex-start; }
 figure img { display: block; width: 100%; height: auto; background: #000; border-radius: 4px; }
 .live img { aspect-ratio: 4 / 3; object-fit: contain; }
 .input img { aspect-ratio: 1; image-rendering: pixelated; image-rendering: crisp-edges; }
@@ -58,7 +58,8 @@ dt { color: var(--dim); } dd { margin: 0; overflow-wrap: anywhere; }
 <main>
 <section class="views">
 <figure class="live"><img id="live" alt="live view"><figcaption id="live-note">live view</figcaption></figure>
-<figure class="input"><img id="input" alt="model input"><figcaption id="input-note">model input</figcaption></figure>
+<figure class="input" title="the framed image the model read, magnified"><img id="input" alt="model input">
+<figcaption id="input-note">model input</figcaption></figure>
 </section>
 <button id="trigger" type="button" hidden>Classify now</button>
 <section class="panels">
@@ -112,7 +113,7 @@ function addResult(r, id) {
 }
 function refreshInput() {
   const now = Date.now();
-  if (now - inputAt < 500) return;
+  if (now - inputAt < 200) return;
   inputAt = now;
   $("input").src = url("model-input.png", "n=" + now);
 }
@@ -124,7 +125,7 @@ function renderStatus(s) {
   const last = s.last;
   $("now").textContent = !last ? "" : last.label == null ? "nothing in view"
     : last.label + " " + last.score.toFixed(2);
-  $("input-note").textContent = "model input, " + s.input[0] + "x" + s.input[1] + " as the model saw it";
+  $("input-note").textContent = "model input, " + s.input[0] + "x" + s.input[1];
   $("trigger").hidden = s.mode !== "trigger";
   const dl = node("dl");
   dl.id = "status";

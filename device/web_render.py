@@ -34,13 +34,13 @@ def to_bgr(frame: Frame) -> np.ndarray:
 
 
 def caption(result: Optional[Result], fps: float) -> str:
-    """``7 0.98  12.3 fps``; ``nothing in view``; ``waiting for a frame``."""
+    """``7 (0.98)  12.3 fps``; ``nothing in view``; ``waiting for a frame``."""
     if result is None:
         what = "waiting for a frame"
     elif result.label is None:
         what = "nothing in view"
     else:
-        what = f"{result.label} {result.score:.2f}" if result.score is not None else result.label
+        what = f"{result.label} ({result.score:.2f})" if result.score is not None else result.label
     return f"{what}  {fps:.1f} fps"
 
 
@@ -58,7 +58,7 @@ def frame_jpeg(frame: Frame, text: str, quality: int = JPEG_QUALITY) -> bytes:
     """The frame, scaled to 320-640 pixels wide, with ``text`` on a dark band at the top, as JPEG."""
     image = _fit(to_bgr(frame))
     width = image.shape[1]
-    scale = width / 640 * 1.2
+    scale = width / 640 * 1.5
     thickness = max(1, round(scale * 2))
     (_, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     band = text_h + baseline + 2 * max(4, round(8 * scale))

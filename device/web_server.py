@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import select
 import socket
 import threading
@@ -41,6 +42,7 @@ EVENT_KEEPALIVE_S = 15.0
 RESULTS_LIMIT = 100  # /api/results default; at most MAX_RESULTS
 MAX_RESULTS = 1000
 BOUNDARY = "piclassify-frame"
+_TOKEN_IN_TEXT = re.compile(r"token=[^&\s'\"]*|Bearer\s+\S+", re.IGNORECASE)  # a bad request line may hold one
 MAX_BODY = 4096
 
 
@@ -125,6 +127,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "piclassify"
     sys_version = ""
     protocol_version = "HTTP/1.0"
+    default_request_version = "HTTP/1.0"  # answers to requests too broken to say their version get a status line
     timeout = SOCKET_TIMEOUT_S
     error_content_type = "text/plain; charset=utf-8"
     error_message_format = "%(code)d %(message)s\n"
@@ -180,6 +183,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         route(self, query)
 
+    def parse_request(self) -> bool:
+        if not self.raw_requestline.strip():  # http.server closes silently; a client deserves an answer
+            self.command, self.request_version, self.requestline = None, self.default_request_version, ""
+            self.close_connection = True
+            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+            return False
+        return super().parse_request()
+
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         # http.server's own answers to bad requests: an unsupported HTTP version is the client's fault too.
         if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
@@ -194,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
                   getattr(code, "value", code))
 
     def log_error(self, format: str, *args: Any) -> None:
-        log.debug("web: %s: " + format, self.client_address[0], *args)
+        log.debug("web: %s: %s", self.client_address[0], _TOKEN_IN_TEXT.sub("token=...", format % args))
 
     # -- responses --------------------------------------------------------------------------------
 
@@ -245,15 +256,24 @@ class Handler(BaseHTTPRequestHandler):
         if jpeg is None:
             self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
             return
-        self._send(HTTPStatus.OK, jpeg[1], "image/jpeg")
+        self._send(HTTPStatus.OK, jpeg.data, "image/jpeg")
 
     def model_input(self, query: dict[str, list[str]]) -> None:
+        """The newest frame's exact model input; the first request after a while waits for the next frame
+        (up to a second), since the loop keeps the input only while someone watches."""
         state = self.server.state
         state.touch()
+        seq, delivery = state.latest()
+        deadline = time.monotonic() + WAIT_SLICE_S
+        while delivery is not None and delivery.result.label is not None and delivery.model_input is None \
+                and time.monotonic() < deadline:
+            seq = state.wait_frame(seq, deadline - time.monotonic())
+            delivery = state.latest()[1]
         self._send(HTTPStatus.OK, model_input_png(state.model_input(), state.view.input_size), "image/png")
 
     def stream(self, query: dict[str, list[str]]) -> None:
-        """MJPEG: the newest frame at most ``stream_fps`` times a second; frames in between are dropped."""
+        """MJPEG: the newest frame at most ``stream_fps`` times a second, the same one (one encoding) for every
+        client; frames in between are dropped. With no new frame, the last is sent again every ``RESEND_S``."""
         server, state = self.server, self.server.state
         if not server.streams.take():
             self._error(HTTPStatus.SERVICE_UNAVAILABLE, f"at most {server.streams.limit} live streams at once",
@@ -261,29 +281,29 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             self._headers(HTTPStatus.OK, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-            sent_seq, sent_at, due = 0, 0.0, 0.0
+            sent_seq, sent_at = 0, 0.0
             while not state.closed.is_set():
                 state.touch()
-                pause = due - time.monotonic()
-                if pause > 0 and state.closed.wait(pause):
-                    break
                 seq = state.wait_frame(sent_seq, WAIT_SLICE_S)
                 if self._client_gone():
                     break
-                if seq == 0 or (seq == sent_seq and time.monotonic() - sent_at < RESEND_S):
+                resend = seq == sent_seq and time.monotonic() - sent_at >= RESEND_S
+                if seq == 0 or (seq == sent_seq and not resend):
                     continue
-                jpeg = state.jpeg()
+                jpeg = state.jpeg(server.frame_period)
                 if jpeg is None:
                     continue
-                seq, data = jpeg
-                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
-                                 .encode("ascii") + data + b"\r\n")
+                if jpeg.seq == sent_seq and not resend:  # the next shared frame is not due yet
+                    if state.closed.wait(max(0.0, jpeg.at + server.frame_period - time.monotonic())):
+                        break
+                    continue
+                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg.data)}"
+                                 "\r\n\r\n".encode("ascii") + jpeg.data + b"\r\n")
                 with state.changed:
                     state.stream_sent += 1
-                    if sent_seq and seq > sent_seq + 1:
-                        state.stream_dropped += seq - sent_seq - 1
-                sent_seq, sent_at = seq, time.monotonic()
-                due = sent_at + server.frame_period
+                    if sent_seq and jpeg.seq > sent_seq + 1:
+                        state.stream_dropped += jpeg.seq - sent_seq - 1
+                sent_seq, sent_at = jpeg.seq, time.monotonic()
         except OSError:  # the client went away (reset, broken pipe, or stalled past the socket timeout)
             pass
         finally:

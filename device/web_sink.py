@@ -59,6 +59,15 @@ class WebView:
         return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop)
 
 
+@dataclass(frozen=True)
+class Jpeg:
+    """A frame as the streams send it: its number, the JPEG, and when it was encoded (``time.monotonic()``)."""
+
+    seq: int
+    data: bytes
+    at: float
+
+
 class Published:
     """A result as the web view publishes it: its record (the result schema), made once, and its id."""
 
@@ -97,7 +106,7 @@ class WebState:
         self.stream_sent = 0  # frames sent to stream clients
         self.stream_dropped = 0  # frames a stream client never got: a newer one came first (rate cap, slow client)
         self.encoded = 0  # frames JPEG-encoded for the streams and snapshots
-        self._jpeg: Optional[tuple[int, bytes]] = None
+        self._jpeg: Optional[Jpeg] = None
         self._encode = threading.Lock()
         self._rate = _Rate()
 
@@ -166,22 +175,23 @@ class WebState:
             rate = loop.classified / max(time.monotonic() - loop.started, 1e-3)
         return rate or 0.0
 
-    def jpeg(self) -> Optional[tuple[int, bytes]]:
-        """The newest frame with its caption as JPEG, and its number; encoded once however many clients ask."""
-        cached = self._jpeg
-        seq, _ = self.latest()
-        if cached is not None and cached[0] >= seq:
-            return cached
+    def jpeg(self, every_s: float = 0.0) -> Optional[Jpeg]:
+        """The newest frame with its caption as JPEG, encoded once however many clients ask for it.
+
+        Streams pass their frame period: a newer frame is encoded only once ``every_s`` has passed since
+        the last, so all streams share one frame per period, and one encoding.
+        """
         with self._encode:
             seq, delivery = self.latest()
             cached = self._jpeg
-            if cached is not None and cached[0] >= seq:
+            if cached is not None and (cached.seq >= seq or time.monotonic() < cached.at + every_s):
                 return cached
             if delivery is None:
                 return None
             data = frame_jpeg(delivery.frame, caption(delivery.result, self.fps()))
-            self._jpeg = (seq, data)
-            self.encoded += 1
+            self._jpeg = Jpeg(seq, data, time.monotonic())
+            with self.changed:
+                self.encoded += 1
             return self._jpeg
 
     def model_input(self) -> Optional[np.ndarray]:

@@ -234,6 +234,13 @@ def frame_for_model(image: np.ndarray, manifest: Manifest, steps: Optional[Frami
         if framed.image is None:
             return framed
         model_input = 255 - framed.image if manifest.polarity == "dark-on-light" else framed.image
+    elif manifest.resize == "garment":  # real clothes on any background, cut out by colour (RGB in)
+        from piclassify.shared.garment import frame_garment
+
+        framed = frame_garment(image, manifest.height, manifest.reject, steps)
+        if framed.image is None:
+            return framed
+        model_input = framed.image
     elif manifest.colour == "gray":
         model_input = to_gray(frame_rgb(image, manifest.width, manifest.height, manifest.resize))
     else:

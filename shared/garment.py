@@ -1,27 +1,43 @@
-"""Frame a photo of one garment the way Fashion-MNIST's product photos were framed (``garment`` mode).
+"""``garment`` framing: cut one garment out of a real photo and make it look like a Fashion-MNIST item.
 
-Real clothes lie on wood floors, tiles, beds and striped rugs, or hang on doors: a lighting fit and
-a threshold (``object``) lock onto print patterns or the background. Here the garment is cut out by
-colour instead: the photo is shrunk to about ``WORK_PIXELS`` pixels, a band along the frame's border
-seeds GrabCut's background colour model (the garment is assumed to be roughly in the middle), the
-largest foreground component is kept and its holes filled. Then what Fashion-MNIST items look like
-is made from it: luminance negated (255 - gray) inside the mask, 0 outside, cropped to the mask's
-box, the longest side filling the frame and the box centred. OpenCV only; the trainer frames its
-real photos with this very function, so the device sees what the model was trained on.
+Real clothes lie on wood floors, tiles, beds and striped rugs, or hang on doors and are worn: a
+lighting fit and a threshold (``object-fill``) lock onto print patterns or the background. Here the
+garment is cut out by colour instead. The photo is shrunk to about ``WORK_PIXELS`` pixels; a band
+along the frame's edge seeds GrabCut's background colour model and the rest starts as probably
+garment (the garment is assumed to be in the middle, not necessarily clear of the edges); one
+GrabCut iteration (more let its colour models collapse onto the background), then the largest
+component with its holes filled. When that leaves nothing, the garment has spread into the border
+band (trousers top to bottom, a coat filling the frame): the band's rare colours then start as
+garment too, and only its common colours (each at least ``COMMON_SHARE`` of the band) as background.
+
+What Fashion-MNIST items look like is then made from the mask: luminance negated (255 - gray) inside
+it, 0 outside, cropped to its box, the longest side filling the frame and the box centred (Zalando's
+product photos on white, converted to gray and negated). OpenCV only; the trainer frames its real
+photos with this very function, so the device sees what the model was trained on.
+
+"Nothing in view" (the manifest's ``reject``): no garment apart from the background, a garment
+outline that stands out by less than ``min_separation`` (the mean colour step across the outline,
+in CIELAB units of OpenCV's 8-bit Lab: what GrabCut finds in an empty scene, a lamp's glow or wood
+grain, steps by 12 at most, real garments by 18 and more), or a garment spanning less than
+``min_size`` of the frame's shorter side.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
 
-WORK_PIXELS = 64 * 85  # the photo is segmented at about this many pixels (64x85 portrait, 85x64 landscape)
+from piclassify.shared.framing import Framed, FramingSteps
+from piclassify.shared.manifest import Reject
+
+WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480
 BORDER_FRACTION = 0.04  # the band along the frame's edge that seeds the background model
-GRABCUT_ITERATIONS = 3
-MIN_AREA_FRACTION = 0.02  # a garment covers at least this share of the frame, or nothing is in view
-SEED = 1  # GrabCut initialises its colour models with k-means: seeded, so a frame always frames alike
+COMMON_SHARE = 0.2  # second pass: border colours at least this common are background, rarer ones may be garment
+BORDER_COLOURS = 4  # k-means clusters of the band's colours, second pass
+MIN_AREA_FRACTION = 0.005  # a mask smaller than this share of the frame is no garment: try the second pass
+SEED = 1  # GrabCut and k-means start from seeded random draws: a frame always frames alike
 
 
 def work_size(width: int, height: int, pixels: int = WORK_PIXELS) -> tuple[int, int]:
@@ -34,10 +50,10 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3:
         return image
     gray = image if image.ndim == 2 else image[:, :, 0]
-    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
 
 
-def _border_band(height: int, width: int) -> np.ndarray:
+def border_band(height: int, width: int) -> np.ndarray:
     band = max(2, int(round(BORDER_FRACTION * min(width, height))))
     mask = np.zeros((height, width), dtype=bool)
     mask[:band] = mask[-band:] = True
@@ -45,11 +61,11 @@ def _border_band(height: int, width: int) -> np.ndarray:
     return mask
 
 
-def _largest_filled(mask: np.ndarray) -> np.ndarray:
+def largest_filled(mask: np.ndarray) -> np.ndarray:
     """The largest 8-connected component of ``mask`` with its holes (background not reaching the edge) filled."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count < 2:
-        return np.zeros_like(mask, dtype=bool)
+        return np.zeros(mask.shape, dtype=bool)
     garment = labels == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
     count, labels, stats, _ = cv2.connectedComponentsWithStats((~garment).astype(np.uint8), connectivity=4)
     height, width = mask.shape
@@ -60,19 +76,56 @@ def _largest_filled(mask: np.ndarray) -> np.ndarray:
     return garment
 
 
-def garment_mask(small: np.ndarray) -> np.ndarray:
-    """Boolean mask of the garment in a small RGB image (``work_size``): GrabCut seeded from the border."""
-    height, width = small.shape[:2]
-    seeds = np.full((height, width), cv2.GC_PR_FGD, dtype=np.uint8)
-    seeds[_border_band(height, width)] = cv2.GC_BGD
+def _grabcut(small: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     background = np.zeros((1, 65), np.float64)
     foreground = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(SEED)
     try:
-        cv2.grabCut(small, seeds, None, background, foreground, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # a flat frame: too few distinct colours for the colour models
+        cv2.grabCut(small, seeds, None, background, foreground, 1, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # a flat frame: too few distinct colours for a colour model
+        return np.zeros(seeds.shape, dtype=bool)
+    return largest_filled((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD))
+
+
+def _common_border_seeds(small: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Seeds where only the band's common colours are background; its rare ones may be the garment."""
+    seeds = np.full(band.shape, cv2.GC_PR_FGD, dtype=np.uint8)
+    colours = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)[band].astype(np.float32)
+    cv2.setRNGSeed(SEED)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    _, clusters, _ = cv2.kmeans(colours, BORDER_COLOURS, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    clusters = clusters.ravel()
+    share = np.bincount(clusters, minlength=BORDER_COLOURS) / len(clusters)
+    ys, xs = np.nonzero(band)
+    common = share[clusters] >= COMMON_SHARE
+    seeds[ys[common], xs[common]] = cv2.GC_BGD
+    return seeds
+
+
+def garment_mask(small: np.ndarray) -> np.ndarray:
+    """Boolean mask of the garment in a small RGB image (see ``work_size``); all False when none is found."""
+    height, width = small.shape[:2]
+    band = border_band(height, width)
+    seeds = np.full((height, width), cv2.GC_PR_FGD, dtype=np.uint8)
+    seeds[band] = cv2.GC_BGD
+    mask = _grabcut(small, seeds)
+    if mask.sum() < MIN_AREA_FRACTION * mask.size:
+        mask = _grabcut(small, _common_border_seeds(small, band))
+    if mask.sum() < MIN_AREA_FRACTION * mask.size:
         return np.zeros((height, width), dtype=bool)
-    return _largest_filled((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD))
+    return mask
+
+
+def outline_contrast(small: np.ndarray, mask: np.ndarray) -> float:
+    """The mean colour step across the garment's outline (CIELAB units), away from the frame's edge."""
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1)
+    step = np.sqrt((gx * gx + gy * gy).sum(axis=2)) / 4.0  # a 3x3 Sobel answers 4x a step's height
+    inside = mask.astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    outline = (cv2.dilate(inside, kernel) > cv2.erode(inside, kernel)) & ~border_band(*mask.shape)
+    return float(step[outline].mean()) if outline.any() else 0.0
 
 
 def garment_patch(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -84,33 +137,37 @@ def garment_patch(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def fill_frame(patch: np.ndarray, size: int) -> np.ndarray:
-    """The longest side of ``patch`` fills ``size`` (INTER_AREA, aspect kept), centred on black."""
+    """The longest side of ``patch`` fills ``size`` (aspect kept), centred on black."""
     h, w = patch.shape
     scale = size / max(h, w)
     new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale <= 1 else cv2.INTER_LINEAR
     canvas = np.zeros((size, size), dtype=np.uint8)
     x0, y0 = (size - new_w) // 2, (size - new_h) // 2
-    interpolation = cv2.INTER_AREA if scale <= 1 else cv2.INTER_LINEAR
     canvas[y0:y0 + new_h, x0:x0 + new_w] = cv2.resize(patch, (new_w, new_h), interpolation=interpolation)
     return canvas
 
 
-def frame_garment(image: np.ndarray, size: int, steps: Optional[Any] = None) -> Optional[np.ndarray]:
-    """A photo of one garment -> ``size`` x ``size`` uint8, light garment on black; None when none is found.
-
-    ``image`` is RGB (a gray one is segmented by brightness alone). ``steps`` is anything with a
-    ``keep(name, image)`` method (``shared.framing.FramingSteps``) to collect the intermediate images.
-    """
+def frame_garment(image: np.ndarray, size: int, reject: Reject = Reject(),
+                  steps: Optional[FramingSteps] = None) -> Framed:
+    """A photo of one garment (RGB; a gray one is cut by brightness alone) -> ``size`` x ``size`` uint8,
+    the garment light on black as in Fashion-MNIST, or no image and why nothing is in view."""
     rgb = _as_rgb(image)
     width, height = work_size(rgb.shape[1], rgb.shape[0])
-    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) if (width, height) != rgb.shape[1::-1] else rgb
+    small = rgb if (width, height) == (rgb.shape[1], rgb.shape[0]) else cv2.resize(
+        rgb, (width, height), interpolation=cv2.INTER_AREA)
     mask = garment_mask(small)
     if steps is not None:
         steps.keep("small", small)
         steps.keep("mask", mask.astype(np.uint8) * 255)
-    if mask.sum() < MIN_AREA_FRACTION * mask.size:
-        return None
+    if not mask.any():
+        return Framed(None, "no garment apart from the background")
+    if outline_contrast(small, mask) < reject.min_separation:
+        return Framed(None, "garment outline too faint")
+    ys, xs = np.nonzero(mask)
+    if max(np.ptp(xs), np.ptp(ys)) + 1 < reject.min_size * min(width, height):
+        return Framed(None, "garment too small")
     patch = garment_patch(small, mask)
     if steps is not None:
         steps.keep("garment", patch)
-    return fill_frame(patch, size)
+    return Framed(fill_frame(patch, size))

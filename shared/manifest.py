@@ -23,7 +23,7 @@ TASKS = ("multiclass", "binary", "regression")
 COLOURS = ("gray", "rgb")
 POLARITIES = ("light-on-dark", "dark-on-light", "any")
 SCALINGS = ("unit", "symmetric", "minmax")
-RESIZE_MODES = ("squash", "centre-crop", "letterbox", "object", "object-fill")
+RESIZE_MODES = ("squash", "centre-crop", "letterbox", "object", "object-fill", "garment")
 DTYPES = ("float32", "float16", "int8", "uint8")
 
 
@@ -71,7 +71,8 @@ class Reject:
     shorter side; with ``border_is_background``, pieces touching the frame's edge are background
     (a table beyond the paper's edge, a shadow). Photo models decide from the model's output:
     ``background_label`` is a class trained on empty scenes and negatives, and a winning probability
-    below ``min_score`` (calibrated by the trainer) is not an answer either.
+    below ``min_score`` (calibrated by the trainer) is not an answer either. ``garment`` framing reads
+    ``min_separation`` as the colour step across the garment's outline (see ``shared.garment``).
     """
 
     min_contrast: float = 24.0

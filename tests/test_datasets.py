@@ -92,5 +92,7 @@ def test_online_falls_back_to_the_keras_download(tmp_path, no_system_data):
     rng = np.random.default_rng(1)
     arrays = {"x_train": rng.integers(0, 256, (2, 28, 28)), "y_train": np.array([1, 2]),
               "x_test": rng.integers(0, 256, (1, 28, 28)), "y_test": np.array([3])}
-    loaded = datasets.load_dataset("digits", download=lambda loader: arrays, online=lambda: True)
+    asked = []
+    loaded = datasets.load_dataset("digits", download=lambda loader: asked.append(loader) or arrays, online=lambda: True)
+    assert asked == ["mnist"]  # keras.datasets.mnist, once
     assert loaded.source == "keras download" and loaded.y_test.tolist() == [3]

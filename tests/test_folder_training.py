@@ -67,7 +67,7 @@ def test_the_classes_are_the_sorted_folder_names_plus_a_background_class_for_not
 def test_unreadable_files_are_skipped_and_counted_not_fatal(shapes_model):
     training = json.loads(shapes_model.with_suffix(".json").read_text())["training"]
     assert training["skipped_files"] == 2
-    assert training["train_images"] == 32 + 16, "32 shapes, and half as many background photos"
+    assert training["train_images"] == 32 + 8, "32 shapes, and a quarter as many background photos"
 
 
 def test_validation_accuracy_and_nothing_in_view_rates_are_recorded_and_reports_written(shapes_model):

@@ -16,7 +16,8 @@ from conftest import REPO
 
 from piclassify.device.service import install
 from piclassify.device.service.cli import add_service_commands
-from piclassify.device.service.install import Layout, MakeDirectory, RunCommand, WriteFile, exec_start, install_commands
+from piclassify.device.service.install import (InstallError, Layout, MakeDirectory, RunCommand, WriteFile, exec_start,
+                                               install_commands, install_service)
 from piclassify.device.service.logs import configure_logging
 
 UNIT = REPO / "systemd" / "piclassify.service"
@@ -91,6 +92,38 @@ def test_systemd_analyze_security_rates_the_unit_2_or_lower(tmp_path):
     exposure = re.search(r"Overall exposure level for piclassify\.service: (\d+\.\d+)", done.stdout)
     assert exposure is not None, done.stdout + done.stderr
     assert float(exposure.group(1)) <= 2.0
+
+
+def test_with_the_network_drop_in_the_unit_may_use_ip_and_still_rates_2_or_lower(tmp_path):
+    """What systemd makes of the unit plus network.conf: later assignments win, an empty one resets a list."""
+    unit = unit_with_existing_binary(tmp_path)
+    unit.write_text(unit.read_text() + "\n" + (UNIT.parent / "network.conf").read_text())
+    done = subprocess.run([systemd_analyze(), "security", "--offline=yes", str(unit)], capture_output=True, text=True)
+    exposure = re.search(r"Overall exposure level for piclassify\.service: (\d+\.\d+)", done.stdout)
+    assert exposure is not None, done.stdout + done.stderr
+    assert float(exposure.group(1)) <= 2.0
+    verify = subprocess.run([systemd_analyze(), "verify", str(unit)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_the_network_drop_in_goes_in_only_while_the_web_view_or_mqtt_is_on():
+    dropin = "/etc/systemd/system/piclassify.service.d/network.conf"
+    with_network = plan(network_text="[Service]\n")
+    assert "mkdir  /etc/systemd/system/piclassify.service.d (mode 0755, root:root)" in with_network
+    assert f"write  {dropin} (mode 0644, root:root, 10 bytes)" in with_network
+    assert not any(dropin in step for step in plan())
+    assert f"remove {dropin}" in plan(dropin_exists=True), "turned off again: the old drop-in goes"
+
+
+def test_install_service_reads_the_installed_config_to_decide(tmp_path, monkeypatch, capsys):
+    layout = Layout(unit_dir=tmp_path / "units", config_dir=tmp_path / "etc", state_dir=tmp_path / "state")
+    layout.config_dir.mkdir()
+    layout.config_file.write_text("[web]\nenabled = true\n")
+    assert install_service(dry_run=True, layout=layout) == 0
+    assert "piclassify.service.d/network.conf" in capsys.readouterr().out
+    layout.config_file.write_text("[web]\nenabled = 'yes'\n")
+    with pytest.raises(InstallError, match="web.enabled must be true or false.*fix it, then run install-service"):
+        install_service(dry_run=True, layout=layout)
 
 
 def test_exec_start_names_the_program():

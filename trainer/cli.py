@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", type=Path,
                        help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
         p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
+        if name == "fashion":
+            p.add_argument("--photos", type=Path,
+                           help="real clothing photos, train/<class>/ and validation/<class>/ (default: a "
+                                "clothing-photos folder beside the IDX files); see trainer/clothing.py")
         _common_options(p, default_epochs=None)
     p = sub.add_parser("folder", help="your own photos: PATH/train/<class>/*.jpg (+ PATH/validation/...)",
                        description="Train an RGB classifier on photo folders. Class names are the folder names in "
@@ -49,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("device/samples"), help="output folder (default device/samples)")
     p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
     p.add_argument("--per-dataset", type=int, default=4, help="photos per dataset (default 4)")
+
+    p = sub.add_parser("reject", help="give a trained digits or fashion model today's \"nothing in view\" settings",
+                       description="Write the dataset's \"nothing in view\" settings into an existing model's "
+                                   "manifest and measure them (empty scenes, test items rendered as photos), "
+                                   "without retraining: for models made before these settings existed. "
+                                   "Photo-folder models learn theirs and need `piclassify-train folder` again.")
+    p.add_argument("model", type=Path, help="the model's .tflite file, its .json beside it")
+    p.add_argument("--dataset", dest="trained_on", choices=("digits", "fashion"), required=True,
+                   help="what the model was trained on")
+    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
     add_table_command(sub)
     return parser
 
@@ -78,6 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for path in make_samples(args.out, args.per_dataset, args.data_dir):
                 print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
             return 0
+        if args.dataset == "reject":
+            from piclassify.trainer.idx_recipe import add_reject_settings
+
+            add_reject_settings(args.model, args.trained_on, args.data_dir, log)
+            return 0
         if args.dataset == "table":
             run_table(args, log)
             return 0
@@ -92,7 +111,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
                         out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
-                        log=log)
+                        log=log, photos=getattr(args, "photos", None))
     except PiclassifyError as exc:
         print(f"piclassify-train: error: {exc}", file=sys.stderr)
         return 2

@@ -66,10 +66,12 @@ DATASETS = {
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         "light-on-dark",
         "fashion_mnist",
-        "object-fill",
+        "garment",  # real clothes cut out of any background by colour (shared.garment)
         "cnn-flat",
         10,
-        Reject(min_separation=30, min_size=0.06),  # garments fill the frame: the border may be the object
+        # garment outlines step by 18 Lab units and more (rendered items 20), what GrabCut finds in an empty
+        # scene (a lamp's glow, wood grain) by 12 at most: measured on 439 real photos and 160 scenes
+        Reject(min_separation=14, min_size=0.06),
     ),
 }
 

@@ -53,7 +53,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     if BACKGROUND_LABEL in data.classes:
         raise DatasetError(f"{root}: a class may not be called {BACKGROUND_LABEL!r}; piclassify learns that one itself "
                            "(put such photos in a folder given with --negatives)")
-    background = load_background(len(data.train.labels) // 2, size, size, RESIZE, negatives, seed, log)
+    background = load_background(len(data.train.labels) // 4, size, size, RESIZE, negatives, seed, log)
     classes = data.classes + (BACKGROUND_LABEL,)
     images = np.concatenate([data.train.images, background.train])
     labels = np.concatenate([data.train.labels, np.full(len(background.train), len(data.classes), np.int64)])
@@ -62,7 +62,8 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
              else build_photo_cnn(shape, len(classes)))
     log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels)} photos, "
         f"classes {', '.join(classes)}, {epochs} epochs")
-    config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos")
+    config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos",
+                         label_smoothing=0.1, weight_decay=0.004, mixup=0.2)
     model, summary = train_model(model, images, labels, scaling, config,
                                  monitor=(data.validation.images, data.validation.labels))
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")

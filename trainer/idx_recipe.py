@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.manifest import Manifest, Scaling
+from piclassify.shared.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
+from piclassify.trainer.clothing import add_real_photos, measure_and_record_photos
 from piclassify.trainer.datasets import DATASETS, load_dataset
+from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.models import ARCHITECTURES
@@ -30,14 +33,22 @@ def rendered_photos(images: np.ndarray, count: int = RENDERED_PHOTOS, seed: int 
 
 def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int] = None, quantization: str = "int8",
                     out_dir: Path = Path("models"), data_dir: Optional[Path] = None, limit: Optional[int] = None,
-                    seed: int = 1, log: Callable[[str], None] = print) -> Manifest:
-    """The whole recipe for one dataset; returns the final manifest with measured accuracies."""
+                    seed: int = 1, log: Callable[[str], None] = print, photos: Optional[Path] = None) -> Manifest:
+    """The whole recipe for one dataset; returns the final manifest with measured accuracies.
+
+    ``fashion`` also trains on real clothing photos (``photos``, else a ``clothing-photos`` folder where
+    the datasets are) and records their accuracy on its validation photos (``trainer.clothing``).
+    """
     started = time.monotonic()
     arch = arch or DATASETS[name].default_arch
     epochs = epochs or DATASETS[name].default_epochs
     dataset = load_dataset(name, data_dir)
     log(f"{name}: {len(dataset.x_train)} training and {len(dataset.x_test)} test images from {dataset.source}")
     x_train, y_train = dataset.x_train[:limit], dataset.y_train[:limit]
+    photos_root, photos_info = None, {}
+    if name == "fashion":
+        x_train, y_train, photos_root, photos_info = add_real_photos(x_train, y_train, dataset.labels, photos,
+                                                                     data_dir, seed, log)
     height, width = x_train.shape[1:]
     model = ARCHITECTURES[arch]((height, width, 1), len(dataset.labels))
     log(f"training {arch} ({model.count_params():,} parameters) on {len(x_train)} images for up to {epochs} epochs")
@@ -48,11 +59,26 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",
                              polarity=DATASETS[name].polarity, scaling=SCALING,
                              resize=DATASETS[name].resize, reject=DATASETS[name].reject)
-    training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **summary}
+    training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **photos_info, **summary}
     model_path = write_model(tflite, contract, out_dir, training)
     evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test, f"{DATASETS[name].folder} test",
                         Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, rendered_photos(dataset.x_test), f"{DATASETS[name].folder} test "
                                   f"items rendered as photos", log=log)
+    if photos_root is not None and (photos_root / "validation").is_dir():
+        manifest = measure_and_record_photos(model_path, photos_root, "validation", log)
     log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
     return manifest
+
+
+def add_reject_settings(model_path: Path, name: str, data_dir: Optional[Path] = None,
+                        log: Callable[[str], None] = print) -> Manifest:
+    """Today's ``reject`` settings for ``name`` written into an existing model's manifest, and measured."""
+    manifest = load_manifest(model_path)
+    dataset = load_dataset(name, data_dir)
+    if (manifest.resize, manifest.labels) != (DATASETS[name].resize, dataset.labels):
+        raise DatasetError(f"{model_path}: not a {name} model (labels or framing differ)")
+    write_manifest(replace(manifest, reject=DATASETS[name].reject), manifest_path_for(model_path))
+    log(f"{model_path}: reject settings {DATASETS[name].reject}")
+    return measure_and_record(model_path, rendered_photos(dataset.x_test),
+                              f"{DATASETS[name].folder} test items rendered as photos", log=log)

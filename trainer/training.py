@@ -28,6 +28,9 @@ class TrainConfig:
     patience: int = 3
     seed: int = 1
     augment: str = "digits"
+    label_smoothing: float = 0.0  # small photo sets: less certainty on the few images there are
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay; 0 is plain Adam
+    mixup: float = 0.0  # Beta(mixup, mixup) blends of two images and their labels; 0 is off
 
 
 def augmentation(kind: str) -> keras.Sequential:
@@ -62,8 +65,18 @@ def as_model_input(images: np.ndarray) -> np.ndarray:
     return images[..., np.newaxis] if images.ndim == 3 else images
 
 
+def mix_up(images: tf.Tensor, labels: tf.Tensor, alpha: float) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each image blended with another of the batch, labels in the same proportion (Zhang et al., mixup)."""
+    first = tf.random.gamma(tf.shape(labels)[:1], alpha)
+    weight = first / (first + tf.random.gamma(tf.shape(labels)[:1], alpha))
+    weight = tf.maximum(weight, 1.0 - weight)  # the image stays mostly itself
+    order = tf.random.shuffle(tf.range(tf.shape(labels)[0]))
+    mixed = weight[:, None, None, None] * images + (1.0 - weight[:, None, None, None]) * tf.gather(images, order)
+    return mixed, weight[:, None] * labels + (1.0 - weight[:, None]) * tf.gather(labels, order)
+
+
 def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scaling, config: TrainConfig,
-                binary: bool = False, monitor: Optional[tuple[np.ndarray, np.ndarray]] = None) -> tuple[keras.Model, dict]:
+                monitor: Optional[tuple[np.ndarray, np.ndarray]] = None) -> tuple[keras.Model, dict]:
     """Fit ``model`` on uint8 images ``x``; return it and a summary (epochs run, seconds, val accuracy).
 
     Without ``monitor``, a validation split is held out and early stopping keeps the best weights.
@@ -79,8 +92,8 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
                                                        restore_best_weights=True))
     else:
         (x_train, y_train), (x_val, y_val) = (as_model_input(x), y), (as_model_input(monitor[0]), monitor[1])
-    if binary:
-        y_train, y_val = (v.astype(np.float32).reshape(-1, 1) for v in (y_train, y_val))
+    classes = model.output_shape[-1]
+    y_train, y_val = (keras.utils.to_categorical(v, classes) for v in (y_train, y_val))
     x_val = scale_pixels(x_val, scaling)
     augment = augmentation(config.augment)
 
@@ -93,17 +106,16 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
     train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                 .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
                 .batch(config.batch_size)
-                .map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(tf.data.AUTOTUNE))
+                .map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE))
+    if config.mixup:
+        train_ds = train_ds.map(lambda a, b: mix_up(a, b, config.mixup), num_parallel_calls=tf.data.AUTOTUNE)
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
     steps = int(np.ceil(len(x_train) / config.batch_size)) * config.epochs
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
-    if binary:
-        loss = keras.losses.BinaryCrossentropy(from_logits=True)
-        metric = keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=[metric])
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay) if config.weight_decay
+                 else keras.optimizers.Adam(schedule))
+    model.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     started = time.monotonic()
     history = model.fit(train_ds, validation_data=(x_val, y_val), epochs=config.epochs, callbacks=callbacks,
                         verbose=1 if sys.stdout.isatty() else 2, shuffle=False)

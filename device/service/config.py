@@ -207,7 +207,7 @@ class FramesConfig:
 
 @dataclass(frozen=True)
 class MqttConfig:
-    """Results on an MQTT broker, with Home Assistant discovery; off while host is unset (pip install 'piclassify[mqtt]')."""
+    """Results on an MQTT broker, with Home Assistant discovery; off while host is unset (needs piclassify[mqtt])."""
 
     host: Optional[str] = setting(None, _string, "the broker's host name or address; unset: no MQTT",
                                   example="\"broker.local\"")
@@ -220,8 +220,8 @@ class MqttConfig:
     key_file: Optional[Path] = setting(None, _path, "its private key, unless cert_file holds it",
                                        example="\"/etc/piclassify/mqtt-client.key\"")
     username: Optional[str] = setting(None, _string, "user name on the broker", example="\"kitchen-pi\"")
-    password_file: Optional[Path] = setting(None, _path, "a file holding only the password (mode 0600); "
-                                                         "never put the password here",
+    password_file: Optional[Path] = setting(None, _path, "a file holding only the password, readable by the "
+                                                         "service (0640 root:piclassify)",
                                             example="\"/etc/piclassify/mqtt-password\"")
     client_id: Optional[str] = setting(None, _client_id, "MQTT client id and this Pi's name in topics and Home "
                                                          "Assistant; default: the host name", example="\"kitchen\"")
@@ -308,6 +308,10 @@ class ServiceConfig:
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(mode=self.mode, interval_s=self.interval_s, min_score=self.min_score,
                             on_change=self.on_change)
+
+    def uses_network(self) -> bool:
+        """The web view or MQTT is on: the service may then use IP (``install-service`` adds a unit drop-in)."""
+        return self.web.enabled or self.mqtt.host is not None
 
     def pins(self) -> dict[str, Pin]:
         """Every configured GPIO pin by the key that sets it."""

@@ -19,12 +19,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import Callable, Iterable, Optional, Union
 
+from piclassify.device.service.config import ConfigError, ServiceConfig, load_config, parse_config, tomllib
 from piclassify.shared.errors import PiclassifyError
 
 SERVICE_USER = "piclassify"
 UNIT_NAME = "piclassify.service"
+NETWORK_DROPIN = "network.conf"  # IP for the web view and MQTT; the unit alone allows only AF_UNIX
 # Owners of the camera and GPIO device nodes on Raspberry Pi OS; the unit's SupplementaryGroups.
 DEVICE_GROUPS = ("video", "gpio")
 
@@ -53,6 +55,10 @@ class Layout:
     @property
     def config_file(self) -> Path:
         return self.config_dir / "piclassify.toml"
+
+    @property
+    def dropin_dir(self) -> Path:
+        return self.unit_dir / f"{UNIT_NAME}.d"
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,31 @@ class WriteFile:
             raise InstallError(f"{partial}: cannot write: {error.strerror or error}") from error
 
 
-Step = Union[RunCommand, MakeDirectory, WriteFile]
+@dataclass(frozen=True)
+class RemoveFile:
+    path: Path
+
+    def describe(self) -> str:
+        return f"remove {self.path}"
+
+    def apply(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as error:
+            raise InstallError(f"{self.path}: cannot remove: {error.strerror or error}") from error
+
+
+Step = Union[RunCommand, MakeDirectory, WriteFile, RemoveFile]
 
 
 def install_commands(unit_text: str, config_text: str, *, user_exists: bool, missing_groups: Iterable[str],
-                     config_exists: bool, layout: Layout = Layout()) -> list[Step]:
-    """The steps, in order; an existing config is left alone so a reinstall keeps the user's settings."""
+                     config_exists: bool, network_text: Optional[str] = None, dropin_exists: bool = False,
+                     layout: Layout = Layout()) -> list[Step]:
+    """The steps, in order; an existing config is left alone so a reinstall keeps the user's settings.
+
+    ``network_text`` is the drop-in that lets the service use IP, given when its config turns on the
+    web view or MQTT; without it, a drop-in left from before is removed.
+    """
     user = SERVICE_USER
     steps: list[Step] = [RunCommand(("groupadd", "--system", group)) for group in missing_groups]
     if not user_exists:
@@ -138,6 +163,11 @@ def install_commands(unit_text: str, config_text: str, *, user_exists: bool, mis
         MakeDirectory(layout.state_dir / "frames", 0o750, user, user),
         WriteFile(layout.unit_dir / UNIT_NAME, unit_text, 0o644),
     ]
+    if network_text is not None:
+        steps += [MakeDirectory(layout.dropin_dir, 0o755, "root", "root"),
+                  WriteFile(layout.dropin_dir / NETWORK_DROPIN, network_text, 0o644)]
+    elif dropin_exists:
+        steps.append(RemoveFile(layout.dropin_dir / NETWORK_DROPIN))
     if not config_exists:
         steps.append(WriteFile(layout.config_file, config_text, 0o640, group=user))
     steps += [
@@ -160,9 +190,12 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
             raise InstallError(f"{executable} (the unit's ExecStart) not found: "
                                f"create the venv there first, see {templates / 'README.md'}")
     config_exists = layout.config_file.exists()
+    network = _config_in_effect(layout.config_file if config_exists else None, config_text).uses_network()
     steps = install_commands(unit_text, config_text, user_exists=_user_exists(SERVICE_USER),
                              missing_groups=[group for group in DEVICE_GROUPS if not _group_exists(group)],
-                             config_exists=config_exists, layout=layout)
+                             config_exists=config_exists,
+                             network_text=_read_template(templates / NETWORK_DROPIN) if network else None,
+                             dropin_exists=(layout.dropin_dir / NETWORK_DROPIN).exists(), layout=layout)
     if config_exists:
         say(f"keep   {layout.config_file} (already there; the new example is {templates / 'piclassify.toml'})")
     for step in steps:
@@ -170,6 +203,14 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
         if not dry_run:
             step.apply()
     return 0
+
+
+def _config_in_effect(existing: Optional[Path], example_text: str) -> ServiceConfig:
+    """The config the service will run with: the one already installed, else the example about to be."""
+    try:
+        return load_config(existing) if existing is not None else parse_config(tomllib.loads(example_text))
+    except ConfigError as error:
+        raise InstallError(f"{error}; fix it, then run install-service again") from None
 
 
 def exec_start(unit_text: str) -> str:

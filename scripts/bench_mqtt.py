@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""MQTT numbers for the README (a benchmark, not a test): run ``.venv/bin/python scripts/bench_mqtt.py``.
+
+1. Results per second the MQTT sink gets acknowledged by a local mosquitto at QoS 1 (and, with
+   mosquitto_sub installed, received by a subscriber in another process).
+2. The classify loop's frame time (the real digits model on 640x480 frames in memory, the time the
+   loop spends outside the source) with MQTT on and off, alternating rounds: unpaced, and paced
+   like a 30 frames/s camera.
+
+Starts its own mosquitto on a free port (apt install mosquitto). Numbers vary on a loaded machine:
+run it several times and compare medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import queue
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from piclassify.device.bench import in_memory_frames
+from piclassify.device.frames import Frame
+from piclassify.device.loop import FrameLoop, LoopSettings
+from piclassify.device.mqtt_client import paho_version
+from piclassify.device.mqtt_sink import MqttSink
+from piclassify.device.pipeline import Pipeline
+from piclassify.device.service.config import MqttConfig
+from piclassify.device.sinks import Delivery, Sinks
+from piclassify.shared.framing import resize_area
+from piclassify.shared.imagefile import read_image
+
+SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
+
+
+def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
+    mosquitto = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+    if mosquitto is None:
+        sys.exit("bench_mqtt: mosquitto is not installed (apt install mosquitto)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = folder / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                      f"user {getpass.getuser()}\nmax_queued_messages 1000000\n")
+    process = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("bench_mqtt: mosquitto did not start")
+
+
+def throughput(port: int, pipeline: Pipeline, frame: Frame, count: int) -> str:
+    """``count`` results handed over at once; seconds until the broker acknowledged the last one."""
+    result = pipeline.classify(frame)
+    sub = None
+    if shutil.which("mosquitto_sub"):
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                                "-t", "piclassify/bench/result", "-C", str(count)], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+    config = MqttConfig(host="127.0.0.1", port=port, client_id="bench", qos=1, queue_size=count,
+                        homeassistant=False)
+    sink = MqttSink(config, model=pipeline.manifest, events=queue.SimpleQueue())
+    while not sink.connected:
+        time.sleep(0.01)
+    started = time.perf_counter()
+    for _ in range(count):
+        sink.handle(Delivery(result, frame))
+    handed = time.perf_counter() - started
+    while sink.published < count:
+        time.sleep(0.001)
+    acked = time.perf_counter() - started
+    received = ""
+    if sub is not None:
+        sub.wait(120)
+        received = f"; a subscriber had all {count} after {time.perf_counter() - started:.2f} s"
+    sink.close()
+    return (f"{count} results at QoS 1: handed over in {handed * 1e3:.0f} ms ({handed / count * 1e6:.1f} us each), "
+            f"acknowledged by the broker after {acked:.2f} s: {count / acked:,.0f} results/s{received}")
+
+
+class TimedSource:
+    """In-memory frames, optionally paced like a camera; counts the time spent in it (not the loop's)."""
+
+    def __init__(self, images: list, count: int, fps: float = 0.0) -> None:
+        self.name = "memory"
+        self._frames = in_memory_frames(images, count)
+        self._period = 1.0 / fps if fps else 0.0
+        self._next = 0.0
+        self.seconds = 0.0
+
+    def __iter__(self) -> "TimedSource":
+        return self
+
+    def __next__(self) -> Frame:
+        t0 = time.perf_counter()
+        if self._period:
+            if self._next:
+                time.sleep(max(0.0, self._next - t0))
+            self._next = max(self._next + self._period, t0)
+        try:
+            return next(self._frames)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def close(self) -> None:
+        pass
+
+
+def frame_ms(pipeline: Pipeline, images: list, count: int, port: int, mqtt: bool, fps: float) -> float:
+    """Mean milliseconds per frame the loop spends outside the source: classify, decide, sinks."""
+    source = TimedSource(images, count, fps)
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    sinks = []
+    loop = None
+    if mqtt:
+        sink = MqttSink(MqttConfig(host="127.0.0.1", port=port, client_id="bench-loop", homeassistant=False),
+                        model=pipeline.manifest, events=events, classified=lambda: loop.classified if loop else 0)
+        while not sink.connected:
+            time.sleep(0.01)
+        sinks.append(sink)
+    loop = FrameLoop(lambda: source, pipeline, Sinks(sinks), LoopSettings(), events=events)
+    started = time.perf_counter()
+    loop.run()
+    seconds = time.perf_counter() - started - source.seconds
+    Sinks(sinks).close()
+    return seconds / loop.classified * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=int, default=20000, help="results for the throughput run")
+    parser.add_argument("--frames", type=int, default=3000, help="frames per unpaced loop round")
+    parser.add_argument("--paced-frames", type=int, default=300, help="frames per round at 30 frames/s")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of MQTT off and on, alternating")
+    args = parser.parse_args()
+    pipeline = Pipeline.load("digits")
+    images = [resize_area(read_image(path), 640, 480) for path in sorted(SAMPLES.glob("digits-*.jpg"))]
+    with tempfile.TemporaryDirectory() as folder:
+        broker, port = start_broker(Path(folder))
+        try:
+            print(f"paho-mqtt {paho_version()}, python {sys.version.split()[0]}")
+            for _ in range(3):
+                print(throughput(port, pipeline, Frame(images[0], time.time(), 0, "memory"), args.results))
+            for fps, count in ((0.0, args.frames), (30.0, args.paced_frames)):
+                times: dict[bool, list[float]] = {False: [], True: []}
+                for _ in range(args.rounds):
+                    for mqtt in (False, True):
+                        times[mqtt].append(frame_ms(pipeline, images, count, port, mqtt, fps))
+                off, on = (statistics.median(times[mqtt]) for mqtt in (False, True))
+                pace = f"paced at {fps:g} frames/s" if fps else "unpaced"
+                print(f"loop frame time, {pace}, {count} frames x {args.rounds} rounds: MQTT off median {off:.3f} ms "
+                      f"{_spread(times[False])}, on {on:.3f} ms {_spread(times[True])}: {(on / off - 1) * 100:+.1f}%")
+        finally:
+            broker.terminate()
+            broker.wait(10)
+
+
+def _spread(values: list[float]) -> str:
+    return "(" + ", ".join(f"{value:.3f}" for value in values) + ")"
+
+
+if __name__ == "__main__":
+    main()

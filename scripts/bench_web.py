@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Web view numbers for the README (a benchmark, not a test): run ``.venv/bin/python scripts/bench_web.py``.
+
+The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the
+loop spends on each frame outside the source: classify, decide, sinks) with the web view off, on
+with no client, and on with one live-stream client (MJPEG at the default 5 frames/s, the model input
+kept for it), in alternating rounds: unpaced, and paced like a 30 frames/s camera. Each mode's
+frame times are pooled over its rounds; the median resists other processes taking the CPU now and
+then, the mean of rounds does not. The stream is encoded in the server's thread, so on a machine
+with few cores it competes with the loop for CPU. Numbers vary on a loaded machine: run it several
+times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import socket
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from piclassify.device.bench import in_memory_frames
+from piclassify.device.frames import Frame
+from piclassify.device.loop import CAPTURE, FrameLoop, LoopSettings
+from piclassify.device.pipeline import Pipeline
+from piclassify.device.sinks import Sinks
+from piclassify.device.web_sink import WebSink, WebView
+from piclassify.shared.framing import resize_area
+from piclassify.shared.imagefile import read_image
+
+SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
+MODES = ("off", "on", "stream")
+
+
+class TimedSource:
+    """In-memory frames, optionally paced like a camera; counts the time spent in it (not the loop's)."""
+
+    def __init__(self, images: list, count: int, fps: float = 0.0) -> None:
+        self.name = "memory"
+        self._frames = in_memory_frames(images, count)
+        self._period = 1.0 / fps if fps else 0.0
+        self._next = 0.0
+        self._left_at = 0.0
+        self.seconds = 0.0
+        self.frame_s: list[float] = []  # from handing out a frame to being asked for the next
+
+    def __iter__(self) -> "TimedSource":
+        return self
+
+    def __next__(self) -> Frame:
+        t0 = time.perf_counter()
+        if self._left_at:
+            self.frame_s.append(t0 - self._left_at)
+        if self._period:
+            if self._next:
+                time.sleep(max(0.0, self._next - t0))
+            self._next = max(self._next + self._period, t0)
+        try:
+            return next(self._frames)
+        finally:
+            self._left_at = time.perf_counter()
+            self.seconds += self._left_at - t0
+
+    def close(self) -> None:
+        pass
+
+
+class StreamClient(threading.Thread):
+    """Reads /stream.mjpg and throws it away, counting bytes, until the server closes it."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.bytes = 0
+
+    def run(self) -> None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stream.mjpg", timeout=30) as response:
+                while chunk := response.read1(65536):
+                    self.bytes += len(chunk)
+        except OSError:
+            pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float) -> tuple[list[float], str]:
+    """Milliseconds the loop spent on each frame outside the source: classify, decide, sinks."""
+    source = TimedSource(images, count, fps)
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    running: list[FrameLoop] = []
+    sinks, client, note = [], None, ""
+    if mode != "off":
+        port = free_port()
+        view = WebView.of(pipeline, "memory", "continuous", None, lambda: events.put(CAPTURE),
+                          lambda: running[0] if running else None)
+        sinks.append(WebSink(view, "127.0.0.1", port))
+        if mode == "stream":
+            client = StreamClient(port)
+            client.start()
+            while not sinks[0].state.wants_model_input():
+                time.sleep(0.005)
+    loop = FrameLoop(lambda: source, pipeline, Sinks(sinks), LoopSettings(), events=events)
+    running.append(loop)
+    loop.run()
+    if sinks:
+        state = sinks[0].state
+        note = f"{state.stream_sent} sent, {state.encoded} encoded"
+    Sinks(sinks).close()
+    if client is not None:
+        client.join(10)
+    return [seconds * 1e3 for seconds in source.frame_s], note
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=1000, help="frames per unpaced round")
+    parser.add_argument("--paced-frames", type=int, default=150, help="frames per round at 30 frames/s")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of off, on and stream, alternating")
+    args = parser.parse_args()
+    pipeline = Pipeline.load("digits")
+    images = [resize_area(read_image(path), 640, 480) for path in sorted(SAMPLES.glob("digits-*.jpg"))]
+    print(f"python {sys.version.split()[0]}, {pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}")
+    for fps, count in ((0.0, args.frames), (30.0, args.paced_frames)):
+        times: dict[str, list[float]] = {mode: [] for mode in MODES}
+        means: dict[str, list[float]] = {mode: [] for mode in MODES}
+        notes = []
+        for _ in range(args.rounds):
+            for mode in MODES:
+                frame_times, note = frame_ms(pipeline, images, count, mode, fps)
+                times[mode] += frame_times
+                means[mode].append(statistics.fmean(frame_times))
+                if mode == "stream":
+                    notes.append(note)
+        off = statistics.median(times["off"])
+        pace = f"paced at {fps:g} frames/s" if fps else "unpaced"
+        print(f"loop frame time, {pace}, {count} frames x {args.rounds} rounds: median of all frames, p90, "
+              "and the median of the rounds' means")
+        for mode in MODES:
+            median = statistics.median(times[mode])
+            change = "" if mode == "off" else f" {(median / off - 1) * 100:+5.1f}%"
+            p90 = statistics.quantiles(times[mode], n=10)[-1]
+            label = {"off": "web off", "on": "web on, no client", "stream": "web on, 1 stream at 5 fps"}[mode]
+            print(f"  {label:<27} {median:.3f} ms{change:7}  p90 {p90:.3f} ms  "
+                  f"mean of rounds {statistics.median(means[mode]):.3f} ms")
+        print(f"  stream rounds (frames sent, encoded): {'; '.join(notes)}")
+
+
+if __name__ == "__main__":
+    main()
