@@ -16,7 +16,7 @@ import queue
 import signal
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol
 
 from piclassify.device.backoff import Backoff
@@ -77,6 +77,20 @@ class _Nobody:
 SourceOpener = Callable[[], "FrameSource"]
 
 
+@dataclass
+class LoopCounts:
+    """What the loop has done since it started: STATUS, the web view's /metrics and MQTT read these."""
+
+    started: float = field(default_factory=time.monotonic)
+    classified: int = 0  # every frame classified, shown or not: outputs derive frames/s from it
+    shown: int = 0
+    nothing: int = 0
+    skipped: int = 0
+    camera_errors: int = 0
+    frame_at: Optional[float] = None  # time.monotonic() of the last frame read
+    last: Optional[Result] = None
+
+
 class FrameLoop:
     """Classify frames until a stop, the end of a file source, or ``settings.count`` shown results."""
 
@@ -94,14 +108,7 @@ class FrameLoop:
         self.events: queue.SimpleQueue[str] = events if events is not None else queue.SimpleQueue()
         self.source: Optional[FrameSource] = None
         self.ready = False
-        self.last: Optional[Result] = None
-        self.shown = 0
-        self.skipped = 0
-        self.nothing = 0
-        self.camera_errors = 0
-        self.started = time.monotonic()
-        self.frame_at: Optional[float] = None  # time.monotonic() of the last frame read
-        self.classified = 0  # every frame classified, shown or not: outputs derive frames/s from it
+        self.counts = LoopCounts()
         self._stopping = False
         self._reload_wanted = False
         self._captures_wanted = 0
@@ -232,7 +239,7 @@ class FrameLoop:
         except ImageError as error:
             self._skip(error)
             return None
-        self.frame_at = time.monotonic()
+        self.counts.frame_at = time.monotonic()
         if not self.ready or self._camera_fault:
             self._camera_back()
         return frame
@@ -241,7 +248,7 @@ class FrameLoop:
         delay = self.backoff.next_delay()
         self._retry_at = time.monotonic() + delay
         self._camera_fault = str(error)
-        self.camera_errors += 1
+        self.counts.camera_errors += 1
         self._captures_wanted = 0  # a press while the camera was gone is not answered minutes later
         log.warning("camera lost: %s; retrying in %gs", error, delay)
         self.close_source()
@@ -268,7 +275,7 @@ class FrameLoop:
 
     def _skip(self, error: Exception) -> None:
         """A frame that cannot be read or classified (a corrupt file) is named once and passed over."""
-        self.skipped += 1
+        self.counts.skipped += 1
         log.warning("skipped: %s", error)
 
     def _classify(self, frame: Frame) -> None:
@@ -278,8 +285,8 @@ class FrameLoop:
         except ImageError as error:
             self._skip(error)
             return
-        self.last = result
-        self.classified += 1
+        self.counts.last = result
+        self.counts.classified += 1
         self._results_since_status += 1
         log.log(logging.INFO if self.settings.mode == "trigger" else logging.DEBUG,
                 "result: label=%s score=%s latency_ms=%.1f frame=%d", result.label,
@@ -290,12 +297,12 @@ class FrameLoop:
             return
         uncertain = result.score is not None and result.score < self.settings.min_score
         if result.label is None:
-            self.nothing += 1
+            self.counts.nothing += 1
         model_input = steps.images.get("model-input") if steps is not None else None
         self.sinks.handle(Delivery(result, frame, uncertain, changed, model_input))
         if not uncertain and result.label is not None:
-            self.shown += 1
-            if self.settings.count is not None and self.shown >= self.settings.count:
+            self.counts.shown += 1
+            if self.settings.count is not None and self.counts.shown >= self.settings.count:
                 self._stopping = True
 
     def _framing_steps(self) -> Optional[FramingSteps]:
@@ -318,7 +325,7 @@ class FrameLoop:
         now = time.monotonic()
         if self.settings.mode == "trigger":
             return now - self._status_at <= max(timeout, 3 * self._heartbeat_s)
-        return self.frame_at is not None and now - self.frame_at <= max(timeout, 3 * self.settings.interval_s)
+        return self.counts.frame_at is not None and now - self.counts.frame_at <= max(timeout, 3 * self.settings.interval_s)
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._status_at >= self._heartbeat_s:
@@ -337,15 +344,15 @@ class FrameLoop:
             return f"camera lost ({self._camera_fault}), retrying in {left:.1f}s"
         fps = self._results_since_status / max(time.monotonic() - self._status_at, 1e-3)
         last = "none yet"
-        if self.last is not None:
-            last = "nothing in view" if self.last.label is None else f"{self.last.label} ({self.last.score:.2f})"
+        if self.counts.last is not None:
+            last = "nothing in view" if self.counts.last.label is None else f"{self.counts.last.label} ({self.counts.last.score:.2f})"
         parts = [f"{fps:.1f} fps", f"last: {last}"]
         if self.settings.mode == "trigger":
             parts.append("waiting for button")
-        if self.nothing:
-            parts.append(f"{self.nothing} with nothing in view")
-        if self.skipped:
-            parts.append(f"{self.skipped} frames skipped")
+        if self.counts.nothing:
+            parts.append(f"{self.counts.nothing} with nothing in view")
+        if self.counts.skipped:
+            parts.append(f"{self.counts.skipped} frames skipped")
         parts += [f"failing: {fault}" for fault in self.sinks.faults()]
         return ", ".join(parts)
 

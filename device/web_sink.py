@@ -170,9 +170,9 @@ class WebState:
     def fps(self) -> float:
         """Frames classified per second (by the loop, or as delivered here before it runs)."""
         loop = self.view.loop()
-        rate = self._rate(loop.classified if loop is not None else self.seq)
+        rate = self._rate(loop.counts.classified if loop is not None else self.seq)
         if rate is None and loop is not None:  # asked for the first time: the average since the loop started
-            rate = loop.classified / max(time.monotonic() - loop.started, 1e-3)
+            rate = loop.counts.classified / max(time.monotonic() - loop.counts.started, 1e-3)
         return rate or 0.0
 
     def jpeg(self, every_s: float = 0.0) -> Optional[Jpeg]:

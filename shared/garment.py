@@ -10,10 +10,13 @@ component with its holes filled. When that leaves nothing, the garment has sprea
 band (trousers top to bottom, a coat filling the frame): the band's rare colours then start as
 garment too, and only its common colours (each at least ``COMMON_SHARE`` of the band) as background.
 
-What Fashion-MNIST items look like is then made from the mask: luminance negated (255 - gray) inside
-it, 0 outside, cropped to its box, the longest side filling the frame and the box centred (Zalando's
-product photos on white, converted to gray and negated). OpenCV only; the trainer frames its real
-photos with this very function, so the device sees what the model was trained on.
+What Fashion-MNIST items look like is then made from the mask (Zalando's product photos on white,
+converted to gray and negated): the garment's box is cut from the photo at up to ``DETAIL_PIXELS``
+(the mask scaled up smoothly), luminance negated against the scene's white (the brighter of the
+background and the garment's own 99th percentile, at least ``MIN_WHITE``: a white shirt becomes
+dark whatever the exposure, as on Zalando's white), 0 outside the mask, the longest side filling
+the frame and the box centred. OpenCV only; the trainer frames its real photos with this very
+function, so the device sees what the model was trained on.
 
 "Nothing in view" (the manifest's ``reject``): no garment apart from the background, a garment
 outline that stands out by less than ``min_separation`` (the mean colour step across the outline,
@@ -33,6 +36,8 @@ from piclassify.shared.framing import Framed, FramingSteps
 from piclassify.shared.manifest import Reject
 
 WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480
+DETAIL_PIXELS = 320 * 240  # and the garment is cut from the photo at up to this many (4x WORK_PIXELS and more)
+MIN_WHITE = 128.0  # the luminance negated against is at least this: a dim scene is not stretched to noise
 BORDER_FRACTION = 0.04  # the band along the frame's edge that seeds the background model
 COMMON_SHARE = 0.2  # second pass: border colours at least this common are background, rarer ones may be garment
 BORDER_COLOURS = 4  # k-means clusters of the band's colours, second pass
@@ -128,12 +133,26 @@ def outline_contrast(small: np.ndarray, mask: np.ndarray) -> float:
     return float(step[outline].mean()) if outline.any() else 0.0
 
 
-def garment_patch(small: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Negated luminance inside the mask, 0 outside, cropped to the mask's bounding box."""
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    negated = np.where(mask, 255 - gray, 0).astype(np.uint8)
+def garment_patch(photo: np.ndarray, small: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The garment's box cut from ``photo`` (RGB) at up to ``DETAIL_PIXELS``: luminance negated against the
+    scene's white inside the mask (``small``'s, scaled up smoothly), 0 outside."""
+    height, width = mask.shape
+    detail_w, detail_h = work_size(photo.shape[1], photo.shape[0], DETAIL_PIXELS)
+    if (detail_w, detail_h) != (photo.shape[1], photo.shape[0]):
+        photo = cv2.resize(photo, (detail_w, detail_h), interpolation=cv2.INTER_AREA)
     ys, xs = np.nonzero(mask)
-    return negated[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    sx, sy = detail_w / width, detail_h / height
+    x0, x1 = int(xs.min() * sx), int(np.ceil((xs.max() + 1) * sx))
+    y0, y1 = int(ys.min() * sy), int(np.ceil((ys.max() + 1) * sy))
+    box = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
+    inside = cv2.resize(box, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    garment = cv2.cvtColor(photo[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    small_gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    outside = border_band(height, width) & ~mask
+    background = float(np.median(small_gray[outside])) if outside.any() else 0.0
+    white = max(background, float(np.percentile(small_gray[mask], 99)), MIN_WHITE)
+    negated = np.clip(255.0 * (white - garment) / white, 0, 255)
+    return (negated * np.clip(inside, 0, 1)).astype(np.uint8)
 
 
 def fill_frame(patch: np.ndarray, size: int) -> np.ndarray:
@@ -167,7 +186,7 @@ def frame_garment(image: np.ndarray, size: int, reject: Reject = Reject(),
     ys, xs = np.nonzero(mask)
     if max(np.ptp(xs), np.ptp(ys)) + 1 < reject.min_size * min(width, height):
         return Framed(None, "garment too small")
-    patch = garment_patch(small, mask)
+    patch = garment_patch(rgb, small, mask)
     if steps is not None:
         steps.keep("garment", patch)
     return Framed(fill_frame(patch, size))

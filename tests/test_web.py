@@ -86,7 +86,7 @@ class WebService:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         frames = 0 if "trigger" in config else 3
-        assert wait_until(lambda: self.loop is not None and self.loop.ready and self.loop.classified >= frames, 20), \
+        assert wait_until(lambda: self.loop is not None and self.loop.ready and self.loop.counts.classified >= frames, 20), \
             self.error
 
     def _run(self) -> None:
@@ -363,13 +363,13 @@ def test_healthz_is_503_when_frames_stop_or_before_the_loop_runs():
 def test_frames_flow_within_the_watchdog_timeout_or_three_intervals():
     loop = FrameLoop(lambda: None, None, Sinks([]), LoopSettings(interval_s=20.0))
     assert not loop.frames_flowing(), "no frame yet"
-    loop.ready, loop.frame_at = True, time.monotonic() - 29
+    loop.ready, loop.counts.frame_at = True, time.monotonic() - 29
     assert loop.frames_flowing()
-    loop.frame_at = time.monotonic() - 59
+    loop.counts.frame_at = time.monotonic() - 59
     assert loop.frames_flowing(), "three intervals of 20 s"
-    loop.frame_at = time.monotonic() - 61
+    loop.counts.frame_at = time.monotonic() - 61
     assert not loop.frames_flowing()
-    loop.frame_at = time.monotonic()
+    loop.counts.frame_at = time.monotonic()
     loop._camera_fault = "stopped delivering frames"
     assert not loop.frames_flowing()
 
@@ -535,9 +535,9 @@ def test_a_stalled_client_blocks_neither_the_loop_nor_other_clients(start_web):
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: localhost\r\n\r\n")  # and never reads
     try:
-        before = service.loop.classified
+        before = service.loop.counts.classified
         time.sleep(2.0)
-        assert service.loop.classified - before >= 20, "the loop went on at its 20 frames/s"
+        assert service.loop.counts.classified - before >= 20, "the loop went on at its 20 frames/s"
         reader = StreamReader(service)
         try:
             started = time.monotonic()
@@ -553,7 +553,7 @@ def test_a_stalled_client_blocks_neither_the_loop_nor_other_clients(start_web):
 def test_no_jpeg_is_encoded_and_no_model_input_kept_while_nobody_watches(start_web):
     service = start_web()
     assert service.get("/healthz")[0] == 200
-    assert wait_until(lambda: service.loop.classified >= 10, 5)
+    assert wait_until(lambda: service.loop.counts.classified >= 10, 5)
     assert service.state.encoded == 0 and service.state.delivery.model_input is None
     assert not service.loop.sinks.wants_model_input()
     readers = [StreamReader(service) for _ in range(3)]

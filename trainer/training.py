@@ -93,7 +93,7 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
     else:
         (x_train, y_train), (x_val, y_val) = (as_model_input(x), y), (as_model_input(monitor[0]), monitor[1])
     classes = model.output_shape[-1]
-    y_train, y_val = (keras.utils.to_categorical(v, classes) for v in (y_train, y_val))
+    y_train, y_val = (keras.utils.to_categorical(v, classes).astype(np.float32) for v in (y_train, y_val))
     x_val = scale_pixels(x_val, scaling)
     augment = augmentation(config.augment)
 

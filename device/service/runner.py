@@ -124,7 +124,7 @@ class Service:
         return 0
 
     def _classified(self) -> int:
-        return self.loop.classified if self.loop is not None else 0
+        return self.loop.counts.classified if self.loop is not None else 0
 
     def _loop(self) -> Optional[FrameLoop]:
         return self.loop
