@@ -277,6 +277,9 @@ def cmd_web_token(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from piclassify.device.bundled import SAMPLES_DIR, bundled_model_paths
+    from piclassify.device.table_cli import answer_text
+    from piclassify.device.table_predict import TablePredictor, csv_rows
+    from piclassify.shared.manifest import load_manifest
     from piclassify.device.errors import CameraError
     from piclassify.device.frames import Frame
     from piclassify.device.pipeline import Pipeline
@@ -295,12 +298,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     for model_path in bundled_model_paths():
         samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
+        manifest = load_manifest(model_path)
         if not samples:
             continue
+        accuracy = manifest.metrics.get("tflite_accuracy")
+        print(f"\n{manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else f"\n{manifest.name}:")
+        if manifest.table is not None:  # a CSV of rows: the workshop's own Pi app
+            predictor = TablePredictor.load(str(model_path))
+            for number, row in csv_rows(samples[0], predictor.features):
+                values = ", ".join(f"{name} {value:g}" for name, value in zip(predictor.features, row))
+                print(f"  {samples[0].name} row {number} ({values}): "
+                      f"{answer_text(manifest, predictor.predict(row))}", flush=True)
+            continue
         pipeline = Pipeline.load(str(model_path))
-        accuracy = pipeline.manifest.metrics.get("tflite_accuracy")
-        print(f"\n{pipeline.manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else
-              f"\n{pipeline.manifest.name}:")
         for number, sample in enumerate(samples):
             frame = Frame(read_image(sample), time.time(), number, str(sample))
             print("  " + pipeline.classify(frame).text(sample.name), flush=True)

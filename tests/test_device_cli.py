@@ -162,6 +162,7 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
     assert "no camera found" in out
     for path in digit_samples():
         assert f"{path.name}: {expected_label(path)} (" in out
+    assert "admission-scores.csv row 2 (exam1 34.6, exam2 41.2): not admitted (" in out  # the workshop's app
 
 
 def test_a_device_prediction_never_imports_tensorflow():
