@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from piclassify.device.bench import in_memory_frames
+from piclassify.device.bench import TimedSource
 from piclassify.device.frames import Frame
 from piclassify.device.loop import FrameLoop, LoopSettings
 from piclassify.device.mqtt_client import paho_version
@@ -86,34 +86,6 @@ def throughput(port: int, pipeline: Pipeline, frame: Frame, count: int) -> str:
     sink.close()
     return (f"{count} results at QoS 1: handed over in {handed * 1e3:.0f} ms ({handed / count * 1e6:.1f} us each), "
             f"acknowledged by the broker after {acked:.2f} s: {count / acked:,.0f} results/s{received}")
-
-
-class TimedSource:
-    """In-memory frames, optionally paced like a camera; counts the time spent in it (not the loop's)."""
-
-    def __init__(self, images: list, count: int, fps: float = 0.0) -> None:
-        self.name = "memory"
-        self._frames = in_memory_frames(images, count)
-        self._period = 1.0 / fps if fps else 0.0
-        self._next = 0.0
-        self.seconds = 0.0
-
-    def __iter__(self) -> "TimedSource":
-        return self
-
-    def __next__(self) -> Frame:
-        t0 = time.perf_counter()
-        if self._period:
-            if self._next:
-                time.sleep(max(0.0, self._next - t0))
-            self._next = max(self._next + self._period, t0)
-        try:
-            return next(self._frames)
-        finally:
-            self.seconds += time.perf_counter() - t0
-
-    def close(self) -> None:
-        pass
 
 
 def frame_ms(pipeline: Pipeline, images: list, count: int, port: int, mqtt: bool, fps: float) -> float:

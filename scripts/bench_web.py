@@ -23,8 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from piclassify.device.bench import in_memory_frames
-from piclassify.device.frames import Frame
+from piclassify.device.bench import TimedSource
 from piclassify.device.loop import CAPTURE, FrameLoop, LoopSettings
 from piclassify.device.pipeline import Pipeline
 from piclassify.device.sinks import Sinks
@@ -34,39 +33,6 @@ from piclassify.shared.imagefile import read_image
 
 SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
 MODES = ("off", "on", "stream")
-
-
-class TimedSource:
-    """In-memory frames, optionally paced like a camera; counts the time spent in it (not the loop's)."""
-
-    def __init__(self, images: list, count: int, fps: float = 0.0) -> None:
-        self.name = "memory"
-        self._frames = in_memory_frames(images, count)
-        self._period = 1.0 / fps if fps else 0.0
-        self._next = 0.0
-        self._left_at = 0.0
-        self.seconds = 0.0
-        self.frame_s: list[float] = []  # from handing out a frame to being asked for the next
-
-    def __iter__(self) -> "TimedSource":
-        return self
-
-    def __next__(self) -> Frame:
-        t0 = time.perf_counter()
-        if self._left_at:
-            self.frame_s.append(t0 - self._left_at)
-        if self._period:
-            if self._next:
-                time.sleep(max(0.0, self._next - t0))
-            self._next = max(self._next + self._period, t0)
-        try:
-            return next(self._frames)
-        finally:
-            self._left_at = time.perf_counter()
-            self.seconds += self._left_at - t0
-
-    def close(self) -> None:
-        pass
 
 
 class StreamClient(threading.Thread):

@@ -18,7 +18,7 @@ from piclassify.device.cli import main
 from piclassify.device.pipeline import Pipeline
 from piclassify.device.service.results import ResultLog
 from piclassify.device.sinks import Delivery
-from piclassify.shared.manifest import Manifest, Reject, load_manifest
+from piclassify.shared.manifest import Manifest, Reject
 from piclassify.shared.classifier import Classifier
 from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, nothing_rate
 from piclassify.trainer.scenes import SCENES, empty_scenes
