@@ -19,7 +19,7 @@ from piclassify.shared.manifest import Manifest, check_tensor_details, load_mani
 from piclassify.shared.model_structure import structure_problem
 from piclassify.shared.native_stderr import native_stderr, not_info
 from piclassify.shared.runtime import Runtime, load_runtime
-from piclassify.shared.tensors import InputEncoder, Prediction, decode_output, output_probabilities, rejection
+from piclassify.shared.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
 
 if TYPE_CHECKING:
     from piclassify.shared.framing import FramingSteps
@@ -67,13 +67,23 @@ class Classifier:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output_index)
 
+    def image_probabilities(self, image: np.ndarray) -> np.ndarray:
+        """One prepared image's class probabilities; averaged with its mirror image's when the manifest says so."""
+        return self._probabilities_of(self.encode(image), image)
+
+    def _probabilities_of(self, tensor: np.ndarray, image: np.ndarray) -> np.ndarray:
+        probabilities = output_probabilities(self.invoke(tensor), self.manifest)[0]
+        if self.manifest.mirror_average:
+            mirrored = output_probabilities(self.invoke(self.encode(np.asarray(image)[:, ::-1])), self.manifest)[0]
+            probabilities = (probabilities + mirrored) / 2.0
+        return probabilities
+
     def predict(self, image: np.ndarray) -> Prediction:
-        return decode_output(self.invoke(self.encode(image)), self.manifest)
+        return decode_probabilities(self.image_probabilities(image), self.manifest)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities for many prepared images, one invoke each, as the device would run them."""
-        raw = np.concatenate([self.invoke(self.encode(image)) for image in images])
-        return output_probabilities(raw, self.manifest)
+        """Class probabilities for many prepared images, one at a time, as the device would run them."""
+        return np.stack([self.image_probabilities(image) for image in images])
 
     def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None) -> Answer:
         """A photo of any size, framed as the manifest says, to a prediction or "nothing in view".
@@ -88,9 +98,9 @@ class Classifier:
             return Answer(None, framed.reason, {"preprocess": (time.perf_counter() - t0) * 1e3})
         tensor = self.encode(framed.image)
         t1 = time.perf_counter()
-        raw = self.invoke(tensor)
+        probabilities = self._probabilities_of(tensor, framed.image)
         t2 = time.perf_counter()
-        prediction = decode_output(raw, self.manifest)
+        prediction = decode_probabilities(probabilities, self.manifest)
         reason = rejection(prediction, self.manifest.reject)
         t3 = time.perf_counter()
         stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}

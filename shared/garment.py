@@ -142,8 +142,8 @@ def garment_patch(photo: np.ndarray, small: np.ndarray, mask: np.ndarray) -> np.
         photo = cv2.resize(photo, (detail_w, detail_h), interpolation=cv2.INTER_AREA)
     ys, xs = np.nonzero(mask)
     sx, sy = detail_w / width, detail_h / height
-    x0, x1 = int(xs.min() * sx), int(np.ceil((xs.max() + 1) * sx))
-    y0, y1 = int(ys.min() * sy), int(np.ceil((ys.max() + 1) * sy))
+    x0, x1 = int(xs.min() * sx), min(detail_w, int(np.ceil((xs.max() + 1) * sx)))  # 60 * (237 / 60) > 237
+    y0, y1 = int(ys.min() * sy), min(detail_h, int(np.ceil((ys.max() + 1) * sy)))
     box = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
     inside = cv2.resize(box, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     garment = cv2.cvtColor(photo[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)

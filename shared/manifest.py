@@ -71,7 +71,11 @@ class Reject:
     shorter side; with ``border_is_background``, pieces touching the frame's edge are background
     (a table beyond the paper's edge, a shadow). Photo models decide from the model's output:
     ``background_label`` is a class trained on empty scenes and negatives, and a winning probability
-    below ``min_score`` (calibrated by the trainer) is not an answer either. ``garment`` framing reads
+    below ``min_score`` (calibrated by the trainer) is not an answer either. The background class answers
+    only when its probability is above ``background_threshold``: at least 0.5, more likely than all the
+    other classes together ("is anything in view?" is a yes/no question: a 0.4 background beside 0.35 cat
+    and 0.25 dog is an animal, most likely a cat); the trainer raises it as far as its held-out
+    negatives allow (``trainer.background.calibrate_threshold``). ``garment`` framing reads
     ``min_separation`` as the colour step across the garment's outline (see ``shared.garment``).
     """
 
@@ -81,6 +85,7 @@ class Reject:
     border_is_background: bool = False
     background_label: Optional[str] = None
     min_score: float = 0.0
+    background_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ class Manifest:
     training: Mapping[str, Any] = field(default_factory=dict)
     table: Optional[Table] = None  # only tabular models have one
     reject: Reject = Reject()  # a manifest written before "nothing in view" existed gets these defaults
+    # True when the model was trained on mirror images too: the device then averages its probabilities for
+    # the framed image and its mirror image (two invokes; photo models, never digits)
+    mirror_average: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

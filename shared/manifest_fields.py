@@ -164,6 +164,7 @@ RANGES: dict[str, Callable[[Any], None]] = {
     "reject.min_separation": _between(0, 255),
     "reject.min_size": _between(0, 1),
     "reject.min_score": _between(0, 1),
+    "reject.background_threshold": _between(0.5, 1),
 }
 
 

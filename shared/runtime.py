@@ -7,6 +7,7 @@ nothing and never pulls in TensorFlow. The device and the trainer's verification
 from __future__ import annotations
 
 import importlib
+import platform
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -54,4 +55,12 @@ def load_runtime(preferred: Optional[str] = None) -> Runtime:
             failures.append(f"{distribution}: {exc}")
             continue
         return Runtime(distribution, distribution_version(distribution), module.Interpreter)
-    raise NoRuntimeError("no TFLite runtime found (" + "; ".join(failures) + "); pip install ai-edge-litert")
+    raise NoRuntimeError("no TFLite runtime found (" + "; ".join(failures) + "); " + what_to_install())
+
+
+def what_to_install() -> str:
+    """The advice for this machine: PyPI has no LiteRT wheels for 32-bit ARM (armv7l) Python 3.10 and later."""
+    if platform.machine().startswith("armv") or (platform.machine() == "aarch64" and platform.architecture()[0] == "32bit"):
+        return ("this is a 32-bit ARM system, for which no runtime is published for this Python: "
+                "install Raspberry Pi OS (64-bit) and then pip install ai-edge-litert")
+    return "pip install ai-edge-litert"

@@ -84,10 +84,17 @@ def output_probabilities(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
 
 
 def predicted_indices(probabilities: np.ndarray, manifest: Manifest) -> np.ndarray:
-    """Winning class per row; a binary model says 'positive' from its manifest threshold."""
+    """Winning class per row; a binary model says 'positive' from its manifest threshold; a model with a
+    background class names it only above ``reject.background_threshold``, else the likeliest other class."""
     if manifest.task == "binary":
         return (probabilities[:, 1] >= manifest.threshold).astype(np.int64)
-    return probabilities.argmax(axis=1)
+    background = manifest.reject.background_label
+    if background is None:
+        return probabilities.argmax(axis=1)
+    index = manifest.labels.index(background)
+    others = probabilities.copy()
+    others[:, index] = -1.0
+    return np.where(probabilities[:, index] > manifest.reject.background_threshold, index, others.argmax(axis=1))
 
 
 def rejection(prediction: Prediction, reject: Reject) -> Optional[str]:
@@ -101,7 +108,11 @@ def rejection(prediction: Prediction, reject: Reject) -> Optional[str]:
 
 def decode_output(raw: np.ndarray, manifest: Manifest) -> Prediction:
     """The output of a batch of one -> Prediction."""
-    probabilities = output_probabilities(np.asarray(raw)[:1], manifest)
-    index = int(predicted_indices(probabilities, manifest)[0])
-    return Prediction(manifest.labels[index], index, float(probabilities[0, index]), probabilities[0],
+    return decode_probabilities(output_probabilities(np.asarray(raw)[:1], manifest)[0], manifest)
+
+
+def decode_probabilities(probabilities: np.ndarray, manifest: Manifest) -> Prediction:
+    """One image's class probabilities -> Prediction."""
+    index = int(predicted_indices(probabilities[np.newaxis], manifest)[0])
+    return Prediction(manifest.labels[index], index, float(probabilities[index]), probabilities,
                       tuple(manifest.labels))

@@ -62,6 +62,7 @@ def test_the_classes_are_the_sorted_folder_names_plus_a_background_class_for_not
     assert manifest.task == "multiclass" and manifest.labels == ("circles", "squares", "nothing")
     assert manifest.reject.background_label == "nothing" and manifest.output.shape == (3,)
     assert manifest.colour == "rgb" and manifest.resize == "centre-crop" and manifest.input.dtype == "int8"
+    assert manifest.mirror_average  # trained on mirror images too, so the device averages both
 
 
 def test_unreadable_files_are_skipped_and_counted_not_fatal(shapes_model):
@@ -124,3 +125,8 @@ def test_mobilenetv2_transfer_trains_from_a_local_weights_file(tmp_path):
                        "mobilenetv2", "--weights", str(weights), "--out", str(tmp_path / "out")]) == 0
     manifest = Classifier.load(tmp_path / "out" / "pets.tflite").manifest
     assert manifest.scaling.mode == "symmetric" and manifest.training["arch"] == "mobilenetv2"
+
+
+def test_the_background_threshold_is_calibrated_from_the_held_out_negatives(shapes_model):
+    manifest = Classifier.load(shapes_model).manifest
+    assert 0.5 <= manifest.reject.background_threshold <= 0.95

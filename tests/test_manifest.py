@@ -94,3 +94,25 @@ def test_a_binary_manifest_needs_two_labels_and_one_output():
         binary_like(labels=("cats", "dogs", "birds"))
     with pytest.raises(ManifestError, match="output shape"):
         replace(binary_like(), output=TensorSpec((2,), "int8", Quantization(0.05, 0)))
+
+
+def test_mirror_average_survives_the_round_trip_and_an_older_manifest_has_it_off():
+    manifest = binary_like(mirror_average=True)
+    assert Manifest.from_dict(json.loads(manifest.to_json())).mirror_average is True
+    data = json.loads(digits_like().to_json())
+    del data["mirror_average"]
+    assert Manifest.from_dict(data).mirror_average is False
+
+
+def test_with_mirror_average_the_classifier_averages_an_image_and_its_mirror_image():
+    from piclassify.device.bundled import MODELS_DIR
+    from piclassify.shared.classifier import Classifier
+
+    plain = Classifier.load(MODELS_DIR / "digits.tflite")  # any model shows it
+    both = Classifier(plain.model_path, replace(plain.manifest, mirror_average=True), plain.runtime)
+    image = np.zeros((28, 28), np.uint8)
+    image[4:24, 6:10] = image[4:8, 6:20] = 255  # an asymmetric stroke: its mirror image reads differently
+    single, mirrored = plain.image_probabilities(image), plain.image_probabilities(image[:, ::-1])
+    assert not np.allclose(single, mirrored, atol=0.05)
+    np.testing.assert_allclose(both.image_probabilities(image), (single + mirrored) / 2, rtol=1e-6)
+    assert both.predict(image).score == pytest.approx(float(np.max((single + mirrored) / 2)), rel=1e-6)

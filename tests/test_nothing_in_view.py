@@ -24,7 +24,7 @@ from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, nothin
 from piclassify.trainer.scenes import SCENES, empty_scenes
 from tests.manifests import digits_like
 
-PHOTO_MODELS = ["catsdogs", "digits"]  # fashion joins when it is retrained with its reject option
+PHOTO_MODELS = ["catsdogs", "digits", "fashion"]
 
 
 @pytest.mark.parametrize("model", PHOTO_MODELS)
@@ -79,6 +79,18 @@ def test_the_model_s_background_class_is_answered_as_nothing_in_view():
     sample = sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0]
     result = classify_photo(pipeline, np.asarray(Image.open(sample).convert("RGB")))
     assert result.label is None and result.reason == "the model sees only background"
+
+
+@pytest.mark.parametrize("keep", [0.9, 0.93, 0.99])
+def test_the_background_threshold_rises_only_as_far_as_the_held_out_negatives_allow(keep):
+    from piclassify.trainer.background import calibrate_threshold
+
+    negatives = np.random.default_rng(3).beta(8, 1, 645)  # background probabilities of held-out negatives
+    threshold = calibrate_threshold(negatives, keep)
+    assert 0.5 < threshold < 0.95 and np.mean(negatives > threshold) >= keep
+    next_up = np.sort(negatives)[np.sort(negatives) > threshold][0]
+    assert np.mean(negatives > next_up) < keep  # one step higher would let too many through
+    assert calibrate_threshold(np.full(50, 0.45), keep) == 0.5  # never below "more likely than the rest"
 
 
 def test_the_results_log_skips_nothing_in_view_unless_asked(tmp_path):

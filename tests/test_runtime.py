@@ -40,6 +40,16 @@ def test_no_runtime_at_all_says_what_to_install(monkeypatch):
         load_runtime()
 
 
+@pytest.mark.parametrize("machine, bits", [("armv7l", "32bit"), ("aarch64", "32bit")])  # 32-bit OS, 64-bit kernel too
+def test_on_32_bit_arm_no_runtime_says_to_install_the_64_bit_os(monkeypatch, machine, bits):
+    for name in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite"):
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setattr("platform.machine", lambda: machine)
+    monkeypatch.setattr("platform.architecture", lambda *args, **kwargs: (bits, "ELF"))
+    with pytest.raises(NoRuntimeError, match=r"32-bit ARM system.*install Raspberry Pi OS \(64-bit\)"):
+        load_runtime()
+
+
 def failing_runtime(name, exc):
     def interpreter(**kwargs):
         raise exc

@@ -1,11 +1,14 @@
 """Prepared uint8 images in, predictions out: encoding and decoding by the manifest."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.manifest import Quantization, TensorSpec
-from piclassify.shared.tensors import InputEncoder, decode_output, output_probabilities
+from piclassify.shared.manifest import Quantization, Reject, TensorSpec
+from piclassify.shared.tensors import (InputEncoder, decode_output, decode_probabilities, output_probabilities,
+                                       predicted_indices)
 from tests.manifests import binary_like, digits_like
 
 
@@ -50,3 +53,16 @@ def test_float_logits_from_keras_are_not_dequantized():
     manifest = binary_like(task="multiclass", output=TensorSpec((2,), "int8", Quantization(0.05, 0)))
     probabilities = output_probabilities(np.array([[0.0, 1.0]], dtype=np.float32), manifest)
     np.testing.assert_allclose(probabilities, [[0.2689414, 0.7310586]], rtol=1e-6)  # dequantized: 0.4875, 0.5125
+
+
+def test_a_background_class_answers_only_with_the_majority():
+    """"Is anything in view?" is yes or no: 0.4 background beside 0.35 cats and 0.25 dogs is an animal, a cat."""
+    manifest = binary_like(task="multiclass", labels=("cats", "dogs", "nothing"),
+                           output=TensorSpec((3,), "float32"), reject=Reject(background_label="nothing"))
+    rows = np.array([[0.35, 0.25, 0.40], [0.20, 0.25, 0.55], [0.60, 0.30, 0.10], [0.25, 0.25, 0.50]])
+    assert predicted_indices(rows, manifest).tolist() == [0, 2, 0, 0]
+    prediction = decode_probabilities(rows[0], manifest)
+    assert (prediction.label, prediction.score) == ("cats", 0.35)
+    assert predicted_indices(rows, replace(manifest, reject=Reject())).tolist() == [2, 2, 0, 2]  # plain argmax
+    raised = replace(manifest, reject=Reject(background_label="nothing", background_threshold=0.6))  # calibrated
+    assert predicted_indices(rows, raised).tolist() == [0, 1, 0, 0]

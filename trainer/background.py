@@ -8,20 +8,27 @@ of each is held out, to measure how often the finished model says "nothing" for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
+from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import IMAGE_SUFFIXES
+from piclassify.shared.manifest import Manifest, manifest_path_for, write_manifest
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.folder_data import decode_photo
 from piclassify.trainer.scenes import empty_scenes
 
 BACKGROUND_LABEL = "nothing"
 HELD_OUT = 0.2
+SCENE_SHARE = 0.25  # with negatives, a quarter are empty scenes: they are easy, real things that are not a class are not
+# The background threshold is raised while this share of the held-out negatives still gets "nothing": 3 points
+# above the 90% asked of photos that show no class, as photos from elsewhere read a little worse than held-out ones.
+NEGATIVES_KEPT = 0.93
+MAX_THRESHOLD = 0.95
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,12 @@ class Background:
 
 def load_background(count: int, width: int, height: int, resize: str, negatives: Optional[Path] = None,
                     seed: int = 1, log: Callable[[str], None] = print) -> Background:
-    """About ``count`` training photos of nothing to classify: half empty scenes, half negatives (when given)."""
+    """About ``count`` training photos of nothing to classify: empty scenes, and three times as many negatives
+    when they are given."""
     rng = np.random.default_rng(seed)
     negative_photos = _negatives(negatives, width, height, resize, rng, log) if negatives else np.zeros(
         (0, height, width, 3), np.uint8)
-    scene_share = count // 2 if len(negative_photos) else count
+    scene_share = int(count * SCENE_SHARE) if len(negative_photos) else count
     scenes = np.stack([frame_rgb(image, width, height, resize)
                        for _, image in empty_scenes(int(scene_share / (1 - HELD_OUT)) + 1, seed=seed)])
     scenes_train, scenes_held = _split(scenes, rng)
@@ -66,3 +74,32 @@ def _split(photos: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np
     order = rng.permutation(len(photos))
     held = int(round(len(photos) * HELD_OUT))
     return photos[order[held:]], photos[order[:held]]
+
+
+def calibrate_threshold(background_probabilities: np.ndarray, keep: float = NEGATIVES_KEPT) -> float:
+    """The highest background threshold, from 0.5 up to ``MAX_THRESHOLD``, at which ``keep`` of the held-out
+    negatives (their background probabilities, as the device computes them) still get "nothing in view".
+
+    Whatever margin the model has above ``keep`` is spent on fewer real objects wrongly answered "nothing".
+    """
+    ordered = np.sort(np.asarray(background_probabilities, dtype=np.float64))
+    allowed = len(ordered) - int(np.ceil(keep * len(ordered)))  # how many may fall at or below the threshold
+    if allowed <= 0:
+        return 0.5
+    threshold = (ordered[allowed - 1] + ordered[allowed]) / 2  # between the last let through and the first kept
+    return float(np.clip(threshold, 0.5, MAX_THRESHOLD))
+
+
+def calibrate_background(model_path: Path, background: Background, log: Callable[[str], None] = print) -> Manifest:
+    """Store ``calibrate_threshold`` of the exported model (the device's code: int8, mirror average) on the
+    held-out negatives, or the held-out scenes when there are none, in the manifest beside ``model_path``."""
+    classifier = Classifier.load(model_path)
+    manifest = classifier.manifest
+    held_out = background.held_out_negatives if len(background.held_out_negatives) else background.held_out_scenes
+    probabilities = classifier.probabilities(held_out)[:, manifest.labels.index(BACKGROUND_LABEL)]
+    threshold = calibrate_threshold(probabilities)
+    manifest = replace(manifest, reject=replace(manifest.reject, background_threshold=threshold))
+    write_manifest(manifest, manifest_path_for(model_path))
+    log(f"background threshold {threshold:.3f}: {100 * np.mean(probabilities > threshold):.1f}% of {len(held_out)} "
+        f"held-out negatives answered nothing (at 0.5: {100 * np.mean(probabilities > 0.5):.1f}%)")
+    return manifest

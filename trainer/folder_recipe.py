@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.manifest import Manifest, Reject, Scaling
-from piclassify.trainer.background import BACKGROUND_LABEL, load_background
+from piclassify.trainer.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
@@ -43,7 +43,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     """The whole recipe; the validation photos are only evaluated, never used to choose weights.
 
     Besides the user's classes the model learns a background class (``trainer.background``), and
-    the device answers "nothing in view" when it wins.
+    the device answers "nothing in view" when it is above the threshold calibrated on held-out negatives.
     """
     started = time.monotonic()
     alpha = 0.35
@@ -63,17 +63,19 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels)} photos, "
         f"classes {', '.join(classes)}, {epochs} epochs")
     config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos",
-                         label_smoothing=0.1, weight_decay=0.004, mixup=0.2)
+                         label_smoothing=0.1, weight_decay=0.004, mixup=0.2, validate_every=5)
     model, summary = train_model(model, images, labels, scaling, config,
                                  monitor=(data.validation.images, data.validation.labels))
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization, calibration_samples(images, scaling, seed=seed))
     contract = ModelContract(name=name, task="multiclass", labels=classes, colour="rgb", polarity="any",
-                             scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL))
+                             scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL),
+                             mirror_average=True)  # trained with mirror images ("photos" augmentation)
     training = {"arch": backbone or "photo-cnn", "quantization": quantization, "dataset": str(root),
                 "negatives": str(negatives) if negatives else None,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
     model_path = write_model(tflite, contract, out_dir, training)
+    calibrate_background(model_path, background, log)
     evaluate_and_report(model, model_path, data.validation.images, data.validation.labels,
                         f"{data.validation_name}", Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos",

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
-from piclassify.trainer.clothing import add_real_photos, measure_and_record_photos
+from piclassify.trainer.clothing import add_camera_photos, measure_and_record_photos
 from piclassify.trainer.datasets import DATASETS, load_dataset
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
@@ -36,8 +36,9 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
                     seed: int = 1, log: Callable[[str], None] = print, photos: Optional[Path] = None) -> Manifest:
     """The whole recipe for one dataset; returns the final manifest with measured accuracies.
 
-    ``fashion`` also trains on real clothing photos (``photos``, else a ``clothing-photos`` folder where
-    the datasets are) and records their accuracy on its validation photos (``trainer.clothing``).
+    ``fashion`` also trains on camera photos framed as garments: items rendered as photos, and real
+    clothing photos (``photos``, else a ``clothing-photos`` folder where the datasets are), and records
+    the accuracy on the real validation photos (``trainer.clothing``).
     """
     started = time.monotonic()
     arch = arch or DATASETS[name].default_arch
@@ -47,8 +48,8 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     x_train, y_train = dataset.x_train[:limit], dataset.y_train[:limit]
     photos_root, photos_info = None, {}
     if name == "fashion":
-        x_train, y_train, photos_root, photos_info = add_real_photos(x_train, y_train, dataset.labels, photos,
-                                                                     data_dir, seed, log)
+        x_train, y_train, photos_root, photos_info = add_camera_photos(x_train, y_train, dataset.labels, photos,
+                                                                       data_dir, seed, log)
     height, width = x_train.shape[1:]
     model = ARCHITECTURES[arch]((height, width, 1), len(dataset.labels))
     log(f"training {arch} ({model.count_params():,} parameters) on {len(x_train)} images for up to {epochs} epochs")

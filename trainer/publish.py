@@ -27,6 +27,7 @@ class ModelContract:
     resize: str
     threshold: float = 0.5
     reject: Reject = Reject()
+    mirror_average: bool = False  # trained on mirror images: the device averages both (see Manifest)
 
 
 def producer_versions() -> dict[str, str]:
@@ -64,6 +65,7 @@ def write_model(tflite: bytes, contract: ModelContract, out_dir: Path, training:
         channels=channels, colour=contract.colour, polarity=contract.polarity, scaling=contract.scaling,
         resize=contract.resize, input=input_spec, output=output_spec, model_file=model_path.name,
         sha256=sha256_of(model_path), threshold=contract.threshold, reject=contract.reject,
+        mirror_average=contract.mirror_average,
         versions=producer_versions(),
         training=dict(training),
     )
@@ -83,5 +85,10 @@ def record_metrics(model_path: Path, manifest: Manifest, metrics: Mapping[str, A
 
 
 def keras_probabilities(model, x_scaled: np.ndarray, manifest: Manifest) -> np.ndarray:
-    """The float Keras model's probabilities, through the same softmax/sigmoid as the device."""
-    return output_probabilities(model.predict(x_scaled, batch_size=256, verbose=0), manifest)
+    """The float Keras model's probabilities, through the same softmax/sigmoid as the device (and, where the
+    manifest says so, averaged with its mirror images' as the device does)."""
+    probabilities = output_probabilities(model.predict(x_scaled, batch_size=256, verbose=0), manifest)
+    if manifest.mirror_average:
+        mirrored = output_probabilities(model.predict(x_scaled[:, :, ::-1], batch_size=256, verbose=0), manifest)
+        probabilities = (probabilities + mirrored) / 2.0
+    return probabilities
