@@ -2,11 +2,12 @@
 
 TFLite's interpreter builder (LiteRT 2.3 here) trusts a model's signature list: a signature naming
 a subgraph the model does not have makes it read through a null pointer, and the whole process dies
-of SIGSEGV with no Python exception to catch. One byte is enough: zeroing the root table's vtable
-slot for ``subgraphs`` hides them all (tests/test_hardening_models.py builds that model). The
-manifest's sha256 already stops accidental corruption; this keeps a crafted or mis-exported model
-from taking a running service down on reload. It reads four fields with the ``flatbuffers`` package
-that LiteRT itself depends on; where that is not installed, the check is skipped.
+of SIGSEGV with no Python exception to catch (tflite-runtime 2.14 too). One byte is enough: zeroing
+the root table's vtable slot for ``subgraphs`` hides them all (tests/test_hardening_models.py builds
+that model). The manifest's sha256 already stops accidental corruption; this keeps a crafted or
+mis-exported model from taking a running service down on reload. It reads four fields with the
+``flatbuffers`` package (a device dependency: tflite-runtime does not bring it, as LiteRT does);
+where it is missing all the same, the check is skipped.
 
 Vtable slots are ``4 + 2 * field id`` from TFLite's schema.fbs: Model.subgraphs is field 2,
 Model.signature_defs field 7, SignatureDef.subgraph_index field 4.

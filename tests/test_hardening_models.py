@@ -175,11 +175,13 @@ def test_a_model_whose_signature_names_a_missing_subgraph_is_refused_not_a_crash
     done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "info", str(model_copy)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, f"exit {done.returncode}: {done.stderr}"  # -11 would be the crash
-    assert done.stderr == f"piclassify: error: {model_copy}: not a model ai-edge-litert {runtime_version()} can open " \
+    assert done.stderr == f"piclassify: error: {model_copy}: not a model {runtime_in_use()} can open " \
                           "(it has no subgraph)\n"
 
 
-def runtime_version() -> str:
+def runtime_in_use() -> str:
+    """"ai-edge-litert 2.3.0", or whichever runtime this venv has (tflite-runtime in scripts/test-arm64)."""
     from piclassify.shared.runtime import load_runtime
 
-    return load_runtime().version
+    runtime = load_runtime()
+    return f"{runtime.name} {runtime.version}"
