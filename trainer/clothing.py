@@ -47,7 +47,6 @@ MAPPED = {  # photo folder -> (Fashion-MNIST label, how well the two match)
     "outwear": ("Coat", "approximate"),
 }
 VARIANTS = 4  # framings per training photo: the photo itself and three jittered copies
-REAL_REPEAT = 1  # each framing this many times an epoch (2 reads real photos better, Fashion-MNIST below 93%)
 RENDERED_ITEMS = 6000  # Fashion-MNIST training items also rendered as the demo's camera photos
 
 
@@ -185,7 +184,7 @@ def add_camera_photos(x_train: np.ndarray, y_train: np.ndarray, labels: Sequence
                       data_dir: Optional[Path], seed: int = 1,
                       log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray, Optional[Path], dict]:
     """Fashion-MNIST's training images, plus some of them rendered as camera photos, plus the real photos
-    (``REAL_REPEAT`` times) when a ``clothing-photos`` folder is found, all framed as garments; returns
+    when a ``clothing-photos`` folder is found, all framed as garments; returns
     the images, labels, the photo folder (None when none) and what to record under ``training``."""
     started = time.monotonic()
     x_rendered, y_rendered = rendered_items(x_train, y_train, min(RENDERED_ITEMS, len(x_train)), x_train.shape[1], seed)
@@ -197,7 +196,7 @@ def add_camera_photos(x_train: np.ndarray, y_train: np.ndarray, labels: Sequence
         return np.concatenate([x_train, x_rendered]), np.concatenate([y_train, y_rendered]), None, info
     framed = frame_training_photos(root, labels, size=x_train.shape[1], seed=seed, log=log)
     info.update({"real_photos": str(root / "train"), "real_photo_count": framed.photos,
-                 "real_photo_images": int(len(framed.images)), "real_photo_repeat": REAL_REPEAT,
+                 "real_photo_images": int(len(framed.images)),
                  "real_photo_framing_seconds": round(framed.seconds, 1)})
-    return (np.concatenate([x_train, x_rendered] + [framed.images] * REAL_REPEAT),
-            np.concatenate([y_train, y_rendered] + [framed.labels] * REAL_REPEAT), root, info)
+    return (np.concatenate([x_train, x_rendered, framed.images]),
+            np.concatenate([y_train, y_rendered, framed.labels]), root, info)
