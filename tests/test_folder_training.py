@@ -68,7 +68,8 @@ def test_the_classes_are_the_sorted_folder_names_plus_a_background_class_for_not
 def test_unreadable_files_are_skipped_and_counted_not_fatal(shapes_model):
     training = json.loads(shapes_model.with_suffix(".json").read_text())["training"]
     assert training["skipped_files"] == 2
-    assert training["train_images"] == 32 + 8, "32 shapes, and a quarter as many background photos"
+    assert training["train_images"] == 32 + 2 + 8, "32 shapes, 2 empty scenes and the 8 negatives not held out"
+    assert training["images_per_epoch"] == 32 + 8, "an epoch: the shapes, and a quarter as many background photos"
 
 
 def test_validation_accuracy_and_nothing_in_view_rates_are_recorded_and_reports_written(shapes_model):
@@ -130,3 +131,48 @@ def test_mobilenetv2_transfer_trains_from_a_local_weights_file(tmp_path):
 def test_the_background_threshold_is_calibrated_from_the_held_out_negatives(shapes_model):
     manifest = Classifier.load(shapes_model).manifest
     assert 0.5 <= manifest.reject.background_threshold <= 0.95
+
+
+def test_each_epoch_draws_its_share_of_the_negatives_afresh():
+    """A large pool of negatives is learned from a few at a time: an epoch keeps its length, and the
+    epochs between them see most of the pool."""
+    from piclassify.trainer.training import Draw, TrainConfig, training_batches
+
+    photos, pool_size, per_epoch = 40, 200, 10
+    images = np.zeros((photos, 4, 4, 3), np.uint8)
+    labels = np.eye(3, dtype=np.float32)[np.arange(photos) % 2]
+    pool = np.arange(1, pool_size + 1, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    batches, steps = training_batches(images, labels, [Draw(pool, 2, per_epoch)], 3, TrainConfig(batch_size=10))
+    assert steps == (photos + per_epoch) // 10
+    drawn_per_epoch, seen = [], set()
+    batch_iterator = iter(batches)
+    for _ in range(20):
+        drawn = [(int(image[0, 0, 0]), label.argmax()) for _ in range(steps)
+                 for image, label in zip(*(part.numpy() for part in next(batch_iterator))) if image[0, 0, 0]]
+        assert all(label == 2 for _, label in drawn), "a negative is labelled as the background class"
+        drawn_per_epoch.append(len(drawn))
+        seen.update(value for value, _ in drawn)
+    assert 0.7 * per_epoch <= np.mean(drawn_per_epoch) <= 1.3 * per_epoch
+    assert len(seen) > pool_size / 2, "the pool is drawn afresh, not the same few every epoch"
+
+
+def test_object_photos_borrow_an_edge_strip_of_a_background_photo():
+    """A cat beside a jumper is still a cat: object photos get a strip of a background photo along one
+    edge, and background photos stay as they are."""
+    import tensorflow as tf
+
+    from piclassify.trainer.training import paste_context
+
+    objects, backgrounds = 32, 32
+    images = np.concatenate([np.ones((objects, 20, 20, 3), np.float32), np.zeros((backgrounds, 20, 20, 3), np.float32)])
+    labels = np.eye(3, dtype=np.float32)[[0, 1] * (objects // 2) + [2] * backgrounds]
+    tf.random.set_seed(3)
+    pasted = paste_context(tf.constant(images), tf.constant(labels), 2).numpy()
+    assert (pasted[objects:] == 0).all(), "background photos are unchanged"
+    own = pasted[:objects].mean(axis=(1, 2, 3))
+    assert (own >= 0.55).all() and (own < 1).sum() >= objects // 4, "a strip of at most 40%, on a share of the photos"
+    for photo in pasted[:objects][own < 1]:
+        borrowed = photo[..., 0] == 0
+        rows, cols = borrowed.any(axis=1), borrowed.any(axis=0)
+        assert rows.all() or cols.all(), "the strip runs along a whole edge"
+        assert (borrowed[rows][:, cols]).all(), "and is one rectangle"

@@ -2,8 +2,9 @@
 
 Its photos are the built-in empty scenes (``trainer.scenes``: paper, tabletops, fabric, walls, a
 dark room, noise) plus the user's own negatives (``--negatives DIR``: any photos that show none
-of the classes, in any sub-folders), framed exactly as the device frames a camera frame. A share
-of each is held out, to measure how often the finished model says "nothing" for them.
+of the classes, in any sub-folders), framed exactly as the device frames a camera frame. Every
+negative is learned from, a few hundred afresh in each epoch, so a large folder costs no longer
+epochs. A share of each is held out, to measure how often the finished model says "nothing" for them.
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ MAX_THRESHOLD = 0.95
 
 @dataclass(frozen=True)
 class Background:
-    train: np.ndarray  # (N, H, W, 3) uint8, scenes and negatives mixed
+    scenes: np.ndarray  # (N, H, W, 3) uint8, in every epoch
+    negatives: np.ndarray  # all the negatives to learn from, of which an epoch draws ``negatives_per_epoch``
+    negatives_per_epoch: int
     held_out_scenes: np.ndarray
     held_out_negatives: np.ndarray
 
 
 def load_background(count: int, width: int, height: int, resize: str, negatives: Optional[Path] = None,
                     seed: int = 1, log: Callable[[str], None] = print) -> Background:
-    """About ``count`` training photos of nothing to classify: empty scenes, and three times as many negatives
-    when they are given."""
+    """About ``count`` training photos of nothing to classify in each epoch: empty scenes, and three times as
+    many negatives when they are given."""
     rng = np.random.default_rng(seed)
     negative_photos = _negatives(negatives, width, height, resize, rng, log) if negatives else np.zeros(
         (0, height, width, 3), np.uint8)
@@ -50,10 +53,11 @@ def load_background(count: int, width: int, height: int, resize: str, negatives:
                        for _, image in empty_scenes(int(scene_share / (1 - HELD_OUT)) + 1, seed=seed)])
     scenes_train, scenes_held = _split(scenes, rng)
     negatives_train, negatives_held = _split(negative_photos, rng)
-    negatives_train = negatives_train[:count - len(scenes_train)]
-    log(f"background class {BACKGROUND_LABEL!r}: {len(scenes_train)} empty scenes and {len(negatives_train)} "
-        f"negatives to learn from; {len(scenes_held)} and {len(negatives_held)} held out")
-    return Background(np.concatenate([scenes_train, negatives_train]), scenes_held, negatives_held)
+    per_epoch = min(len(negatives_train), count - len(scenes_train))
+    log(f"background class {BACKGROUND_LABEL!r}: {len(scenes_train)} empty scenes and {per_epoch} of "
+        f"{len(negatives_train)} negatives (drawn afresh) in each epoch; {len(scenes_held)} and "
+        f"{len(negatives_held)} held out")
+    return Background(scenes_train, negatives_train, per_epoch, scenes_held, negatives_held)
 
 
 def _negatives(folder: Path, width: int, height: int, resize: str, rng: np.random.Generator,

@@ -17,7 +17,7 @@ from piclassify.trainer.folder_data import load_folder_dataset
 from piclassify.trainer.models import build_mobilenetv2, build_photo_cnn
 from piclassify.trainer.nothing_in_view import measure_and_record
 from piclassify.trainer.publish import ModelContract, write_model
-from piclassify.trainer.training import TrainConfig, train_model
+from piclassify.trainer.training import Draw, TrainConfig, train_model
 
 KERAS_MODELS = Path.home() / ".keras" / "models"
 RESIZE = "centre-crop"
@@ -55,19 +55,23 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
                            "(put such photos in a folder given with --negatives)")
     background = load_background(len(data.train.labels) // 4, size, size, RESIZE, negatives, seed, log)
     classes = data.classes + (BACKGROUND_LABEL,)
-    images = np.concatenate([data.train.images, background.train])
-    labels = np.concatenate([data.train.labels, np.full(len(background.train), len(data.classes), np.int64)])
+    images = np.concatenate([data.train.images, background.scenes])
+    labels = np.concatenate([data.train.labels, np.full(len(background.scenes), len(data.classes), np.int64)])
+    draws = [Draw(background.negatives, len(data.classes), background.negatives_per_epoch)] if len(
+        background.negatives) else []
     shape = (size, size, 3)
     model = (build_mobilenetv2(shape, len(classes), str(weights_path), alpha) if weights_path
              else build_photo_cnn(shape, len(classes)))
-    log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels)} photos, "
-        f"classes {', '.join(classes)}, {epochs} epochs")
+    log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels) + len(background.negatives)} "
+        f"photos, classes {', '.join(classes)}, {epochs} epochs")
     config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos",
-                         label_smoothing=0.1, weight_decay=0.004, mixup=0.2, validate_every=5)
+                         label_smoothing=0.1, weight_decay=0.004, mixup=0.2, validate_every=5,
+                         context_from=len(data.classes))
     model, summary = train_model(model, images, labels, scaling, config,
-                                 monitor=(data.validation.images, data.validation.labels))
+                                 monitor=(data.validation.images, data.validation.labels), draws=draws)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
-    tflite = to_tflite(model, quantization, calibration_samples(images, scaling, seed=seed))
+    tflite = to_tflite(model, quantization,
+                       calibration_samples(np.concatenate([images, background.negatives]), scaling, seed=seed))
     contract = ModelContract(name=name, task="multiclass", labels=classes, colour="rgb", polarity="any",
                              scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL),
                              mirror_average=True)  # trained with mirror images ("photos" augmentation)

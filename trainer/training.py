@@ -1,7 +1,8 @@
 """Train a Keras model on uint8 images, scaled by the shared contract, with augmentation.
 
 Validation split, early stopping on validation loss (best weights restored), cosine learning
-rate, seeded shuffles and initialisation so that the same command gives the same model.
+rate, seeded shuffles and initialisation so that the same command gives the same model. Photo
+models also draw from a pool of negatives each epoch and paste background edges into object photos.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import keras
 import numpy as np
@@ -32,6 +33,16 @@ class TrainConfig:
     weight_decay: float = 0.0  # AdamW's decoupled weight decay; 0 is plain Adam
     mixup: float = 0.0  # Beta(mixup, mixup) blends of two images and their labels; 0 is off
     validate_every: int = 1  # epochs between looks at the validation images (a look at 1,000 photos costs 10%)
+    context_from: Optional[int] = None  # a background class whose photos lend an edge strip to the others' photos
+
+
+@dataclass(frozen=True)
+class Draw:
+    """More images of one class than an epoch should hold: each epoch samples about ``per_epoch`` of them
+    afresh, so a large pool (the user's negatives) widens what the model sees without longer epochs."""
+    images: np.ndarray  # uint8, as the training images
+    label: int
+    per_epoch: int
 
 
 def augmentation(kind: str) -> keras.Sequential:
@@ -76,18 +87,40 @@ def mix_up(images: tf.Tensor, labels: tf.Tensor, alpha: float) -> tuple[tf.Tenso
     return mixed, weight[:, None] * labels + (1.0 - weight[:, None]) * tf.gather(labels, order)
 
 
+def paste_context(images: tf.Tensor, labels: tf.Tensor, background: int) -> tf.Tensor:
+    """Object photos get an edge strip (15-40% of one side) of a background photo of the batch, labels unchanged.
+
+    Real photos of an object often hold things of the background class around it (a cat on a red
+    jumper, a dog beside jeans): this teaches that such surroundings do not make the photo "nothing".
+    """
+    shape = tf.shape(images)
+    count, height, width = shape[0], shape[1], shape[2]
+    donors = tf.random.shuffle(tf.range(count))
+    is_background = labels[:, background] > 0.5
+    pasted = tf.logical_and(tf.logical_not(is_background), tf.gather(is_background, donors))
+    ys, xs = tf.meshgrid(tf.linspace(0.0, 1.0, height), tf.linspace(0.0, 1.0, width), indexing="ij")
+    edges = tf.stack([xs, 1 - xs, ys, 1 - ys])  # how far each pixel is from the left, right, top, bottom edge
+    side = tf.random.uniform([count], 0, 4, dtype=tf.int32)
+    depth = tf.random.uniform([count], 0.15, 0.4)
+    strip = tf.gather(edges, side) < depth[:, None, None]
+    mask = tf.logical_and(strip, pasted[:, None, None])[..., None]
+    return tf.where(mask, tf.gather(images, donors), images)
+
+
 def validation_epochs(config: TrainConfig) -> list[int]:
     """Every ``validate_every``-th epoch and the last (Keras counts from 1)."""
     return sorted(set(range(config.validate_every, config.epochs + 1, config.validate_every)) | {config.epochs})
 
 
 def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scaling, config: TrainConfig,
-                monitor: Optional[tuple[np.ndarray, np.ndarray]] = None) -> tuple[keras.Model, dict]:
+                monitor: Optional[tuple[np.ndarray, np.ndarray]] = None,
+                draws: Sequence[Draw] = ()) -> tuple[keras.Model, dict]:
     """Fit ``model`` on uint8 images ``x``; return it and a summary (epochs run, seconds, val accuracy).
 
     Without ``monitor``, a validation split is held out and early stopping keeps the best weights.
     With ``monitor`` (small photo sets, where every training image counts), nothing is held out:
     the fixed schedule runs to its end and the monitor images are only shown, never used to choose.
+    Each of ``draws`` adds its ``per_epoch`` images to every epoch, sampled afresh from its pool.
     """
     keras.utils.set_random_seed(config.seed)
     callbacks: list[keras.callbacks.Callback] = []
@@ -109,28 +142,55 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
         values.set_shape(batch.shape)
         return values
 
-    train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-                .shuffle(len(x_train), seed=config.seed, reshuffle_each_iteration=True)
-                .batch(config.batch_size)
-                .map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE))
+    train_ds, steps_per_epoch = training_batches(x_train, y_train, draws, classes, config)
+    train_ds = train_ds.map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    if config.context_from is not None:
+        train_ds = train_ds.map(lambda a, b: (paste_context(a, b, config.context_from), b),
+                                num_parallel_calls=tf.data.AUTOTUNE)
     if config.mixup:
         train_ds = train_ds.map(lambda a, b: mix_up(a, b, config.mixup), num_parallel_calls=tf.data.AUTOTUNE)
     train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
-    steps = int(np.ceil(len(x_train) / config.batch_size)) * config.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                      decay_steps=steps_per_epoch * config.epochs)
     loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
     optimizer = (keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay) if config.weight_decay
                  else keras.optimizers.Adam(schedule))
     model.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     started = time.monotonic()
     history = model.fit(train_ds, validation_data=(x_val, y_val), epochs=config.epochs, callbacks=callbacks,
-                        validation_freq=validation_epochs(config), verbose=1 if sys.stdout.isatty() else 2, shuffle=False)
+                        steps_per_epoch=steps_per_epoch if draws else None, validation_freq=validation_epochs(config),
+                        verbose=1 if sys.stdout.isatty() else 2, shuffle=False)
     seconds = time.monotonic() - started
     return model, {
         "epochs_run": len(history.history["loss"]),
         "seconds": round(seconds, 1),
         "best_val_accuracy": round(float(max(history.history["val_accuracy"])), 5),
-        "train_images": int(len(x_train)),
+        "train_images": int(len(x_train)) + sum(len(draw.images) for draw in draws),
+        "images_per_epoch": int(len(x_train)) + sum(draw.per_epoch for draw in draws),
         "validation_images": int(len(x_val)),
         "seed": config.seed,
     }
+
+
+def training_batches(x: np.ndarray, y: np.ndarray, draws: Sequence[Draw], classes: int,
+                     config: TrainConfig) -> tuple[tf.data.Dataset, int]:
+    """Shuffled batches of (uint8 images, one-hot labels), and the steps in an epoch.
+
+    Without draws an epoch is one pass over ``x``; with draws, ``tf.data`` samples the images and each pool in
+    proportion to their share of an epoch, from endlessly reshuffled copies.
+    """
+    if not draws:
+        whole = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=config.seed,
+                                                                    reshuffle_each_iteration=True)
+        return whole.batch(config.batch_size), int(np.ceil(len(x) / config.batch_size))
+    pools = [(x, y, len(x))]
+    for draw in draws:
+        one_hot = keras.utils.to_categorical(draw.label, classes).astype(np.float32)
+        pools.append((as_model_input(draw.images), np.tile(one_hot, (len(draw.images), 1)), draw.per_epoch))
+    per_epoch = sum(share for _, _, share in pools)
+    sources = [tf.data.Dataset.from_tensor_slices((images, labels))
+               .shuffle(len(images), seed=config.seed + n, reshuffle_each_iteration=True).repeat()
+               for n, (images, labels, _) in enumerate(pools)]
+    mixed = tf.data.Dataset.sample_from_datasets(sources, weights=[share / per_epoch for _, _, share in pools],
+                                                 seed=config.seed)
+    return mixed.batch(config.batch_size), int(np.ceil(per_epoch / config.batch_size))
