@@ -130,6 +130,17 @@ def on_message(client: Any, handler: Callable[[Any], None]) -> None:
     client.on_message = lambda _client, _userdata, message: handler(message)
 
 
+def on_publish(client: Any, handler: Callable[[int], None]) -> None:
+    """``handler(mid)`` once paho has delivered a message: QoS 0 written out, QoS 1 and 2 acknowledged.
+
+    This rather than ``MQTTMessageInfo.is_published()``: that raises for good once a first send
+    failed with the connection, although paho keeps a QoS 1 or 2 message and sends it again after
+    reconnecting, and then calls this (1.x passes (client, userdata, mid), 2.x adds a reason code
+    and properties).
+    """
+    client.on_publish = lambda _client, _userdata, mid, *_rest: handler(mid)
+
+
 def on_subscribe(client: Any, handler: Callable[[], None]) -> None:
     """``handler()`` for each SUBACK (1.x passes granted QoS, 2.x reason codes and properties)."""
     client.on_subscribe = lambda *_args: handler()

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from piclassify.device.backoff import Backoff
 from piclassify.device.loop import CAPTURE
-from piclassify.device.mqtt_client import Broker, MqttSetupError, describe, new_client, on_connect, on_message, paho
+from piclassify.device.mqtt_client import (Broker, MqttSetupError, describe, new_client, on_connect, on_message,
+                                           on_publish, paho)
 from piclassify.device.mqtt_discovery import Model, discovery_messages, topics
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ class MqttSink:
         self._state_sent = True
         self._full_noted = False  # "dropping the oldest" is logged once per outage
         self._dropped_before = 0  # dropped when the current fault began
-        self._inflight: list[tuple[Any, bool]] = []  # (paho MQTTMessageInfo, is a result)
+        self._inflight: dict[int, Optional[Result]] = {}  # message id -> the result sent, None for anything else
+        self._delivered: set[int] = set()  # message ids paho reported delivered since the last _settle
         self._fault: Optional[str] = None
         self._refused = False
         self._socket_open = False
@@ -110,6 +112,7 @@ class MqttSink:
             return
         on_connect(self.client, self._on_connect)
         on_message(self.client, self._on_message)
+        on_publish(self.client, self._delivered.add)
         log.info("MQTT: publishing to broker %s as %s under %s/", self.broker, config.name(), config.prefix())
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
         self._thread.start()
@@ -182,6 +185,10 @@ class MqttSink:
         code = self.client.loop(timeout=POLL_S)
         if code != 0:  # the connection is gone (paho closed the socket)
             self._socket_open = False
+            if self.qos == 0:  # paho sends QoS 1 and 2 again after reconnecting, but forgets QoS 0 not yet written
+                self._settle()
+                self._requeue([result for result in self._inflight.values() if result is not None])
+                self._inflight.clear()
             was_connected, self.connected = self.connected, False
             if self._refused:  # the broker said why; that is logged already
                 self._refused = False
@@ -242,23 +249,27 @@ class MqttSink:
                     result, topic = self._queue.popleft(), self.topics["result"]
                 else:
                     return
-            info = self.client.publish(topic, result.json(), self.qos, retain=topic == self.topics["state"])
+            is_result = topic == self.topics["result"]
+            info = self.client.publish(topic, result.json(), self.qos, retain=not is_result)
             if info.rc != 0 and self.qos == 0:  # not sent, and paho keeps only QoS 1 and 2 for later
-                if topic == self.topics["result"]:
-                    with self._lock:
-                        self._queue.appendleft(result)
+                if is_result:
+                    self._requeue([result])
                 return
-            self._inflight.append((info, topic == self.topics["result"]))
+            self._inflight[info.mid] = result if is_result else None
 
     def _settle(self) -> None:
-        """Forget what the broker acknowledged; count its results."""
-        waiting = []
-        for info, is_result in self._inflight:
-            if info.is_published():
-                self.published += is_result
-            else:
-                waiting.append((info, is_result))
-        self._inflight = waiting
+        """Forget what paho delivered; count its results."""
+        for mid in self._delivered & self._inflight.keys():
+            self.published += self._inflight.pop(mid) is not None
+        self._delivered.clear()  # the rest: stats, availability, discovery
+
+    def _requeue(self, results: list[Result]) -> None:
+        """Results that did not go out, back to the front of the queue, which still keeps only the newest."""
+        with self._lock:
+            self._queue.extendleft(reversed(results))
+            while len(self._queue) > self.queue_size:
+                self._queue.popleft()
+                self.dropped += 1
 
     def _send_stats(self) -> None:
         now = time.monotonic()
@@ -284,15 +295,17 @@ class MqttSink:
         if self.connected:
             self._stats_due = 0.0
             self._send_stats()
-            info = self.client.publish(self.topics["availability"], "offline", self.qos, retain=True)
+            offline = self.client.publish(self.topics["availability"], "offline", self.qos, retain=True).mid
+            self._inflight[offline] = None
             deadline = time.monotonic() + GOODBYE_S
-            while self.connected and not info.is_published() and time.monotonic() < deadline:
+            while self.connected and offline in self._inflight and time.monotonic() < deadline:
                 self._loop()
+                self._settle()
         if self._socket_open:
             self.client.disconnect()
             self.client.loop(timeout=0.01)
         self._settle()
-        left = self.queued + sum(is_result for _, is_result in self._inflight)
+        left = self.queued + sum(result is not None for result in self._inflight.values())
         if left:
             log.warning("MQTT broker %s: stopped with %d results not delivered (%d dropped in all); the local "
                         "results log has them", self.broker, left, self.dropped)
