@@ -296,9 +296,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _run_loop(pipeline, source, lambda: open_source("auto"), LoopSettings(interval_s=0.5, count=args.count),
                   as_json=False)
         return 0
+    empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
     for model_path in bundled_model_paths():
-        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
         manifest = load_manifest(model_path)
+        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*")) + ([] if manifest.table is not None else empty_scenes)
         if not samples:
             continue
         accuracy = manifest.metrics.get("tflite_accuracy")

@@ -163,6 +163,13 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
     for path in digit_samples():
         assert f"{path.name}: {expected_label(path)} (" in out
     assert "admission-scores.csv row 2 (exam1 34.6, exam2 41.2): not admitted (" in out  # the workshop's app
+    sections = {part.split(" ", 1)[0]: part for part in out.split("\n\n")[1:]}
+    empty = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))
+    assert [path.name for path in empty] == ["nothing-1-tabletop.jpg", "nothing-2-paper.jpg"]
+    for model in ("digits", "fashion", "catsdogs"):  # an empty table and a blank sheet: no confident guess
+        for path in empty:
+            assert f"  {path.name}: nothing in view (" in sections[model], sections[model]
+    assert "nothing-" not in sections["admission"]
 
 
 def test_a_device_prediction_never_imports_tensorflow():

@@ -20,7 +20,9 @@ from piclassify.device.service.results import ResultLog
 from piclassify.device.sinks import Delivery
 from piclassify.shared.manifest import Manifest, Reject
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.imagefile import read_image
 from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, nothing_rate
+from piclassify.trainer.samples import make_empty_samples
 from piclassify.trainer.scenes import SCENES, empty_scenes
 from tests.manifests import digits_like
 
@@ -44,6 +46,15 @@ def test_each_bundled_model_s_empty_scene_rate_is_what_the_device_measures(model
     assert nothing_rate(classifier, scenes) == (pytest.approx(rates["empty_scenes_rate"], abs=1e-4),
                                                 rates["empty_scenes"])
     assert rates["objects"] >= 1000 and 0 <= rates["objects_rate"] <= 1
+
+
+def test_the_demo_s_empty_scenes_are_what_the_trainer_renders(tmp_path):
+    """``piclassify-train samples`` makes the bundled nothing-*.jpg (JPEG encoders may differ by a grey level)."""
+    made = make_empty_samples(tmp_path)
+    assert [path.name for path in made] == sorted(path.name for path in SAMPLES_DIR.glob("nothing-*.jpg"))
+    for path in made:
+        bundled, rendered = read_image(SAMPLES_DIR / path.name).astype(int), read_image(path).astype(int)
+        assert np.abs(bundled - rendered).mean() < 1, path.name
 
 
 def test_nothing_in_view_is_one_text_line_and_null_label_index_score_in_json(tmp_path, capsys):

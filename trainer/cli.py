@@ -47,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "teach the model to answer \"nothing in view\"")
     _common_options(p, default_epochs=50)
 
-    p = sub.add_parser("samples", help="render the demo's sample photos from test images",
+    p = sub.add_parser("samples", help="render the demo's sample photos from test images and empty scenes",
                        description="Render test-set digits and clothes as camera photos (dark on lit paper) "
-                                   "for the device demo; writes <model>-<n>-<label>.jpg.")
+                                   "for the device demo, and two empty scenes that every photo model must "
+                                   "answer with \"nothing in view\"; writes <model>-<n>-<label>.jpg and "
+                                   "nothing-<n>-<scene>.jpg.")
     p.add_argument("--out", type=Path, default=Path("device/samples"), help="output folder (default device/samples)")
     p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
     p.add_argument("--per-dataset", type=int, default=4, help="photos per dataset (default 4)")

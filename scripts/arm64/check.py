@@ -57,9 +57,9 @@ def photos(manifest: str, data: str, subdir: str, stride: str) -> int:
 
 
 def _answers(path: str) -> dict[str, dict]:
-    """One answer per photo, keyed by the photo's path below the data folder or samples folder."""
+    """One answer per model and photo, keyed by the model and the photo's path below the data or samples folder."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.startswith("{")]
-    return {"/".join(Path(row["source"]).parts[-3:]): row for row in rows}
+    return {"/".join((str(row.get("model")), *Path(row["source"]).parts[-3:])): row for row in rows}
 
 
 def answers(x86_path: str, arm_path: str) -> int:
