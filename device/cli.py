@@ -299,7 +299,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
     for model_path in bundled_model_paths():
         manifest = load_manifest(model_path)
-        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*")) + ([] if manifest.table is not None else empty_scenes)
+        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
+        if manifest.table is None:
+            samples += empty_scenes
         if not samples:
             continue
         accuracy = manifest.metrics.get("tflite_accuracy")

@@ -15,7 +15,9 @@ owns the paho client (connect, network, publish), so paho needs no locks of ours
 ``WINDOW`` messages are in flight, the rest wait in the queue, which keeps the newest
 ``queue_size`` results while the broker is away and counts what it drops. Unknown host, refused
 connection, wrong password, a TLS problem: one log line naming the broker, retries after 1 s
-doubling to 60 s, and the service keeps classifying and writing its local results log.
+doubling to 60 s, and the service keeps classifying and writing its local results log. An error
+nobody expected (from paho, or a bug of ours) is one such line with its traceback, and the thread
+reconnects rather than stopping: a Pi left alone for months should not need a restart for MQTT.
 """
 
 from __future__ import annotations
@@ -156,18 +158,25 @@ class MqttSink:
     # -- the thread's side: the only one that touches the client ---------------------------------
 
     def _run(self) -> None:
-        try:
-            while not self._closing.is_set():
+        while not self._closing.is_set():
+            try:
                 if not self._socket_open:
                     self._connect()
                     continue
                 self._send()
                 self._send_stats()
                 self._loop()
+            except Exception as error:  # never expected: a months-long service starts the connection afresh
+                self._unexpected(error)
+        try:
             self._goodbye()
-        except Exception as error:  # never expected; classification and the other outputs go on regardless
-            self.setup_error = f"broker {self.broker}: stopped publishing: {error!r}"
-            log.exception("MQTT %s", self.setup_error)
+        except Exception:
+            log.exception("MQTT broker %s: could not say goodbye; the broker publishes the Last Will", self.broker)
+
+    def _unexpected(self, error: Exception) -> None:
+        """Treated as a lost connection (reconnect after the backoff), and logged once with its traceback."""
+        self._lost()
+        self._failed(f"unexpected error {error!r}", traceback=True)
 
     def _connect(self) -> None:
         wait = self._retry_at - time.monotonic()
@@ -184,17 +193,21 @@ class MqttSink:
     def _loop(self) -> None:
         code = self.client.loop(timeout=POLL_S)
         if code != 0:  # the connection is gone (paho closed the socket)
-            self._socket_open = False
-            if self.qos == 0:  # paho sends QoS 1 and 2 again after reconnecting, but forgets QoS 0 not yet written
-                self._settle()
-                self._requeue([result for result in self._inflight.values() if result is not None])
-                self._inflight.clear()
-            was_connected, self.connected = self.connected, False
+            was_connected = self.connected
+            self._lost()
             if self._refused:  # the broker said why; that is logged already
                 self._refused = False
             else:
                 self._failed("connection lost" if was_connected else
                              f"connection closed before the broker answered ({paho().error_string(code)})")
+
+    def _lost(self) -> None:
+        """The connection is gone: the next ``_connect`` (``client.reconnect()``) starts afresh."""
+        self._socket_open = self.connected = False
+        if self.qos == 0:  # paho sends QoS 1 and 2 again after reconnecting, but forgets QoS 0 not yet written
+            self._settle()
+            self._requeue([result for result in self._inflight.values() if result is not None])
+            self._inflight.clear()
 
     def _on_connect(self, refusal: Optional[str]) -> None:
         if refusal is not None:
@@ -221,7 +234,7 @@ class MqttSink:
         self._fault = None
         self._stats_due = time.monotonic() + min(self.stats_every_s, 1.0)  # fps over a second at least
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, reason: str, traceback: bool = False) -> None:
         """One line when a fault starts or changes kind; then quiet retries, 1 s doubling to 60 s."""
         self.connected = False
         delay = self._backoff.next_delay()
@@ -230,7 +243,8 @@ class MqttSink:
             if self._fault is None:
                 self._dropped_before = self.dropped
             log.error("MQTT broker %s: %s; retrying in %gs, then up to 60s; results go on to the local results "
-                      "log, further failures of this kind are not logged", self.broker, reason, delay)
+                      "log, further failures of this kind are not logged", self.broker, reason, delay,
+                      exc_info=traceback)
         self._fault = reason
 
     def _on_message(self, message: Any) -> None:
@@ -250,7 +264,12 @@ class MqttSink:
                 else:
                     return
             is_result = topic == self.topics["result"]
-            info = self.client.publish(topic, result.json(), self.qos, retain=not is_result)
+            try:
+                info = self.client.publish(topic, result.json(), self.qos, retain=not is_result)
+            except Exception:  # never expected (see _unexpected); the result waits for the next connection
+                if is_result:
+                    self._requeue([result])
+                raise
             if info.rc != 0 and self.qos == 0:  # not sent, and paho keeps only QoS 1 and 2 for later
                 if is_result:
                     self._requeue([result])

@@ -533,49 +533,64 @@ def test_nothing_in_view_is_published_only_when_it_starts_and_handle_never_waits
         sink.close()
 
 
-@pytest.mark.parametrize("qos", [0, 1])
-def test_a_connection_cut_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(broker, listen, caplog, qos):
-    """The socket dies under a publish (paho's send fails): paho resends QoS 1 itself, the sink resends QoS 0.
+def _cut_the_socket(client: Any) -> None:
+    client.socket().shutdown(socket.SHUT_RDWR)  # paho's next send fails, as when the network drops
 
-    This is how CI once lost the MQTT thread: paho marks such a message failed for good
-    (``is_published()`` raises), even after it has sent it again and the broker has acknowledged it.
+
+def _raise_a_surprise(client: Any) -> None:
+    raise RuntimeError("a paho surprise")
+
+
+@pytest.mark.parametrize("fault, qos", [(_cut_the_socket, 0), (_cut_the_socket, 1), (_raise_a_surprise, 1)])
+def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(broker, listen, caplog, fault, qos):
+    """Frame 3's publish meets a dead socket (paho resends QoS 1 itself, the sink resends QoS 0) or an
+    error nobody expected (the sink reconnects, as after a lost connection, and logs the traceback once).
+
+    The dead socket is how CI once lost the MQTT thread for good: paho marks such a message failed
+    (``is_published()`` raises) even after it has sent it again and the broker has acknowledged it.
     """
     from piclassify.device.mqtt_client import new_client
     from piclassify.device.mqtt_sink import MqttSink
 
-    cut: list[int] = []
+    faults: list[int] = []
 
-    def cutting_client(*args: Any) -> Any:
+    def faulty_client(*args: Any) -> Any:
         client = new_client(*args)
         publish = client.publish
 
-        def publish_after_a_cut(topic: str, payload: str, qos: int, retain: bool = False) -> Any:
-            if topic.endswith("/result") and json.loads(payload)["frame"] == 3 and not cut:
-                client.socket().shutdown(socket.SHUT_RDWR)  # the next send fails, as when the network drops
-                cut.append(3)
+        def publish_with_a_fault(topic: str, payload: str, qos: int, retain: bool = False) -> Any:
+            if topic.endswith("/result") and json.loads(payload)["frame"] == 3 and not faults:
+                faults.append(3)
+                fault(client)
             return publish(topic, payload, qos, retain=retain)
 
-        client.publish = publish_after_a_cut
+        client.publish = publish_with_a_fault
         return client
 
     caplog.set_level("INFO", "piclassify.device.mqtt_sink")
     listener = listen(broker, ("piclassify/cut/result",))
     config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="cut", homeassistant=False, qos=qos)
-    sink = MqttSink(config, model=_Model(), events=__import__("queue").SimpleQueue(), client_factory=cutting_client)
+    sink = MqttSink(config, model=_Model(), events=__import__("queue").SimpleQueue(), client_factory=faulty_client)
     try:
         assert wait_until(lambda: sink.connected)
         for index in range(8):
             sink.handle(Delivery(make_result("7", frame=index), make_frame(index)))
             time.sleep(0.02)
         assert wait_until(lambda: sink.published == 8, 10), caplog.text
-        assert cut == [3], "the test cut the connection under frame 3's publish"
+        assert faults == [3], "the fault came once, under frame 3's publish"
         assert wait_until(lambda: frames_of(listener.records("piclassify/cut/result")) == set(range(8)))
         assert "connected again; nothing was lost" in caplog.text
         sink.handle(Delivery(make_result("7", frame=8), make_frame(8)))
         assert wait_until(lambda: sink.published == 9), caplog.text
     finally:
         sink.close()
-    assert "stopped publishing" not in caplog.text
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1, caplog.text
+    if fault is _raise_a_surprise:
+        assert "unexpected error RuntimeError('a paho surprise'); retrying in 1s" in errors[0].getMessage()
+        assert errors[0].exc_info, "with its traceback, for a bug report"
+    else:
+        assert "connection lost; retrying in 1s" in errors[0].getMessage() and not errors[0].exc_info
 
 
 def test_while_the_broker_is_away_the_queue_keeps_the_newest_and_status_says_so(tmp_path, caplog):
