@@ -73,7 +73,7 @@ dt { color: var(--dim); } dd { margin: 0; overflow-wrap: anywhere; }
 const token = new URLSearchParams(location.search).get("token");
 const $ = (id) => document.getElementById(id);
 const shown = new Set();
-let inputAt = 0;
+let inputAt = 0, inputShown = 0;
 
 function url(path, extra) {
   const parts = [extra, token ? "token=" + encodeURIComponent(token) : ""].filter(Boolean);
@@ -112,10 +112,17 @@ function addResult(r, id) {
   while (list.children.length > 30) list.lastChild.remove();
 }
 function refreshInput() {
+  // Loaded off-screen, then shown: setting the visible image's src would blank it while the next loads.
   const now = Date.now();
   if (now - inputAt < 200) return;
   inputAt = now;
-  $("input").src = url("model-input.png", "n=" + now);
+  const next = new Image();
+  next.onload = () => {
+    if (now < inputShown) return;  // a newer one is already shown
+    inputShown = now;
+    $("input").src = next.src;
+  };
+  next.src = url("model-input.png", "n=" + now);
 }
 function row(dl, key, value) { dl.append(node("dt", key), node("dd", value)); }
 function renderStatus(s) {

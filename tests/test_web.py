@@ -755,6 +755,16 @@ READY = """(() => {
 })()"""
 
 
+INPUT_BLANKS = """new Promise((done) => {
+  const input = document.getElementById("input");
+  let looks = 0, blank = 0;
+  const timer = setInterval(() => {
+    blank += input.naturalWidth === 0;
+    if (++looks === 200) { clearInterval(timer); done(blank); }
+  }, 5);
+})"""
+
+
 def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
     executable = chromium_or_skip()
     service = start_web()
@@ -775,6 +785,9 @@ def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
 
             assert wait_until(ready, 30), seen
             assert seen["live"] == 320 and seen["input"] == 28 and seen["label"] in {"7", "2", "1", "0"}
+            blank = browser.send("Runtime.evaluate", {"expression": INPUT_BLANKS, "awaitPromise": True,
+                                                      "returnByValue": True}, session)["result"]["value"]
+            assert blank == 0, f"the model input went blank in {blank} of 200 looks while the next one loaded"
             assert seen["counts"] >= 1 and seen["trigger"] is True, "no trigger button in continuous mode"
             time.sleep(0.5)  # one more status refresh, so the screenshot shows the panels filled
             shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": mobile}, session)
