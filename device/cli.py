@@ -27,7 +27,7 @@ DEFAULT_MODEL = "digits"
 
 def _add_model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
-                   help="bundled model name (see `piclassify models`) or path to a .tflite with its .json beside it")
+                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, or its .json")
     p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                    help="interpreter threads, 1-64 (default: the runtime's choice)")
     p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
-    p.add_argument("model", help="bundled model name or .tflite path")
+    p.add_argument("model", help="bundled model name, or a model's .tflite, .npz or .json path")
     p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
     p.set_defaults(func=cmd_info)
 
@@ -382,9 +382,25 @@ def cmd_info(args: argparse.Namespace) -> int:
                      ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else ""))]
     else:
         rows.insert(6, ("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)))
+    if m.is_all_head:  # no network of its own: what the backbone sees and what the head does replace its rows
+        rows[4:8] = _backbone_rows(classifier)
+    elif m.backbone is not None:
+        rows[6:6] = _backbone_rows(classifier)
     for key, value in rows:
         print(f"{key:>15}: {value}")
     return 0
+
+
+def _backbone_rows(classifier) -> list[tuple[str, str]]:
+    """``info`` for a model on the ImageNet backbone: what the backbone sees, what the head holds."""
+    m, bank = classifier.manifest, len(classifier.head.bank)
+    b = m.backbone
+    names = ("softmax over the features -> labels; " if m.is_all_head else
+             "names what a camera photo shows (a 28x28 image goes to the network); " if m.head.classifies else "")
+    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
+                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
+            ("head", f"{m.head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
+                     f"the {m.head.neighbours} nearest of {bank} training photos")]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -43,13 +43,15 @@ class Pipeline:
     def classify(self, frame: Frame, steps: Optional[FramingSteps] = None) -> Result:
         """Classify one frame of any size; a gray model reads the frame's gray pixels, converted once.
 
-        "Nothing in view" comes from the framing (the model does not run at all) or from the
-        model's output, as the manifest's ``reject`` settings say.
+        "Nothing in view" comes from the framing (the model does not run at all), from the backbone (the
+        frame is unlike the photos the model learnt from) or from the model's output, as the manifest says.
         """
         t0 = time.perf_counter()
-        photo = frame.gray if self.manifest.colour == "gray" and self.manifest.resize != "garment" else frame.rgb
+        gray = self.manifest.colour == "gray" and self.manifest.resize != "garment" and not self.manifest.is_all_head
+        photo = frame.gray if gray else frame.rgb
+        colour = frame.rgb if gray and self.manifest.backbone is not None else None  # the backbone sees colour
         convert_ms = (time.perf_counter() - t0) * 1e3
-        answer = self.classifier.classify_photo(photo, steps)
+        answer = self.classifier.classify_photo(photo, steps, colour)
         stage_ms = {stage: answer.stage_ms.get(stage, 0.0) for stage in STAGES}
         stage_ms["preprocess"] += convert_ms
         return Result(self.manifest.name, frame.origin, frame.index, frame.timestamp, answer.prediction,

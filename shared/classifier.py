@@ -1,55 +1,69 @@
-"""A TFLite model with its manifest: checked on load, fed and read through the shared contract.
+"""A model with its manifest: checked on load, fed and read through the shared contract.
 
-The device classifies camera frames with it; the trainer verifies an exported model with it,
-so the accuracy in a manifest is measured by exactly the code the Pi runs.
+A model is a TFLite file (the 28x28 models), a head on the ImageNet backbone (photo models), or both
+(a 28x28 model whose "nothing in view" the backbone decides). The device classifies camera frames
+with it; the trainer verifies an exported model with it, so the accuracy in a manifest is measured
+by exactly the code the Pi runs.
 """
 
 from __future__ import annotations
 
-import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.manifest import Manifest, check_tensor_details, load_manifest
-from piclassify.shared.model_structure import structure_problem
+from piclassify.shared.head import HeadArrays, load_head
+from piclassify.shared.interpreter import ModelLoadError, open_interpreter, runtime_step
+from piclassify.shared.errors import ManifestError
+from piclassify.shared.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.native_stderr import native_stderr, not_info
 from piclassify.shared.runtime import Runtime, load_runtime
 from piclassify.shared.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
 
 if TYPE_CHECKING:
+    from piclassify.shared.backbone import FeatureExtractor
     from piclassify.shared.framing import FramingSteps
 
-_MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
-
-
-class ModelLoadError(PiclassifyError):
-    """The model file cannot be opened by the runtime in use."""
+__all__ = ["Answer", "Classifier", "ModelLoadError"]
 
 
 class Classifier:
-    """Load once, then ``predict`` prepared uint8 images (already framed to the model's input size)."""
+    """Load once, then ``predict`` prepared uint8 images (already framed to the model's input size), or
+    ``classify_photo`` a photo of any size."""
 
     def __init__(self, model_path: Path, manifest: Manifest, runtime: Runtime, threads: Optional[int] = None) -> None:
         self.model_path = Path(model_path)
         self.manifest = manifest
         self.runtime = runtime
+        self.features: Optional[FeatureExtractor] = None
+        self.head: Optional[HeadArrays] = None
+        if not manifest.is_all_head:
+            self._open_own_model(threads)
+        if manifest.backbone is not None:  # after the model's own file: a broken model fails before 5 MB are read
+            self.features, self.head = _open_backbone(self.model_path.parent, manifest, runtime, threads)
+
+    def _open_own_model(self, threads: Optional[int]) -> None:
+        manifest, runtime = self.manifest, self.runtime
         with native_stderr(keep=not_info):  # LiteRT prints "INFO: Created ... XNNPACK delegate" on each load
-            self._interpreter = _open_interpreter(self.model_path, manifest, runtime, threads)
-            _runtime_step(self._interpreter.allocate_tensors, self.model_path, runtime, "allocate its tensors")
+            self._interpreter = open_interpreter(self.model_path, runtime, threads,
+                                                 manifest.versions.get("tensorflow", "unknown"))
+            runtime_step(self._interpreter.allocate_tensors, self.model_path, runtime, "allocate its tensors")
             input_details = self._interpreter.get_input_details()
             output_details = self._interpreter.get_output_details()
-            check_tensor_details(manifest, input_details, output_details)
+            try:
+                check_tensor_details(manifest, input_details, output_details)
+            except ManifestError as exc:
+                raise ManifestError(f"{manifest_path_for(self.model_path)}: {exc}") from None
             self._input_index = input_details[0]["index"]
             self._output_index = output_details[0]["index"]
             # One run on zeros: a model that loads but cannot run fails here (at start, or a reload that keeps
             # the running model) rather than on the first frame.
             zeros = np.zeros((1, *manifest.input.shape), dtype=manifest.input.dtype)
-            _runtime_step(lambda: self.invoke(zeros), self.model_path, runtime, "run it")
+            runtime_step(lambda: self.invoke(zeros), self.model_path, runtime, "run it")
         self._encoder = InputEncoder(manifest)
 
     @classmethod
@@ -62,14 +76,22 @@ class Classifier:
         return self._encoder.encode(image)
 
     def invoke(self, tensor: np.ndarray) -> np.ndarray:
-        """Run the model on an encoded batch of one; returns the raw output row."""
+        """Run the model's own TFLite file on an encoded batch of one; returns the raw output row."""
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output_index)
 
     def image_probabilities(self, image: np.ndarray) -> np.ndarray:
-        """One prepared image's class probabilities; averaged with its mirror image's when the manifest says so."""
+        """One prepared image's class probabilities; averaged with its mirror image's when the manifest says so.
+
+        For a model that is all head, the image is the backbone's input (``features.frame`` of a photo).
+        """
+        if self.manifest.is_all_head:
+            return self._head_probabilities(self.features.extract(image)[0])
         return self._probabilities_of(self.encode(image), image)
+
+    def _head_probabilities(self, features: np.ndarray) -> np.ndarray:
+        return output_probabilities(self.head.logits(features[np.newaxis]), self.manifest)[0]
 
     def _probabilities_of(self, tensor: np.ndarray, image: np.ndarray) -> np.ndarray:
         probabilities = output_probabilities(self.invoke(tensor), self.manifest)[0]
@@ -85,26 +107,85 @@ class Classifier:
         """Class probabilities for many prepared images, one at a time, as the device would run them."""
         return np.stack([self.image_probabilities(image) for image in images])
 
-    def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None) -> Answer:
+    def similarity(self, logits: np.ndarray) -> float:
+        """How much a frame (the backbone's logits of it) looks like the photos the model learnt from."""
+        return float(self.head.similarity(logits[np.newaxis], self.manifest.head.neighbours)[0])
+
+    def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None,
+                       colour: Optional[np.ndarray] = None) -> Answer:
         """A photo of any size, framed as the manifest says, to a prediction or "nothing in view".
 
+        ``colour`` is the same photo in RGB when ``photo`` is its gray version (the backbone sees colour).
         The device runs every camera frame through this, and the trainer measures its reject rates with it.
         """
         from piclassify.shared.framing import frame_for_model  # OpenCV: only models of photos need it
 
-        t0 = time.perf_counter()
-        framed = frame_for_model(photo, self.manifest, steps)
-        if framed.image is None:
-            return Answer(None, framed.reason, {"preprocess": (time.perf_counter() - t0) * 1e3})
-        tensor = self.encode(framed.image)
-        t1 = time.perf_counter()
-        probabilities = self._probabilities_of(tensor, framed.image)
-        t2 = time.perf_counter()
-        prediction = decode_probabilities(probabilities, self.manifest)
-        reason = rejection(prediction, self.manifest.reject)
-        t3 = time.perf_counter()
-        stage_ms = {"preprocess": (t1 - t0) * 1e3, "invoke": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
-        return Answer(None if reason else prediction, reason, stage_ms)
+        clock = _StageClock()
+        features, manifest = None, self.manifest
+        # The backbone looks at camera photos; an image already of the model's own input size is a dataset
+        # item (a Fashion-MNIST image), which the model's .tflite reads as it always has.
+        backbone = self.features is not None and (manifest.is_all_head or np.shape(photo)[:2] != (manifest.height,
+                                                                                                  manifest.width))
+        head_names = backbone and manifest.head.classifies
+        if not head_names:  # the framing's checks cost less than the backbone: they go first
+            with clock("preprocess"):
+                framed = frame_for_model(photo, manifest, steps)
+            if framed.image is None:
+                return Answer(None, framed.reason, clock.ms)
+        if backbone:
+            with clock("preprocess"):
+                backbone_input = self.features.frame(photo if colour is None else colour)
+            with clock("invoke"):
+                features, logits = self.features.extract(backbone_input)
+            with clock("postprocess"):
+                similarity = self.similarity(logits)
+            if steps is not None:
+                steps.keep("backbone-input", backbone_input)
+            if similarity < manifest.reject.min_similarity:
+                return Answer(None, f"unlike the photos the model learnt from: similarity {similarity:.2f} < "
+                                    f"{manifest.reject.min_similarity:.2f}", clock.ms)
+        if head_names:
+            with clock("postprocess"):
+                probabilities = self._head_probabilities(features)
+        else:
+            with clock("preprocess"):
+                tensor = self.encode(framed.image)
+            with clock("invoke"):
+                probabilities = self._probabilities_of(tensor, framed.image)
+        with clock("postprocess"):
+            prediction = decode_probabilities(probabilities, manifest)
+            reason = rejection(prediction, manifest.reject)
+        return Answer(None if reason else prediction, reason, clock.ms)
+
+
+class _StageClock:
+    """Milliseconds spent per stage (preprocess, invoke, postprocess), added up over ``with clock(stage):`` blocks."""
+
+    def __init__(self) -> None:
+        self.ms = {"preprocess": 0.0, "invoke": 0.0, "postprocess": 0.0}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[stage] += (time.perf_counter() - start) * 1e3
+
+
+def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
+                   threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
+    """The backbone and the head file beside the manifest, each checked against it."""
+    from piclassify.shared.backbone import FeatureExtractor  # OpenCV: only photo models need it
+
+    head_path = checked_file(folder, manifest.head.file, manifest.head.sha256, "head")
+    classes = len(manifest.labels) if manifest.head.classifies else None
+    head = load_head(head_path, manifest.backbone.features.shape[-1], manifest.backbone.logits.shape[-1], classes)
+    if manifest.head.neighbours > len(head.bank):
+        raise ManifestError(f"{head_path}: head.neighbours is {manifest.head.neighbours}, but the head holds "
+                            f"{len(head.bank)} photos")
+    return FeatureExtractor(folder, manifest.backbone, runtime, threads,
+                            manifest.versions.get("tensorflow", "unknown")), head
 
 
 @dataclass(frozen=True)
@@ -114,42 +195,3 @@ class Answer:
     prediction: Optional[Prediction]
     reason: Optional[str]
     stage_ms: dict[str, float]
-
-
-def _runtime_step(step: Callable[[], object], model_path: Path, runtime: Runtime, what: str) -> None:
-    """``allocate_tensors`` or a first invoke, with the runtime's ValueError/RuntimeError as one line."""
-    try:
-        step()
-    except (ValueError, RuntimeError) as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        if len(text) > 160:
-            text = text[:159] + "…"
-        raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot {what} ({text})") from None
-
-
-def _open_interpreter(model_path: Path, manifest: Manifest, runtime: Runtime, threads: Optional[int]):
-    try:
-        problem = structure_problem(model_path.read_bytes())
-    except OSError as exc:
-        raise ModelLoadError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
-    if problem:
-        raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({problem})")
-    try:
-        return runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
-    except SystemError as exc:
-        if runtime.name == "tflite-runtime" and int(np.__version__.split(".")[0]) >= 2:
-            raise ModelLoadError(
-                f"{model_path}: tflite-runtime {runtime.version} does not work with NumPy {np.__version__}; "
-                "install ai-edge-litert, or pip install 'numpy<2'") from None
-        raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot open it ({exc})") from None
-    except (ValueError, RuntimeError) as exc:
-        missing = _MISSING_OP.search(str(exc))
-        converter = manifest.versions.get("tensorflow", "unknown")
-        if missing:
-            op, version = missing.groups()
-            raise ModelLoadError(
-                f"{model_path}: {runtime.name} {runtime.version} lacks op {op} version {version}; the model was "
-                f"converted by TensorFlow {converter}, so use a runtime at least that new (pip install -U ai-edge-litert)"
-            ) from None
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({first_line})") from None

@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")
 COLOURS = ("gray", "rgb")
 POLARITIES = ("light-on-dark", "dark-on-light", "any")
-SCALINGS = ("unit", "symmetric", "minmax")
+SCALINGS = ("unit", "symmetric", "centred", "minmax")
 RESIZE_MODES = ("squash", "centre-crop", "letterbox", "object", "object-fill", "garment")
 DTYPES = ("float32", "float16", "int8", "uint8")
 
@@ -44,6 +44,7 @@ class Scaling:
     """How uint8 pixels become the float values the model was trained on.
 
     ``unit`` is x/255 (the workshop's default), ``symmetric`` maps to [-1, 1] (MobileNet style),
+    ``centred`` is (x - 127) / 128 (EfficientNet-Lite's, which its BatchNorm statistics were measured with),
     ``minmax`` is per-feature (x - min) / (max - min), as in the workshop's min-max.json.
     """
 
@@ -77,6 +78,8 @@ class Reject:
     and 0.25 dog is an animal, most likely a cat); the trainer raises it as far as its held-out
     negatives allow (``trainer.background.calibrate_threshold``). ``garment`` framing reads
     ``min_separation`` as the colour step across the garment's outline (see ``shared.garment``).
+    Models on a backbone answer "nothing in view" when a frame is unlike the photos they learnt from: its
+    similarity to the nearest of them in the backbone's view (``shared.head``) is below ``min_similarity``.
     """
 
     min_contrast: float = 24.0
@@ -86,6 +89,7 @@ class Reject:
     background_label: Optional[str] = None
     min_score: float = 0.0
     background_threshold: float = 0.5
+    min_similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,43 @@ class Table:
     target: str
     unit: str = ""
     activation_in_model: bool = False
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """The ImageNet network a model stands on: one ``.tflite`` beside the manifest, shared by the models there.
+
+    It sees a frame as an RGB square of ``size`` pixels (``resize``, ``scaling``; the network is fully
+    convolutional, so one file runs at any size and each model says which) and gives two vectors:
+    ``features`` (what a head learns classes from) and ``logits`` (its 1000 ImageNet classes: how the
+    world looks to it, in which a frame is compared with the photos a model learnt from). ``input``
+    gives the input's dtype and quantization; its shape is (size, size, 3).
+    """
+
+    model_file: str
+    sha256: str
+    size: int
+    input: TensorSpec
+    features: TensorSpec
+    logits: TensorSpec
+    scaling: Scaling = Scaling("centred")
+    resize: str = "centre-crop"
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a model learnt on top of its backbone, in ``file`` (a NumPy ``.npz`` beside the manifest).
+
+    Every head holds the backbone's view (logits) of the photos the model learnt from, to which each frame
+    is compared (its mean similarity to the ``neighbours`` nearest, against ``reject.min_similarity``); with
+    ``classifies`` it also holds a linear classifier over the backbone's features that names the label, and
+    the model is all head (``model_file`` is this file); otherwise the model's own ``.tflite`` names it.
+    """
+
+    file: str
+    sha256: str
+    classifies: bool
+    neighbours: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +172,8 @@ class Manifest:
     # True when the model was trained on mirror images too: the device then averages its probabilities for
     # the framed image and its mirror image (two invokes; photo models, never digits)
     mirror_average: bool = False
+    backbone: Optional[Backbone] = None  # models on an ImageNet backbone (see Backbone, Head)
+    head: Optional[Head] = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -146,10 +189,17 @@ class Manifest:
             raise ManifestError(f"colour {self.colour!r} needs {expected_channels} channel(s), not {self.channels}")
         if self.reject.background_label is not None and self.reject.background_label not in self.labels:
             raise ManifestError(f"reject.background_label {self.reject.background_label!r} is not one of the labels")
+        if self.backbone is not None:
+            _check_choice("backbone.resize", self.backbone.resize, ("squash", "centre-crop", "letterbox"))
+            _check_choice("backbone.scaling.mode", self.backbone.scaling.mode, ("unit", "symmetric", "centred"))
+        if (self.backbone is None) != (self.head is None):
+            raise ManifestError("a model on a backbone needs both a backbone and a head section")
         if self.table is not None:
             _check_table(self)
         elif self.task == "regression":
             raise ManifestError("a regression model needs a table section (features and target)")
+        elif self.is_all_head:
+            _check_head_model(self)
         elif self.input.shape != (self.height, self.width, self.channels):
             raise ManifestError(f"input shape {self.input.shape} does not match {self.height}x{self.width}x{self.channels}")
         outputs = len(self.labels) if self.task == "multiclass" else 1
@@ -162,10 +212,16 @@ class Manifest:
         if self.scaling.mode == "minmax" and len(self.scaling.minimum) != len(self.scaling.maximum):
             raise ManifestError("scaling minimum and maximum must have the same length")
 
+    @property
+    def is_all_head(self) -> bool:
+        """A photo model that is a head on the backbone and nothing more: no ``.tflite`` of its own."""
+        return self.head is not None and self.head.classifies and self.model_file == self.head.file
+
     def to_json(self) -> str:
         data = asdict(self)
-        if self.table is None:
-            del data["table"]  # image manifests stay as they were
+        for optional in ("table", "backbone", "head"):
+            if data[optional] is None:
+                del data[optional]  # manifests without them stay as they were
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @classmethod
@@ -177,18 +233,17 @@ class Manifest:
                 raise ManifestError(f"schema_version {version} is not supported (this piclassify reads {SCHEMA_VERSION})")
             fields = dict(data)
             fields["labels"] = tuple(str(label) for label in data["labels"])
-            scaling = data["scaling"]
-            fields["scaling"] = Scaling(
-                mode=scaling["mode"],
-                minimum=tuple(float(v) for v in scaling.get("minimum", ())),
-                maximum=tuple(float(v) for v in scaling.get("maximum", ())),
-            )
+            fields["scaling"] = _scaling(data["scaling"])
             fields["input"] = _tensor_spec(data["input"])
             fields["output"] = _tensor_spec(data["output"])
             if data.get("reject") is not None:
                 fields["reject"] = Reject(**data["reject"])
             if data.get("table") is not None:
                 fields["table"] = _table(data["table"])
+            if data.get("backbone") is not None:
+                fields["backbone"] = backbone_from_dict(data["backbone"])
+            if data.get("head") is not None:
+                fields["head"] = Head(**data["head"])
             return cls(**fields)
         except ManifestError:
             raise
@@ -203,6 +258,21 @@ def _tensor_spec(data: Mapping[str, Any]) -> TensorSpec:
         dtype=str(data["dtype"]),
         quantization=Quantization(float(quant.get("scale", 0.0)), int(quant.get("zero_point", 0))),
     )
+
+
+def _scaling(data: Mapping[str, Any]) -> Scaling:
+    return Scaling(mode=data.get("mode", "unit"), minimum=tuple(float(v) for v in data.get("minimum", ())),
+                   maximum=tuple(float(v) for v in data.get("maximum", ())))
+
+
+def backbone_from_dict(data: Mapping[str, Any]) -> Backbone:
+    """The ``backbone`` section of a manifest (or of a backbone's own description) from parsed JSON."""
+    fields = dict(data)
+    for key in ("input", "features", "logits"):
+        fields[key] = _tensor_spec(data[key])
+    if "scaling" in data:
+        fields["scaling"] = _scaling(data["scaling"])
+    return Backbone(**fields)
 
 
 def _table(data: Mapping[str, Any]) -> Table:
@@ -225,6 +295,19 @@ def _check_table(manifest: "Manifest") -> None:
         raise ManifestError("a regression model has no labels")
 
 
+def _check_head_model(manifest: "Manifest") -> None:
+    """A model that is all head sees what its backbone sees, and maps the backbone's features to its labels."""
+    backbone = manifest.backbone
+    if manifest.sha256 != manifest.head.sha256:
+        raise ManifestError("a model that is all head has its head file's sha256 as its own")
+    image = (manifest.height, manifest.width, manifest.channels, manifest.colour, manifest.scaling, manifest.resize)
+    if image != (backbone.size, backbone.size, 3, "rgb", backbone.scaling, backbone.resize):
+        raise ManifestError(f"a model that is all head sees what its backbone sees: {backbone.size}x{backbone.size}x3 "
+                            f"rgb, scaling {backbone.scaling.mode}, resize {backbone.resize}")
+    if manifest.input.shape != backbone.features.shape or manifest.input.dtype != "float32":
+        raise ManifestError(f"a head's input is the backbone's features, float32 {backbone.features.shape}")
+
+
 def _check_choice(key: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ManifestError(f"{key} is {value!r}; expected one of {', '.join(allowed)}")
@@ -241,6 +324,23 @@ def manifest_path_for(model_path: Path) -> Path:
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
     Path(path).write_text(manifest.to_json(), encoding="utf-8")
+
+
+def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
+    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+    if Path(name).name != name or name in (".", ".."):
+        raise ManifestError(f"{what} file {name!r} must be a file name beside the manifest, not a path")
+    path = Path(folder) / name
+    if not path.is_file():
+        raise ManifestError(f"{path}: the {what} file is missing (it lives beside the manifest)")
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if actual != sha256:
+        raise ManifestError(f"{path}: sha256 does not match the manifest's {what} (manifest {sha256[:12]}…, "
+                            f"file {actual[:12]}…)")
+    return path
 
 
 def load_manifest(model_path: Path) -> Manifest:
@@ -283,18 +383,25 @@ def check_tensor_details(manifest: Manifest, input_details: Sequence[Mapping[str
     for role, spec, details in (("input", manifest.input, input_details), ("output", manifest.output, output_details)):
         if len(details) != 1:
             raise ManifestError(f"{manifest.name}: model has {len(details)} {role} tensors, expected 1")
-        detail = details[0]
-        shape = tuple(int(v) for v in detail["shape"][1:])
-        dtype = np.dtype(detail["dtype"]).name
-        scale, zero_point = detail.get("quantization", (0.0, 0))
-        if shape != spec.shape:
-            raise ManifestError(f"{manifest.name}: model {role} shape {shape} does not match manifest {spec.shape}")
-        if dtype != spec.dtype:
-            raise ManifestError(f"{manifest.name}: model {role} dtype {dtype} does not match manifest {spec.dtype}")
-        if not _close(scale, spec.quantization.scale) or int(zero_point) != spec.quantization.zero_point:
-            raise ManifestError(
-                f"{manifest.name}: model {role} quantization ({scale}, {zero_point}) does not match manifest "
+        problem = tensor_problem(role, spec, details[0])
+        if problem:
+            raise ManifestError(f"{manifest.name}: {problem}")
+
+
+def tensor_problem(role: str, spec: TensorSpec, detail: Mapping[str, Any]) -> Optional[str]:
+    """How one of the interpreter's tensor details differs from ``spec`` (shape without batch, dtype,
+    quantization), or None when it matches."""
+    shape = tuple(int(v) for v in detail["shape"][1:])
+    dtype = np.dtype(detail["dtype"]).name
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if shape != spec.shape:
+        return f"model {role} shape {shape} does not match manifest {spec.shape}"
+    if dtype != spec.dtype:
+        return f"model {role} dtype {dtype} does not match manifest {spec.dtype}"
+    if not _close(scale, spec.quantization.scale) or int(zero_point) != spec.quantization.zero_point:
+        return (f"model {role} quantization ({scale}, {zero_point}) does not match manifest "
                 f"({spec.quantization.scale}, {spec.quantization.zero_point})")
+    return None
 
 
 def _close(a: float, b: float) -> bool:

@@ -165,7 +165,18 @@ RANGES: dict[str, Callable[[Any], None]] = {
     "reject.min_size": _between(0, 1),
     "reject.min_score": _between(0, 1),
     "reject.background_threshold": _between(0.5, 1),
+    "reject.min_similarity": _between(0, 1),
+    "backbone.model_file": _text,
+    "backbone.sha256": _sha256,
+    "backbone.size": _between(32, 1024),
+    "head.file": _text,
+    "head.sha256": _sha256,
+    "head.neighbours": _between(1, 1000),
 }
+for _tensor in ("backbone.input", "backbone.features", "backbone.logits"):
+    RANGES.update({f"{_tensor}.shape": _shape, f"{_tensor}.shape[]": _between(1, 65536),
+                   f"{_tensor}.quantization.scale": _between(0, math.inf),
+                   f"{_tensor}.quantization.zero_point": _between(-2 ** 31, 2 ** 31 - 1)})
 
 
 def _range_for(path: str) -> Optional[Callable[[Any], None]]:
@@ -179,7 +190,7 @@ def _check_scaling(data: Mapping[str, Any]) -> None:
     """minmax needs bounds, one pair per channel (or one for all) of an image, with no maximum below its minimum."""
     scaling = data["scaling"]
     low, high = scaling.get("minimum", []), scaling.get("maximum", [])
-    if scaling["mode"] != "minmax":
+    if scaling.get("mode", "unit") != "minmax":
         return
     if not low or len(low) != len(high):
         raise ManifestError("scaling.minimum and scaling.maximum must be lists of the same, non-zero length "

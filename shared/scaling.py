@@ -20,6 +20,8 @@ def scale_pixels(pixels: np.ndarray, scaling: Scaling) -> np.ndarray:
         return x / np.float32(255.0)
     if scaling.mode == "symmetric":
         return x / np.float32(127.5) - np.float32(1.0)
+    if scaling.mode == "centred":
+        return (x - np.float32(127.0)) / np.float32(128.0)
     if scaling.mode == "minmax":
         lo = np.asarray(scaling.minimum, dtype=np.float32)
         span = np.asarray(scaling.maximum, dtype=np.float32) - lo
@@ -49,8 +51,8 @@ def dequantize(values: np.ndarray, quant: Quantization) -> np.ndarray:
 def input_lut(scaling: Scaling, quant: Quantization, dtype: str) -> np.ndarray | None:
     """The whole uint8 -> input mapping as a 256-entry table, or None when it is per-feature.
 
-    Scaling then quantizing a uint8 pixel depends on its value alone (for ``unit`` and
-    ``symmetric``), so one table lookup replaces both steps on the device's hot path.
+    Scaling then quantizing a uint8 pixel depends on its value alone (for ``unit``, ``symmetric`` and
+    ``centred``), so one table lookup replaces both steps on the device's hot path.
     """
     if scaling.mode == "minmax":
         return None

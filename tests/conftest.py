@@ -87,6 +87,26 @@ def tensorflow_loaded_by(args: Sequence[str]) -> list[str]:
     return ast.literal_eval(completed.stdout.rsplit("LOADED ", 1)[1])
 
 
+def copy_model(name: str, folder: Path) -> Path:
+    """A bundled model copied into ``folder`` with everything beside it that it needs (manifest, head, backbone);
+    returns the copy's model file, for tests that change or break it."""
+    import shutil
+
+    from piclassify.device.bundled import resolve_model
+    from piclassify.shared.backbone import description_path
+    from piclassify.shared.manifest import load_manifest
+
+    model = resolve_model(name)
+    manifest = load_manifest(model)
+    files = [model, model.with_suffix(".json")]
+    if manifest.backbone is not None:
+        backbone = model.parent / manifest.backbone.model_file
+        files += [model.parent / manifest.head.file, backbone, description_path(backbone)]
+    for path in files:
+        shutil.copy(path, Path(folder) / path.name)
+    return Path(folder) / model.name
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` passes; return whether it holds."""
     deadline = monotonic() + timeout

@@ -27,3 +27,20 @@ def binary_like(**changes) -> Manifest:
         output=TensorSpec((1,), "int8", Quantization(0.05, 0)), threshold=0.5,
     )
     return replace(manifest, **changes)
+
+
+def head_like(**changes) -> Manifest:
+    """A photo model that is all head, shaped like the bundled catsdogs: the backbone's view in, two labels out."""
+    from piclassify.shared.manifest import Backbone, Head, Reject
+
+    backbone = Backbone(model_file="efficientnet-lite0.tflite", sha256="1" * 64, size=192,
+                        input=TensorSpec((224, 224, 3), "int8", Quantization(1 / 128, -1)),
+                        features=TensorSpec((1280,), "int8", Quantization(0.02, -128)),
+                        logits=TensorSpec((1000,), "int8", Quantization(0.08, -50)))
+    manifest = digits_like(
+        name="pets", labels=("cats", "dogs"), height=192, width=192, channels=3, colour="rgb", polarity="any",
+        scaling=Scaling("centred"), resize="centre-crop", input=TensorSpec((1280,), "float32"),
+        output=TensorSpec((2,), "float32"), model_file="pets.npz", sha256="2" * 64,
+        reject=Reject(min_similarity=0.4), backbone=backbone,
+        head=Head(file="pets.npz", sha256="2" * 64, classifies=True, neighbours=10))
+    return replace(manifest, **changes)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import bundled_model_paths
+from piclassify.device.bundled import MODELS_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.manifest import load_manifest
 from piclassify.shared.tensors import predicted_indices
@@ -20,12 +20,22 @@ def test_the_three_classifiers_ship_with_the_package():
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
 def test_bundled_model_matches_its_manifest(name):
-    classifier = Classifier.load(BUNDLED[name])  # checks sha256, shapes, dtypes, quantization
+    classifier = Classifier.load(BUNDLED[name])  # checks sha256s (model, head, backbone), shapes, dtypes, quantization
     manifest = classifier.manifest
-    assert manifest.name == name and manifest.model_file == f"{name}.tflite"
-    assert manifest.input.dtype == "int8" and manifest.output.dtype == "int8"
+    if manifest.is_all_head:  # catsdogs: a head on the backbone, float32 features in, a logit per label out
+        assert manifest.model_file == f"{name}.npz" and manifest.input.shape == manifest.backbone.features.shape
+    else:
+        assert manifest.model_file == f"{name}.tflite"
+        assert manifest.input.dtype == "int8" and manifest.output.dtype == "int8"
+    assert manifest.name == name and manifest.backbone is not None
     assert manifest.metrics["model_bytes"] == BUNDLED[name].stat().st_size
     assert 0 < manifest.metrics["tflite_accuracy"] <= 1
+
+
+def test_the_model_files_together_stay_small():
+    """The backbone, the heads and the networks: what a Pi downloads with piclassify."""
+    total = sum(path.stat().st_size for path in MODELS_DIR.iterdir() if path.suffix in (".tflite", ".npz"))
+    assert total <= 25 * 2 ** 20
 
 
 @pytest.mark.dataset

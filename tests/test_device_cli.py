@@ -5,12 +5,13 @@ import re
 import shutil
 import sys
 
+import cv2
 import numpy as np
 import pytest
-from conftest import tensorflow_loaded_by
+from conftest import copy_model, tensorflow_loaded_by
 from PIL import Image
 
-from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.device.cli import main
 from piclassify.shared.framing import frame_for_model
 from piclassify.shared.imagefile import read_image
@@ -92,9 +93,7 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
 
 @pytest.fixture
 def model_copy(tmp_path):
-    for suffix in (".tflite", ".json"):
-        shutil.copy(MODELS_DIR / f"digits{suffix}", tmp_path / f"digits{suffix}")
-    return tmp_path / "digits.tflite"
+    return copy_model("digits", tmp_path)
 
 
 def test_a_manifest_that_does_not_match_its_model_is_refused(model_copy, capsys):
@@ -132,7 +131,9 @@ def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     shutil.copy(digit_samples()[0], mixed / "a.jpg")  # a clear 7: scores about 1.0
-    shutil.copy(SAMPLES_DIR / "fashion-1-ankle-boot.jpg", mixed / "b.jpg")  # no digit: its best label scores about 0.25
+    sheet = np.full((480, 640, 3), 210, np.uint8)  # a percent sign on paper: written, but no digit
+    cv2.putText(sheet, "%", (220, 330), cv2.FONT_HERSHEY_SIMPLEX, 7, (30, 30, 30), 14)
+    cv2.imwrite(str(mixed / "b.png"), sheet)  # its best label scores about 0.45
     assert main(["run", "--model", "digits", "--source", str(mixed), "--json", "--min-score", "0.5"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["source"][-5:], r["score"] >= 0.5) for r in records] == [("a.jpg", True)]
@@ -141,7 +142,7 @@ def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
 def test_models_lists_each_bundled_model_with_its_measured_accuracy(capsys):
     assert main(["models"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
-    for path in sorted(MODELS_DIR.glob("*.tflite")):
+    for path in bundled_model_paths():
         accuracy = json.loads(path.with_suffix(".json").read_text())["metrics"]["tflite_accuracy"]
         assert f"{100 * accuracy:.2f}%" in rows[path.stem]
 
@@ -172,8 +173,11 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
     assert "nothing-" not in sections["admission"]
 
 
-def test_a_device_prediction_never_imports_tensorflow():
-    assert tensorflow_loaded_by(["predict", "--model", "digits", str(digit_samples()[0])]) == []
+@pytest.mark.parametrize("model", ["digits", "fashion", "catsdogs"])
+def test_a_device_prediction_never_imports_tensorflow(model):
+    """Each model with the ImageNet backbone too: the Pi has no TensorFlow, and nothing here may want it."""
+    samples = sorted(SAMPLES_DIR.glob(f"{model}-*.jpg"))
+    assert tensorflow_loaded_by(["predict", "--model", model, *map(str, samples)]) == []
 
 
 def test_bench_reports_every_stage_and_throughput(capsys):

@@ -1,4 +1,7 @@
-"""Training on the user's own photo folders, on a tiny folder dataset of drawn shapes the test writes."""
+"""Training a CNN from scratch on photo folders (``--arch photo-cnn``), on a tiny folder dataset of drawn shapes.
+
+The default, a head on the ImageNet backbone, is in test_head_training.py.
+"""
 
 import json
 
@@ -52,7 +55,7 @@ def shapes_model(tmp_path_factory):
     for i in range(10):
         cv2.imwrite(str(negatives / f"line{i}.png"), draw("lines", rng))
     out = tmp_path_factory.mktemp("models")
-    assert train_main(["folder", str(root), "--name", "shapes", "--size", "32", "--epochs", "1",
+    assert train_main(["folder", str(root), "--name", "shapes", "--arch", "photo-cnn", "--size", "32", "--epochs", "1",
                        "--negatives", str(negatives), "--out", str(out)]) == 0
     return out / "shapes.tflite"
 
@@ -96,7 +99,7 @@ def test_the_device_answers_a_photo_as_the_trainer_measured_it(shapes_model):
 
 def test_a_class_called_nothing_is_refused(tmp_path, capsys):
     root = write_shapes(tmp_path / "shapes", classes=("nothing", "squares"), per_class=(2, 1))
-    assert train_main(["folder", str(root), "--name", "x", "--out", str(tmp_path)]) == 2
+    assert train_main(["folder", str(root), "--name", "x", "--arch", "photo-cnn", "--out", str(tmp_path)]) == 2
     assert "may not be called 'nothing'" in capsys.readouterr().err
 
 
@@ -105,27 +108,6 @@ def test_three_classes_are_found_in_sorted_order(tmp_path):
     data = load_folder_dataset(root, 32, 32, "centre-crop", log=lambda line: None)
     assert data.classes == ("circles", "lines", "squares")
     assert data.train.images.shape == (6, 32, 32, 3) and data.validation.labels.tolist() == [0, 1, 2]
-
-
-def test_mobilenetv2_without_weights_fails_clearly(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("piclassify.trainer.folder_recipe.KERAS_MODELS", tmp_path / "no-cache")
-    root = write_shapes(tmp_path / "shapes", per_class=(2, 1))
-    assert train_main(["folder", str(root), "--name", "x", "--backbone", "mobilenetv2", "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("piclassify-train: error: no ImageNet weights for mobilenetv2") and "--weights" in err
-
-
-def test_mobilenetv2_transfer_trains_from_a_local_weights_file(tmp_path):
-    import keras
-
-    weights = tmp_path / "mobilenetv2.weights.h5"
-    keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False,
-                                   weights=None).save_weights(weights)
-    root = write_shapes(tmp_path / "shapes", per_class=(4, 2))
-    assert train_main(["folder", str(root), "--name", "pets", "--size", "32", "--epochs", "1", "--backbone",
-                       "mobilenetv2", "--weights", str(weights), "--out", str(tmp_path / "out")]) == 0
-    manifest = Classifier.load(tmp_path / "out" / "pets.tflite").manifest
-    assert manifest.scaling.mode == "symmetric" and manifest.training["arch"] == "mobilenetv2"
 
 
 def test_the_background_threshold_is_calibrated_from_the_held_out_negatives(shapes_model):

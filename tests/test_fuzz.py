@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, copy_model
 from PIL import Image
 
 from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
@@ -217,9 +217,7 @@ def mutate_manifest(rng: random.Random, manifest: dict) -> bytes:
 
 @pytest.fixture
 def model_copy(tmp_path) -> Path:
-    path = tmp_path / "digits.tflite"
-    path.write_bytes((MODELS_DIR / "digits.tflite").read_bytes())
-    return path
+    return copy_model("digits", tmp_path)  # with its head and the backbone: their fields are mutated too
 
 
 def test_mutated_manifests_load_or_give_one_line_and_a_loaded_model_classifies(model_copy):
@@ -265,6 +263,9 @@ def fuzz_models(folder: str, count: int) -> None:
     Run in a child by the test below; "case N" is printed before each load, so a crash names its case.
     """
     manifest = json.loads((MODELS_DIR / "digits.json").read_text())
+    for section in ("backbone", "head"):  # the model's own file is what is mutated here
+        manifest.pop(section, None)
+    manifest["reject"]["min_similarity"] = 0.0
     original = (MODELS_DIR / "digits.tflite").read_bytes()
     path = Path(folder) / "digits.tflite"
     for number in range(count):

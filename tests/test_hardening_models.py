@@ -14,20 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
+from piclassify.device.bundled import MODELS_DIR, bundled_model_paths
 from piclassify.device.cli import main
 from piclassify.shared.classifier import Classifier, ModelLoadError
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import load_manifest, sha256_of
 from piclassify.shared.runtime import Runtime
+from tests.conftest import copy_model
 
 
 @pytest.fixture
 def model_copy(tmp_path) -> Path:
-    """digits.tflite and its manifest, copied where a test may change them."""
-    for suffix in (".tflite", ".json"):
-        (tmp_path / f"digits{suffix}").write_bytes((MODELS_DIR / f"digits{suffix}").read_bytes())
-    return tmp_path / "digits.tflite"
+    """digits.tflite and its manifest (and its head and backbone), copied where a test may change them."""
+    return copy_model("digits", tmp_path)
 
 
 def edit_manifest(model: Path, edit) -> None:
@@ -108,7 +107,9 @@ def test_info_on_a_manifest_with_odd_metrics_and_versions_is_one_line_not_a_cras
 
 
 def test_every_bundled_manifest_passes_the_checks():
-    for model in sorted(MODELS_DIR.glob("*.tflite")):
+    models = bundled_model_paths()
+    assert {model.suffix for model in models} == {".tflite", ".npz"}  # 28x28 and table models, and catsdogs' head
+    for model in models:
         assert load_manifest(model).name == model.stem
 
 

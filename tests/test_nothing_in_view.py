@@ -13,7 +13,7 @@ import pytest
 from conftest import classify_photo, make_frame, make_result
 from PIL import Image
 
-from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.bundled import SAMPLES_DIR, resolve_model
 from piclassify.device.cli import main
 from piclassify.device.pipeline import Pipeline
 from piclassify.device.service.results import ResultLog
@@ -40,12 +40,12 @@ def test_empty_scenes_get_nothing_in_view_from_every_bundled_model(model):
 @pytest.mark.parametrize("model", PHOTO_MODELS)
 def test_each_bundled_model_s_empty_scene_rate_is_what_the_device_measures(model):
     """The trainer's scenes are drawn from a fixed seed: the device's own answers give the manifest's rate."""
-    classifier = Classifier.load(MODELS_DIR / f"{model}.tflite")
+    classifier = Classifier.load(resolve_model(model))
     rates = classifier.manifest.metrics["nothing_in_view"]
     scenes = (image for _, image in empty_scenes(EMPTY_SCENES, SCENES_SEED))
     assert nothing_rate(classifier, scenes) == (pytest.approx(rates["empty_scenes_rate"], abs=1e-4),
                                                 rates["empty_scenes"])
-    assert rates["objects"] >= 1000 and 0 <= rates["objects_rate"] <= 1
+    assert rates["objects"] >= 290 and 0 <= rates["objects_rate"] <= 0.1  # fashion: the real validation garments
 
 
 def test_the_demo_s_empty_scenes_are_what_the_trainer_renders(tmp_path):

@@ -5,9 +5,12 @@ import json
 import numpy as np
 import pytest
 
+from piclassify.device.bundled import MODELS_DIR
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.runtime import load_runtime
 from piclassify.trainer.cli import main as train_main
+
+BACKBONE = MODELS_DIR / "efficientnet-lite0.tflite"
 
 pytestmark = [pytest.mark.training, pytest.mark.dataset]
 
@@ -16,9 +19,20 @@ pytestmark = [pytest.mark.training, pytest.mark.dataset]
 def smoke_model(tmp_path_factory, mnist_dir):
     """One epoch on 300 MNIST images: quick, and enough to exercise every step."""
     out = tmp_path_factory.mktemp("models")
-    rc = train_main(["digits", "--limit", "300", "--epochs", "1", "--out", str(out), "--data-dir", str(mnist_dir.parent)])
+    rc = train_main(["digits", "--limit", "300", "--epochs", "1", "--out", str(out), "--data-dir", str(mnist_dir.parent),
+                     "--backbone", str(BACKBONE)])
     assert rc == 0
     return out / "digits.tflite"
+
+
+def test_the_model_gets_its_backbone_head_beside_it(smoke_model):
+    """Trained models end as the bundled ones do: a head on the backbone says when a frame shows no writing."""
+    manifest = Classifier.load(smoke_model).manifest  # checks the head's and the backbone's sha256
+    assert (smoke_model.parent / "digits-head.npz").is_file() and (smoke_model.parent / BACKBONE.name).is_file()
+    assert manifest.head.file == "digits-head.npz" and not manifest.head.classifies and manifest.backbone.size == 160
+    assert 0 < manifest.reject.min_similarity < 1
+    camera = manifest.metrics["camera_photos"]
+    assert camera["photos"] == 300 and camera["right"] + camera["nothing_in_view"] <= 300
 
 
 def test_export_writes_an_int8_model_its_manifest_and_the_report(smoke_model):
@@ -56,7 +70,7 @@ def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("quantization, weight_dtype", [("float16", np.float16), ("dynamic", np.int8)])
 def test_other_export_modes_give_working_float_input_models(tmp_path, mnist_dir, quantization, weight_dtype):
     rc = train_main(["digits", "--arch", "mlp", "--limit", "300", "--epochs", "1", "--quantize", quantization,
-                     "--out", str(tmp_path), "--data-dir", str(mnist_dir.parent)])
+                     "--out", str(tmp_path), "--data-dir", str(mnist_dir.parent), "--no-backbone"])
     assert rc == 0
     classifier = Classifier.load(tmp_path / "digits.tflite")
     assert classifier.manifest.input.dtype == "float32" and not classifier.manifest.input.quantization.is_quantized

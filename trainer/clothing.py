@@ -33,9 +33,8 @@ from piclassify.shared.manifest import Manifest
 from piclassify.trainer.datasets import candidate_dirs
 from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.parallel import map_on_cores
-from piclassify.trainer.photos import render_photo
+from piclassify.trainer.photos import SAMPLE_SIZE, jitter_photo, render_photo
 from piclassify.trainer.publish import record_metrics
-from piclassify.trainer.samples import SAMPLE_SIZE
 
 FOLDER = "clothing-photos"
 MAPPED = {  # photo folder -> (Fashion-MNIST label, how well the two match)
@@ -82,17 +81,6 @@ def photo_files(root: Path, split: str) -> list[tuple[Path, str]]:
         files += [(path, folder) for path in sorted(directory.iterdir())
                   if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
     return files
-
-
-def jitter_photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Another shot of the same garment: cropped closer or off-centre, other white balance, exposure, gamma."""
-    h, w = image.shape[:2]
-    crop_w, crop_h = int(w * rng.uniform(0.85, 1.0)), int(h * rng.uniform(0.85, 1.0))
-    x0, y0 = int(rng.integers(0, w - crop_w + 1)), int(rng.integers(0, h - crop_h + 1))
-    shot = image[y0:y0 + crop_h, x0:x0 + crop_w].astype(np.float32)
-    shot = shot * (rng.uniform(0.8, 1.2, 3) * rng.uniform(0.8, 1.2)).astype(np.float32) + rng.uniform(-20, 20)
-    shot = 255.0 * (np.clip(shot, 0, 255) / 255.0) ** rng.uniform(0.7, 1.4)
-    return np.clip(shot, 0, 255).astype(np.uint8)
 
 
 def _frame_photo(job: tuple[Path, int, int, int, int]) -> tuple[list[Optional[np.ndarray]], Optional[str]]:

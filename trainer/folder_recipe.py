@@ -1,4 +1,9 @@
-"""Train, export and verify an RGB classifier on the user's own photo folders (cats vs dogs and alike)."""
+"""Train, export and verify a small CNN from scratch on photo folders (``piclassify-train folder --arch photo-cnn``).
+
+The default for photo folders is a head on the ImageNet backbone (``trainer.head_recipe``); this is the
+network that learns everything from the user's photos alone, kept to compare with and for machines
+without the backbone's weights.
+"""
 
 from __future__ import annotations
 
@@ -14,31 +19,16 @@ from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.folder_data import load_folder_dataset
-from piclassify.trainer.models import build_mobilenetv2, build_photo_cnn
+from piclassify.trainer.models import build_photo_cnn
 from piclassify.trainer.nothing_in_view import measure_and_record
 from piclassify.trainer.publish import ModelContract, write_model
 from piclassify.trainer.training import Draw, TrainConfig, train_model
 
-KERAS_MODELS = Path.home() / ".keras" / "models"
 RESIZE = "centre-crop"
 
 
-def mobilenetv2_weights(size: int, alpha: float, weights: Optional[Path]) -> Path:
-    """A given ``--weights`` file, or Keras' cached ImageNet file; never a download (none is possible here)."""
-    if weights is not None:
-        if not Path(weights).is_file():
-            raise DatasetError(f"{weights}: no such weights file")
-        return Path(weights)
-    cached = KERAS_MODELS / f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{size}_no_top.h5"
-    if cached.is_file():
-        return cached
-    raise DatasetError(f"no ImageNet weights for mobilenetv2 (looked for {cached}); pass --weights FILE "
-                       "or train from scratch without --backbone")
-
-
 def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, quantization: str = "int8",
-                       out_dir: Path = Path("models"), backbone: Optional[str] = None, weights: Optional[Path] = None,
-                       negatives: Optional[Path] = None, seed: int = 1,
+                       out_dir: Path = Path("models"), negatives: Optional[Path] = None, seed: int = 1,
                        log: Callable[[str], None] = print) -> Manifest:
     """The whole recipe; the validation photos are only evaluated, never used to choose weights.
 
@@ -46,9 +36,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     the device answers "nothing in view" when it is above the threshold calibrated on held-out negatives.
     """
     started = time.monotonic()
-    alpha = 0.35
-    weights_path = mobilenetv2_weights(size, alpha, weights) if backbone == "mobilenetv2" else None
-    scaling = Scaling("symmetric") if backbone else Scaling("unit")
+    scaling = Scaling("unit")
     data = load_folder_dataset(root, size, size, RESIZE, seed=seed, log=log)
     if BACKGROUND_LABEL in data.classes:
         raise DatasetError(f"{root}: a class may not be called {BACKGROUND_LABEL!r}; piclassify learns that one itself "
@@ -60,8 +48,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     draws = [Draw(background.negatives, len(data.classes), background.negatives_per_epoch)] if len(
         background.negatives) else []
     shape = (size, size, 3)
-    model = (build_mobilenetv2(shape, len(classes), str(weights_path), alpha) if weights_path
-             else build_photo_cnn(shape, len(classes)))
+    model = build_photo_cnn(shape, len(classes))
     log(f"training {model.name} ({model.count_params():,} parameters) on {len(labels) + len(background.negatives)} "
         f"photos, classes {', '.join(classes)}, {epochs} epochs")
     config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos",
@@ -75,7 +62,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     contract = ModelContract(name=name, task="multiclass", labels=classes, colour="rgb", polarity="any",
                              scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL),
                              mirror_average=True)  # trained with mirror images ("photos" augmentation)
-    training = {"arch": backbone or "photo-cnn", "quantization": quantization, "dataset": str(root),
+    training = {"arch": "photo-cnn", "quantization": quantization, "dataset": str(root),
                 "negatives": str(negatives) if negatives else None,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
     model_path = write_model(tflite, contract, out_dir, training)

@@ -10,6 +10,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
+from piclassify.trainer.camera_head import add_backbone_head, measure_camera_head
 from piclassify.trainer.clothing import add_camera_photos, measure_and_record_photos
 from piclassify.trainer.datasets import DATASETS, load_dataset
 from piclassify.trainer.errors import DatasetError
@@ -33,7 +34,8 @@ def rendered_photos(images: np.ndarray, count: int = RENDERED_PHOTOS, seed: int 
 
 def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int] = None, quantization: str = "int8",
                     out_dir: Path = Path("models"), data_dir: Optional[Path] = None, limit: Optional[int] = None,
-                    seed: int = 1, log: Callable[[str], None] = print, photos: Optional[Path] = None) -> Manifest:
+                    seed: int = 1, log: Callable[[str], None] = print, photos: Optional[Path] = None,
+                    backbone: Optional[Path] = None, with_backbone: bool = True) -> Manifest:
     """The whole recipe for one dataset; returns the final manifest with measured accuracies.
 
     ``fashion`` also trains on camera photos framed as garments: items rendered as photos, and real
@@ -68,18 +70,22 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
                                   f"items rendered as photos", log=log)
     if photos_root is not None and (photos_root / "validation").is_dir():
         manifest = measure_and_record_photos(model_path, photos_root, "validation", log)
+    if with_backbone:
+        add_backbone_head(model_path, name, data_dir, photos, backbone, seed, log, limit)
+        manifest = measure_camera_head(model_path, name, data_dir, photos, log, limit)
     log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
     return manifest
 
 
-def add_reject_settings(model_path: Path, name: str, data_dir: Optional[Path] = None,
-                        log: Callable[[str], None] = print) -> Manifest:
-    """Today's ``reject`` settings for ``name`` written into an existing model's manifest, and measured."""
+def add_reject_settings(model_path: Path, name: str, data_dir: Optional[Path] = None, photos: Optional[Path] = None,
+                        backbone: Optional[Path] = None, log: Callable[[str], None] = print) -> Manifest:
+    """Today's "nothing in view" for ``name`` given to an existing model, without retraining it: the framing's
+    ``reject`` settings and the backbone's head (``trainer.camera_head``), then measured."""
     manifest = load_manifest(model_path)
     dataset = load_dataset(name, data_dir)
     if (manifest.resize, manifest.labels) != (DATASETS[name].resize, dataset.labels):
         raise DatasetError(f"{model_path}: not a {name} model (labels or framing differ)")
     write_manifest(replace(manifest, reject=DATASETS[name].reject), manifest_path_for(model_path))
     log(f"{model_path}: reject settings {DATASETS[name].reject}")
-    return measure_and_record(model_path, rendered_photos(dataset.x_test),
-                              f"{DATASETS[name].folder} test items rendered as photos", log=log)
+    add_backbone_head(model_path, name, data_dir, photos, backbone, log=log)
+    return measure_camera_head(model_path, name, data_dir, photos, log)

@@ -84,19 +84,6 @@ def build_photo_cnn(input_shape: tuple[int, int, int], outputs: int) -> keras.Mo
     return keras.Model(inputs, layers.Dense(outputs)(x), name="photo_cnn")
 
 
-def build_mobilenetv2(input_shape: tuple[int, int, int], outputs: int, weights: str,
-                      alpha: float = 0.35) -> keras.Model:
-    """MobileNetV2 feature extractor with ImageNet ``weights`` (a local file), frozen, plus a new head."""
-    backbone = keras.applications.MobileNetV2(input_shape=input_shape, alpha=alpha, include_top=False, weights=None)
-    backbone.load_weights(weights)
-    backbone.trainable = False
-    inputs = keras.Input(input_shape)
-    x = backbone(inputs, training=False)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.2)(x)
-    return keras.Model(inputs, layers.Dense(outputs)(x), name="mobilenetv2_transfer")
-
-
 ARCHITECTURES: dict[str, Callable[[tuple[int, int, int], int], keras.Model]] = {
     "cnn": build_cnn,
     "cnn-flat": build_cnn_flat,

@@ -33,7 +33,7 @@ def requirements(setup_cfg: str) -> int:
 
 
 def models(models_dir: str, data: str) -> int:
-    for path in sorted(Path(models_dir).glob("*.json")):
+    for path in sorted(p for p in Path(models_dir).glob("*.json") if not p.name.endswith(".backbone.json")):
         manifest = json.loads(path.read_text())
         test_set = str(manifest.get("metrics", {}).get("test_set", ""))
         subdir = test_set.split("datasets/", 1)[1].strip("/") if "datasets/" in test_set else ""

@@ -1,0 +1,225 @@
+"""What a model learns on top of the ImageNet backbone, and how it answers: NumPy, on both sides.
+
+A head is a ``.npz`` file of plain arrays (read with ``allow_pickle=False``):
+
+- ``bank``: the backbone's view (its 1000 ImageNet logits, L2-normalised, as int8 x 127) of the photos
+  the model learnt from. A frame is "in view" when it looks, to the backbone, like some of them: its
+  similarity is the mean cosine to its ``neighbours`` nearest photos in the bank. Logits rather than
+  features, because they carry ImageNet's distinctions (a raccoon is not a dog) that a user's few
+  photos cannot teach. The threshold (``reject.min_similarity``) is calibrated on the photos themselves,
+  each left out in turn: no list of negatives is needed, so it holds for things nobody thought of.
+- ``weights``, ``bias`` (a head that classifies): softmax regression over the backbone's features,
+  standardisation folded in.
+
+The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from piclassify.shared.errors import ManifestError
+
+BANK_SCALE = 127.0
+MAX_BANK = 4000  # photos kept to compare with: a frame costs one (bank x 1000) product
+FALSE_NOTHING = 0.01  # the share of a model's own (left-out) photos the calibrated threshold calls "nothing"
+
+
+@dataclass(frozen=True)
+class HeadArrays:
+    """A loaded head: the bank (float32, rows of norm ~1) and, for a head that classifies, its linear layer."""
+
+    bank: np.ndarray
+    weights: Optional[np.ndarray] = None  # (features, classes)
+    bias: Optional[np.ndarray] = None  # (classes,)
+
+    def similarity(self, logits: np.ndarray, neighbours: int) -> np.ndarray:
+        """(N, 1000) logits -> (N,) mean cosine similarity to the ``neighbours`` nearest photos of the bank."""
+        return nearest_similarity(self.bank, normalise(logits), neighbours)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """(N, features) -> (N, classes) class logits (softmax is the shared contract's step)."""
+        return np.asarray(features, dtype=np.float32) @ self.weights + self.bias
+
+
+def normalise(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), np.float32(1e-12))
+
+
+def nearest_similarity(bank: np.ndarray, queries: np.ndarray, neighbours: int,
+                       exclude_self: bool = False) -> np.ndarray:
+    """Mean of the ``neighbours`` highest cosine similarities of each (normalised) query to the bank's rows.
+
+    ``exclude_self``: the queries are the bank itself, and each row's similarity to itself is left out.
+    """
+    similarities = queries @ bank.T
+    if exclude_self:
+        np.fill_diagonal(similarities, -np.inf)
+    k = min(neighbours, similarities.shape[1] - (1 if exclude_self else 0))
+    nearest = np.partition(similarities, similarities.shape[1] - k, axis=1)[:, -k:]
+    return nearest.mean(axis=1)
+
+
+def quantize_bank(logits: np.ndarray) -> np.ndarray:
+    """Normalised logit rows as int8 (x 127): a 2,000-photo bank is 2 MB, and 1/127 is ample for a cosine."""
+    return np.clip(np.rint(normalise(logits) * BANK_SCALE), -127, 127).astype(np.int8)
+
+
+def dequantize_bank(bank: np.ndarray) -> np.ndarray:
+    return normalise(bank.astype(np.float32) / np.float32(BANK_SCALE))
+
+
+def neighbours_for(photos: int) -> int:
+    """How many nearest photos a frame is compared with: 10 for a large bank, fewer for a few examples."""
+    return int(min(10, max(1, photos // 20)))
+
+
+def calibrate_min_similarity(bank: np.ndarray, neighbours: int, false_nothing: float = FALSE_NOTHING) -> float:
+    """The similarity below which ``false_nothing`` of the bank's own photos fall, each compared with the others.
+
+    ``bank`` is the dequantized int8 bank the device will use, so the threshold is measured as the Pi computes it.
+    """
+    if len(bank) < 2:
+        raise ValueError("at least two photos are needed to calibrate nothing in view")
+    scores = nearest_similarity(bank, bank, neighbours, exclude_self=True)
+    return float(np.clip(np.quantile(scores, false_nothing), 0.0, 1.0))
+
+
+L2_CHOICES = (1e-3, 1e-2, 1e-1)  # weight decay, chosen per model by cross-validation
+FOLDS = 3
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Softmax regression with its standardisation folded in, the weight decay cross-validation chose, and the
+    accuracy it measured on photos left out (each photo with its jittered copies, so no copy is judged by itself)."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+    l2: float
+    cross_validated_accuracy: float
+
+
+def fit_linear(features: np.ndarray, labels: np.ndarray, classes: int, groups: Optional[np.ndarray] = None,
+               seed: int = 1) -> LinearFit:
+    """Softmax regression on standardised features, classes weighted equally however many photos each has.
+
+    ``groups`` names the photo each row came from (jittered copies share it); the weight decay is chosen by
+    ``FOLDS``-fold cross-validation over photos. Convex: the same photos give the same head.
+    """
+    x = np.asarray(features, dtype=np.float32)  # float32: twice the speed of float64, and ample for this fit
+    labels = np.asarray(labels, dtype=np.int64)
+    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
+    photos = np.unique(groups)
+    fold_of = dict(zip(photos, np.random.default_rng(seed).permutation(len(photos)) % FOLDS))
+    folds = np.array([fold_of[g] for g in groups])
+    scores = {}
+    for l2 in L2_CHOICES:
+        right = 0
+        for fold in range(min(FOLDS, len(photos))):
+            train, held = folds != fold, folds == fold
+            if not held.any() or len(np.unique(labels[train])) < 2:
+                continue
+            weights, bias = _fit(x[train], labels[train], classes, l2)
+            right += int(np.sum((x[held] @ weights + bias).argmax(axis=1) == labels[held]))
+        scores[l2] = right / len(x)
+    l2 = max(L2_CHOICES, key=lambda value: (scores[value], value))  # ties: the stronger decay
+    weights, bias = _fit(x, labels, classes, l2)
+    return LinearFit(weights.astype(np.float32), bias.astype(np.float32), l2, round(scores[l2], 5))
+
+
+def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2: float, steps: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Full-batch Adam on standardised ``x``; returns weights and bias for the raw features.
+
+    The big products run in float32; the weights and Adam's moments are float64, where its ever smaller second
+    moments stay clear of float32's subnormal numbers (which made each step five times slower).
+    """
+    mean, scale = x.mean(axis=0), x.std(axis=0) + np.float32(1e-6)
+    x = (x - mean) / scale
+    targets = np.eye(classes)[labels]
+    counts = np.bincount(labels, minlength=classes).astype(np.float64)
+    row_weight = (len(labels) / (np.count_nonzero(counts) * counts[labels]))[:, np.newaxis]  # classes count alike
+    weights, bias = np.zeros((x.shape[1], classes)), np.zeros(classes)
+    moments = [[np.zeros_like(weights), np.zeros_like(weights)], [np.zeros_like(bias), np.zeros_like(bias)]]
+    rate, beta1, beta2 = 5e-3, 0.9, 0.999
+    for step in range(1, steps + 1):
+        logits = x @ weights.astype(np.float32) + bias
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        error = ((probabilities - targets) * row_weight / len(x)).astype(np.float32)
+        for parameter, gradient, (first, second) in ((weights, x.T @ error + l2 * weights, moments[0]),
+                                                     (bias, error.sum(axis=0), moments[1])):
+            first *= beta1
+            first += (1 - beta1) * gradient
+            second *= beta2
+            second += (1 - beta2) * gradient * gradient
+            parameter -= rate * (first / (1 - beta1 ** step)) / (np.sqrt(second / (1 - beta2 ** step)) + 1e-8)
+    return weights / scale[:, np.newaxis], bias - mean / scale @ weights
+
+
+def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Optional[np.ndarray] = None) -> bytes:
+    """The ``.npz`` file's bytes: ``bank`` as ``quantize_bank`` made it, and the linear layer if any."""
+    arrays = {"bank": bank}
+    if weights is not None:
+        arrays.update(weights=weights.astype(np.float32), bias=bias.astype(np.float32))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def load_head(path: Path, features: int, logits: int, classes: Optional[int]) -> HeadArrays:
+    """Read and check a head file: the bank's width is the backbone's logits, the layer maps features to classes."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ManifestError(f"{path}: not a readable head file ({' '.join(str(exc).split())[:120]})") from None
+    bank = arrays.get("bank")
+    if bank is None or bank.dtype != np.int8 or bank.ndim != 2 or bank.shape[1] != logits or len(bank) < 1:
+        raise ManifestError(f"{path}: 'bank' must be int8 rows of the backbone's {logits} logits")
+    if len(bank) > MAX_BANK:
+        raise ManifestError(f"{path}: a bank of {len(bank)} photos is more than {MAX_BANK}")
+    if classes is None:
+        return HeadArrays(dequantize_bank(bank))
+    weights, bias = arrays.get("weights"), arrays.get("bias")
+    if weights is None or bias is None or weights.shape != (features, classes) or bias.shape != (classes,):
+        raise ManifestError(f"{path}: a head that classifies needs 'weights' ({features}, {classes}) and 'bias' "
+                            f"({classes},)")
+    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
+        raise ManifestError(f"{path}: the head's weights are not all finite numbers")
+    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class FittedHead:
+    """A head ready to write: the file's bytes and the settings its manifest records."""
+
+    data: bytes
+    neighbours: int
+    min_similarity: float
+    bank_photos: int
+    linear: Optional[LinearFit] = None
+
+
+def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None,
+               classes: int = 0, groups: Optional[np.ndarray] = None, seed: int = 1) -> FittedHead:
+    """A head from the backbone's view of a model's photos: the bank (one row of ``logits`` per photo, at most
+    ``MAX_BANK`` drawn with ``seed``) and its calibrated threshold; with ``features``/``labels`` (any number of rows:
+    jittered copies welcome, ``groups`` saying which photo each is of) also the linear classifier over ``classes``."""
+    logits = np.asarray(logits)
+    if len(logits) > MAX_BANK:
+        logits = logits[np.sort(np.random.default_rng(seed).permutation(len(logits))[:MAX_BANK])]
+    bank = quantize_bank(logits)
+    neighbours = neighbours_for(len(bank))
+    threshold = calibrate_min_similarity(dequantize_bank(bank), neighbours)
+    linear = fit_linear(features, labels, classes, groups, seed) if features is not None else None
+    data = head_bytes(bank, linear.weights, linear.bias) if linear else head_bytes(bank)
+    return FittedHead(data, neighbours, threshold, len(bank), linear)

@@ -1,0 +1,188 @@
+"""``piclassify-train backbone``: EfficientNet-Lite0 with its ImageNet weights, as the int8 ``.tflite`` the Pi runs.
+
+Weights are proved, not trusted: the Keras network must put at least 90% of the cats-and-dogs
+validation photos in one of ImageNet's cat or dog classes, and the int8 file must agree with it.
+The file has two outputs, the pooled features and the 1000 ImageNet logits (``shared.manifest.Backbone``);
+its description, with what was measured, is written beside it as ``<name>.backbone.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, description_path
+from piclassify.shared.framing import frame_rgb
+from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.errors import ImageError
+from piclassify.shared.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
+from piclassify.shared.runtime import distribution_version
+from piclassify.shared.scaling import scale_pixels
+from piclassify.trainer.backbone.efficientnet_lite import (FEATURES, IMAGENET_CLASSES, INPUT_SIZE, WEIGHTS_PACKAGE,
+                                                           build_efficientnet_lite0, load_imagenet_weights, weights_path)
+from piclassify.trainer.datasets import candidate_dirs
+from piclassify.trainer.errors import DatasetError
+from piclassify.trainer.parallel import usable_cores
+from piclassify.trainer.progress import Progress
+from piclassify.trainer.publish import producer_versions
+
+SCALING = Scaling("centred")
+RESIZE = "centre-crop"
+CALIBRATION_PHOTOS = 300
+CHECK_PHOTOS = 400
+CALIBRATION_FOLDERS = ("cats_and_dogs_filtered/train", "clothing-photos/train", "negatives")
+CHECK_FOLDER = "cats_and_dogs_filtered/validation"
+DOG_CLASSES = range(151, 269)  # ImageNet class indices: the 118 dog breeds
+CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+MIN_PET_TOP1 = 0.90
+
+
+def pet_share(logits: np.ndarray) -> float:
+    """The share of rows whose ImageNet top-1 class is a cat or a dog."""
+    top = np.asarray(logits).argmax(axis=1)
+    return float(np.mean(np.isin(top, DOG_CLASSES) | np.isin(top, CAT_CLASSES)))
+
+
+def _photo_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def find_folder(relative: str, data_dir: Optional[Path]) -> Optional[Path]:
+    """``relative`` under the first data root that has it (``--data-dir``, ``$PICLASSIFY_DATA``, ...)."""
+    return next((root / relative for root in candidate_dirs("", data_dir) if (root / relative).is_dir()), None)
+
+
+def load_photos(files: Sequence[Path], size: int) -> np.ndarray:
+    """Photos framed as the device frames them for the backbone; unreadable files are left out."""
+    photos = []
+    for path in files:
+        try:
+            photos.append(frame_rgb(read_image(path), size, size, RESIZE))
+        except ImageError:
+            continue
+    return np.stack(photos) if photos else np.zeros((0, size, size, 3), np.uint8)
+
+
+def calibration_files(data_dir: Optional[Path], photos: Optional[Path], seed: int) -> list[Path]:
+    """Real photos of many kinds for the int8 ranges: ``--photos``, else the datasets' photo folders."""
+    folders = [Path(photos)] if photos else [f for f in (find_folder(r, data_dir) for r in CALIBRATION_FOLDERS) if f]
+    files = [path for folder in folders for path in _photo_files(folder)]
+    if len(files) < 50:
+        raise DatasetError("the backbone's int8 ranges are measured on real photos: give --photos DIR (any photos, "
+                           f"50 or more) or --data-dir holding {', '.join(CALIBRATION_FOLDERS)}")
+    order = np.random.default_rng(seed).permutation(len(files))[:CALIBRATION_PHOTOS]
+    return [files[i] for i in sorted(order)]
+
+
+def to_int8_tflite(model, calibration: np.ndarray, size: int) -> bytes:
+    """Full-integer int8, input and both outputs; the calibration photos are already scaled."""
+    import tensorflow as tf
+
+    function = tf.function(lambda x: model(x, training=False),
+                           input_signature=[tf.TensorSpec((1, size, size, 3), tf.float32, name="image")])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample[np.newaxis]] for sample in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def describe(model_path: Path, size: int) -> Backbone:
+    """The description a manifest carries, read off the file's own tensors."""
+    from piclassify.shared.runtime import load_runtime
+
+    interpreter = load_runtime().interpreter_class(model_path=str(model_path))
+    (detail,) = interpreter.get_input_details()
+    outputs = {int(d["shape"][-1]): d for d in interpreter.get_output_details()}
+
+    def spec(d) -> TensorSpec:
+        scale, zero_point = d["quantization"]
+        return TensorSpec(tuple(int(v) for v in d["shape"][1:]), np.dtype(d["dtype"]).name,
+                          Quantization(float(scale), int(zero_point)))
+
+    return Backbone(model_file=model_path.name, sha256=sha256_of(model_path), size=size, input=spec(detail),
+                    features=spec(outputs[FEATURES]), logits=spec(outputs[IMAGENET_CLASSES]), scaling=SCALING,
+                    resize=RESIZE)
+
+
+def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optional[Path] = None, seed: int = 1,
+                   log: Callable[[str], None] = print) -> Path:
+    """Build, convert, prove and write the backbone; return the ``.tflite`` path."""
+    from piclassify.shared.runtime import load_runtime
+
+    source = weights_path()
+    log(f"EfficientNet-Lite0 with ImageNet weights from {source.name} ({WEIGHTS_PACKAGE})")
+    model = build_efficientnet_lite0(INPUT_SIZE)
+    load_imagenet_weights(model, source)
+    files = calibration_files(data_dir, photos, seed)
+    calibration = scale_pixels(load_photos(files, INPUT_SIZE), SCALING).astype(np.float32)
+    with Progress("converting to int8 TFLite", log) as progress:
+        progress.note(f"{len(calibration)} photos measure the int8 ranges")
+        tflite = to_int8_tflite(model, calibration, INPUT_SIZE)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / f"{BACKBONE_NAME}.tflite"
+    model_path.write_bytes(tflite)
+    backbone = describe(model_path, INPUT_SIZE)
+    metrics = {"model_bytes": model_path.stat().st_size}
+    check = find_folder(CHECK_FOLDER, data_dir)
+    if check is not None:
+        images = load_photos(_photo_files(check)[:: max(1, len(_photo_files(check)) // CHECK_PHOTOS)], INPUT_SIZE)
+        keras_features, keras_logits = (np.asarray(v) for v in model.predict(scale_pixels(images, SCALING), verbose=0,
+                                                                            batch_size=32))
+        extractor = FeatureExtractor(out_dir, backbone, load_runtime(), threads=usable_cores())
+        int8 = [extractor.extract(image) for image in images]
+        int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([l for _, l in int8])
+        cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
+        metrics.update({
+            "check_set": str(check), "check_photos": len(images),
+            "keras_pet_top1": round(pet_share(keras_logits), 5), "tflite_pet_top1": round(pet_share(int8_logits), 5),
+            "top1_agreement": round(float(np.mean(keras_logits.argmax(1) == int8_logits.argmax(1))), 5),
+            "feature_cosine_median": round(float(np.median(cosine)), 5),
+            "feature_cosine_min": round(float(cosine.min()), 5),
+        })
+        log(f"ImageNet top-1 is a cat or dog class for {100 * metrics['keras_pet_top1']:.1f}% (Keras) and "
+            f"{100 * metrics['tflite_pet_top1']:.1f}% (int8) of {len(images)} {check} photos; top-1 agreement "
+            f"{100 * metrics['top1_agreement']:.1f}%, feature cosine median {metrics['feature_cosine_median']:.3f}")
+        if metrics["keras_pet_top1"] < MIN_PET_TOP1:
+            raise DatasetError(f"the ImageNet weights put only {100 * metrics['keras_pet_top1']:.1f}% of the cats "
+                               f"and dogs in a cat or dog class (at least {100 * MIN_PET_TOP1:.0f}% expected): "
+                               "the weights or the network are wrong")
+    else:
+        log(f"no {CHECK_FOLDER} under the data folders: the weights were not checked on photos")
+    description = {"backbone": asdict(backbone), "metrics": metrics, "versions": producer_versions(),
+                   "weights": {"package": WEIGHTS_PACKAGE, "version": distribution_version(WEIGHTS_PACKAGE),
+                               "file": source.name, "sha256": sha256_of(source)},
+                   "calibration_photos": len(calibration)}
+    description_path(model_path).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {model_path} ({model_path.stat().st_size / 2 ** 20:.1f} MiB) and {description_path(model_path).name}")
+    return model_path
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def find_backbone(out_dir: Path, backbone: Optional[Path], photos: Path, data_dir: Optional[Path],
+                  log: Callable[[str], None]) -> Path:
+    """``--backbone FILE``; else the backbone already in ``out_dir``; else a new one built there, its int8
+    ranges measured on the datasets' photos or, without them, on the user's own."""
+    if backbone is not None:
+        if not Path(backbone).is_file():
+            raise DatasetError(f"{backbone}: no such backbone file")
+        return Path(backbone)
+    existing = Path(out_dir) / f"{BACKBONE_NAME}.tflite"
+    if existing.is_file():
+        log(f"backbone: {existing}")
+        return existing
+    log(f"no backbone in {out_dir} yet: building one (once; `piclassify-train backbone` does only this)")
+    try:
+        return build_backbone(out_dir, data_dir, None, log=log)
+    except DatasetError:
+        return build_backbone(out_dir, data_dir, photos, log=log)
