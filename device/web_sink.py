@@ -56,6 +56,9 @@ class WebView:
         runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
         accuracy = getattr(manifest, "metrics", {}).get("tflite_accuracy")
         size = (getattr(manifest, "width", 0), getattr(manifest, "height", 0))
+        head = getattr(manifest, "head", None)
+        if head is not None and head.classifies:  # a camera photo's label comes from what the backbone saw
+            size = (manifest.backbone.size, manifest.backbone.size)
         return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop)
 
 

@@ -139,8 +139,8 @@ class Classifier:
                 features, logits = self.features.extract(backbone_input)
             with clock("postprocess"):
                 similarity = self.similarity(logits)
-            if steps is not None:
-                steps.keep("backbone-input", backbone_input)
+            if steps is not None:  # when the head names the label, what the backbone saw is the model's input
+                steps.keep("model-input" if head_names else "backbone-input", backbone_input)
             if similarity < manifest.reject.min_similarity:
                 return Answer(None, f"unlike the photos the model learnt from: similarity {similarity:.2f} < "
                                     f"{manifest.reject.min_similarity:.2f}", clock.ms)

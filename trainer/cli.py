@@ -69,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="which calibration photos are drawn (default 1)")
     _verbose_option(p)
 
-    p = sub.add_parser("samples", help="render the demo's sample photos from test images and empty scenes",
-                       description="Render test-set digits and clothes as camera photos (dark on lit paper) "
-                                   "for the device demo, and two empty scenes that every photo model must "
-                                   "answer with \"nothing in view\"; writes <model>-<n>-<label>.jpg and "
-                                   "nothing-<n>-<scene>.jpg.")
+    p = sub.add_parser("samples", help="make the demo's sample photos: digits, garments and empty scenes",
+                       description="Render MNIST test digits as camera photos (dark on lit paper), copy the first "
+                                   "clothing-photos validation photo of each exact Fashion-MNIST class (CC0), and "
+                                   "render two empty scenes that every photo model must answer with \"nothing in "
+                                   "view\"; writes <model>-<n>-<label>.jpg and nothing-<n>-<scene>.jpg.")
     p.add_argument("--out", type=Path, default=Path("device/samples"), help="output folder (default device/samples)")
-    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files")
-    p.add_argument("--per-dataset", type=int, default=4, help="photos per dataset (default 4)")
+    p.add_argument("--data-dir", type=Path, help="folder holding the IDX files and clothing-photos")
+    p.add_argument("--per-dataset", type=int, default=4, help="photos per model (default 4)")
 
     p = sub.add_parser("reject", help="give a trained digits or fashion model today's \"nothing in view\" settings",
                        description="Write the dataset's \"nothing in view\" settings into an existing model's "
