@@ -95,9 +95,9 @@ def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[Frame]:
         yield Frame(images[n % len(images)], time.time(), n, "memory")
 
 
-# Runs ``piclassify predict`` in a fresh interpreter, then prints that process's own peak RSS. Its VmHWM, not
+# Runs ``piclassify ARGS`` (predict, teach) in a fresh interpreter, then prints that process's own peak RSS. Its VmHWM, not
 # getrusage: Linux's ru_maxrss of a child starts at the parent's size at fork and survives exec.
-_PREDICT_THEN_PEAK = ("import sys; from piclassify.device.cli import main; code = main(sys.argv[1:]); "
+RUN_THEN_PEAK = ("import sys; from piclassify.device.cli import main; code = main(sys.argv[1:]); "
                       "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')]; "
                       "print(peak[0].split()[1], file=sys.stderr); sys.exit(code)")
 
@@ -105,7 +105,7 @@ _PREDICT_THEN_PEAK = ("import sys; from piclassify.device.cli import main; code 
 def cold_start(model: str, image: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of a fresh ``piclassify predict`` process on one image."""
     t0 = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-c", _PREDICT_THEN_PEAK, "predict", "--model", model, image],
+    completed = subprocess.run([sys.executable, "-c", RUN_THEN_PEAK, "predict", "--model", model, image],
                                capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if completed.returncode != 0:

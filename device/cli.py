@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from piclassify.device.errors import SourceError
+from piclassify.device.errors import OutputError, SourceError
 from piclassify.device.fleet import add_fleet_command
 from piclassify.device.loop import LoopSettings
 from piclassify.device.table_cli import add_import_command, add_values_options, predict_table
@@ -95,8 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, metavar="DIR", help="also save the confusion matrix as DIR/<model>-evaluate.png")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("models", help="list bundled models with their measured accuracy")
+    p = sub.add_parser("models", help="list bundled and taught models with their measured accuracy")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("teach", help="fit a new photo model on the Pi from a folder per class",
+                       description="Fit a new photo model from FOLDER/<class>/ photos (or FOLDER/train/<class>/, "
+                                   "with FOLDER/validation/<class>/ to measure it): the bundled ImageNet backbone "
+                                   "looks at each example, a head is fitted in NumPy, and \"nothing in view\" is "
+                                   "calibrated on the examples themselves. No TensorFlow; 10-20 examples per class "
+                                   "are enough to start.")
+    p.add_argument("name", help="the new model's name: letters, digits, '-' and '_' (e.g. pets)")
+    p.add_argument("--from", dest="folder", type=Path, required=True, metavar="FOLDER",
+                   help="a folder with one sub-folder of photos per class")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where to write NAME.npz and NAME.json (default: $PICLASSIFY_MODELS, else "
+                        "~/.local/share/piclassify/models, where --model NAME finds it)")
+    p.add_argument("--per-class", type=bounded(int, 2, 10 ** 6), default=None, metavar="N",
+                   help="learn from the first N photos of each class only")
+    p.add_argument("--size", type=bounded(int, 96, 320), default=None,
+                   help="the backbone's input size, 96-320 (default 224; smaller is faster)")
+    p.add_argument("--threads", type=bounded(int, 1, 64), default=None, help="interpreter threads, 1-64")
+    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
     p.add_argument("model", help="bundled model name, or a model's .tflite, .npz or .json path")
@@ -332,27 +352,43 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate_folder(pipeline, args.folder, mapping)
     print(json.dumps(evaluation.record()) if args.json else "\n".join(evaluation.lines()))
     if args.report:
-        args.report.mkdir(parents=True, exist_ok=True)
         path = args.report / f"{evaluation.model}-evaluate.png"
-        save_confusion_png(evaluation.matrix, evaluation.labels,
-                           f"{evaluation.model}: {100 * evaluation.accuracy:.1f}% of {evaluation.photos} photos", path)
+        try:
+            args.report.mkdir(parents=True, exist_ok=True)
+            save_confusion_png(evaluation.matrix, evaluation.labels,
+                               f"{evaluation.model}: {100 * evaluation.accuracy:.1f}% of {evaluation.photos} photos",
+                               path)
+        except OSError as exc:  # a read-only folder, a file in the way, /proc
+            raise OutputError(f"--report {args.report}: cannot save the confusion matrix there: "
+                              f"{exc.strerror or exc}") from None
         print(f"piclassify: confusion matrix saved as {path}", file=sys.stderr)
     return 0
 
 
+def cmd_teach(args: argparse.Namespace) -> int:
+    from piclassify.device.bundled import user_models_dir
+    from piclassify.device.teach import teach
+
+    teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
+          log=lambda line: print(line, flush=True))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    from piclassify.device.bundled import bundled_model_paths
+    from piclassify.device.bundled import bundled_model_paths, model_paths, user_models_dir
     from piclassify.shared.manifest import load_manifest
 
+    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
-    for path in bundled_model_paths():
+    for path in bundled_model_paths() + taught:
         m = load_manifest(path)
-        accuracy = m.metrics.get("tflite_accuracy")
+        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
+        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
+            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
         shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
         size = f"{path.stat().st_size / 1024:.0f} KiB"
         shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
-        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} "
-              f"{size:>9}  {m.metrics.get('test_set', '')}")
+        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
     return 0
 
 
@@ -397,10 +433,12 @@ def _backbone_rows(classifier) -> list[tuple[str, str]]:
     b = m.backbone
     names = ("softmax over the features -> labels; " if m.is_all_head else
              "names what a camera photo shows (a 28x28 image goes to the network); " if m.head.classifies else "")
+    logit = m.reject.min_imagenet_logit
     return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
                          f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
             ("head", f"{m.head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
-                     f"the {m.head.neighbours} nearest of {bank} training photos")]
+                     f"the {m.head.neighbours} nearest of {bank} training photos"
+                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -13,3 +13,11 @@ class SourceError(PiclassifyError):
 
 class UnknownModelError(PiclassifyError):
     """A model name is not bundled and no such model file exists."""
+
+
+class OutputError(PiclassifyError):
+    """A file the device writes (a taught model) cannot be written where it was asked to go."""
+
+
+class ModelNameError(PiclassifyError):
+    """A name given to a new model could not be a plain file name."""

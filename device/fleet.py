@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ SETTLE_S = 0.3  # the first snapshot is taken when no retained message arrived f
 ONCE_LIMIT_S = 5.0  # ... or after this long at most
 CONNECT_TIMEOUT_S = 10.0
 REDRAW_S = 1.0  # a live table's ages are brought up to date this often
+MAX_PAYLOAD = 64 * 1024  # a state message is a few hundred bytes; anything larger is not a Pi's
+MAX_PIS = 1000  # names heard of; any client that may publish could otherwise make up millions
+TEXT_FIELDS = {"label": 64, "model": 64, "reason": 200, "time": 40}  # a state's text fields, at most this long
+NUMBER_FIELDS = ("score", "value")
 
 
 class FleetError(PiclassifyError):
@@ -121,30 +126,54 @@ class Fleet:
         return [f"{self.prefix}/+/{kind}" for kind in ("state", "availability", "stats")]
 
     def take(self, topic: str, payload: bytes, retained: bool = False) -> None:
-        """One message; anything that is not a Pi's (a stranger's topic, broken JSON) is passed over."""
+        """One message; anything that is not a Pi's (a stranger's topic, broken or hostile JSON, a name or label
+        with control characters) is passed over, and what is kept is only the fields we show, checked."""
         if retained:
             self.retained_at = time.monotonic()
-        if not topic.startswith(self.prefix + "/"):
+        if not topic.startswith(self.prefix + "/") or len(payload) > MAX_PAYLOAD:
             return
         parts = topic[len(self.prefix) + 1:].split("/")
-        if len(parts) != 2:
+        if len(parts) != 2 or not _printable(parts[0], 64):
             return
         name, kind = parts
-        pi = self.pis.setdefault(name, Pi(name))
+        if name not in self.pis and len(self.pis) >= MAX_PIS:
+            return
         text = payload.decode("utf-8", "replace")
         if kind == "availability":
-            pi.online = {"online": True, "offline": False}.get(text)
+            self.pis.setdefault(name, Pi(name)).online = {"online": True, "offline": False}.get(text)
         else:
             try:
-                value = json.loads(text) if text else {}
-            except ValueError:
+                value = json.loads(text, parse_constant=_no_constant) if text else {}
+            except (ValueError, RecursionError):
                 return
-            if isinstance(value, dict):
-                setattr(pi, kind, value)
-        self.changed.append(name)
+            if not isinstance(value, dict):
+                return
+            setattr(self.pis.setdefault(name, Pi(name)), kind, _checked_state(value) if kind == "state" else
+                    {"fps": value["fps"]} if _finite(value.get("fps")) else {})
+        if name not in self.changed:  # bounded by MAX_PIS
+            self.changed.append(name)
 
     def snapshot(self) -> list[Pi]:
         return [self.pis[name] for name in sorted(self.pis)]
+
+
+def _printable(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _checked_state(value: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a result we show: printable text of bounded length, finite numbers; nothing else."""
+    state = {key: value[key] for key, limit in TEXT_FIELDS.items() if _printable(value.get(key), limit)}
+    state.update({key: value[key] for key in NUMBER_FIELDS if _finite(value.get(key))})
+    return state
 
 
 def fleet_command(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol
 from piclassify.device.backoff import Backoff
 from piclassify.device.errors import CameraError
 from piclassify.device.sinks import Delivery, Sinks
+from piclassify.device.sources.base import NothingYet
 from piclassify.shared.errors import ImageError
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 STOP, RELOAD, CAPTURE = "stop", "reload", "capture"
 MODES = ("continuous", "trigger")
 STATUS_EVERY_S = 2.0
+WATCH_POLL_S = 1.0  # a watched folder with nothing new is listed again this often
 # While no camera has delivered a first frame, each heartbeat extends systemd's start timeout by
 # this much, so a camera that is slow to appear at boot does not get the service killed.
 EXTEND_START_S = 30.0
@@ -111,7 +113,8 @@ class FrameLoop:
         self.counts = LoopCounts()
         self._stopping = False
         self._reload_wanted = False
-        self._captures_wanted = 0
+        self._captures_wanted = 0  # at most 1: a flood of triggers is one capture, not minutes of back-to-back ones
+        self._flood_noted = False
         self._retry_at: Optional[float] = None
         self._camera_fault = ""
         self._next_due = 0.0
@@ -196,7 +199,10 @@ class FrameLoop:
         elif event == RELOAD and self.on_reload is not None:
             self._reload_wanted = True
         elif event == CAPTURE and self.settings.mode == "trigger":
-            self._captures_wanted += 1
+            if self._captures_wanted and not self._flood_noted:  # a held-down relay, a retained MQTT storm
+                log.info("trigger: presses that come while a capture is pending are merged into it")
+                self._flood_noted = True
+            self._captures_wanted = 1
 
     def _reload(self) -> None:
         self._reload_wanted = False
@@ -235,6 +241,9 @@ class FrameLoop:
         except StopIteration:
             log.info("source %s has no more frames; stopping", self.source.name)
             self._stopping = True
+            return None
+        except NothingYet:  # a watched folder with no new image: look again shortly, answering events meanwhile
+            self._take_events(block_s=WATCH_POLL_S)
             return None
         except ImageError as error:
             self._skip(error)

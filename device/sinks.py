@@ -45,6 +45,8 @@ class Sink(Protocol):
     def close(self) -> None:
         """Release files, pins and connections; called once, also after a failure."""
 
+    # Optional: ``wants(delivery) -> bool``: whether ``handle`` would do anything with it (the results log and saved
+    # frames pass over "nothing in view"); a delivery it does not want is neither a failure nor a recovery.
     # Optional: ``faults() -> list[str]``, what a sink that never raises (it retries by itself, as MQTT does
     # while its broker is away) is suffering now; ``Sinks.faults`` puts it in STATUS beside the others.
     # Optional: ``wants_model_input() -> bool``, asked before each frame (so it must be cheap); while a sink
@@ -67,6 +69,7 @@ class Sinks:
         self.sinks = list(sinks)
         self._health = [_Health() for _ in self.sinks]
         self._input_wanted = [sink.wants_model_input for sink in self.sinks if hasattr(sink, "wants_model_input")]
+        self._wants = [getattr(sink, "wants", lambda delivery: True) for sink in self.sinks]
 
     def wants_model_input(self) -> bool:
         """Whether a sink shows the framed model input now; only then does the loop keep it."""
@@ -74,8 +77,8 @@ class Sinks:
 
     def handle(self, delivery: Delivery) -> None:
         now = time.monotonic()
-        for sink, health in zip(self.sinks, self._health):
-            if now < health.retry_at:
+        for sink, health, wants in zip(self.sinks, self._health, self._wants):
+            if now < health.retry_at or not wants(delivery):  # a full disk "works again" only by writing
                 continue
             try:
                 sink.handle(delivery)

@@ -9,48 +9,77 @@ bounds, the output against the labels. The result is ``NAME.tflite`` with its ma
 from __future__ import annotations
 
 import json
-import math
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
+from piclassify.device.bundled import checked_model_name
+from piclassify.shared.atomic_file import write_atomically
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.manifest import Manifest, Scaling, Table, write_manifest
+from piclassify.shared.manifest import Manifest, Scaling, Table
+from piclassify.shared.regular_file import open_regular
 from piclassify.shared.runtime import distribution_version, load_runtime
 from piclassify.shared.table_manifest import table_manifest
 
 ACTIVATIONS = {"LOGISTIC": "sigmoid", "SOFTMAX": "softmax"}
 _PASS_THROUGH = ("QUANTIZE", "DEQUANTIZE", "RESHAPE")  # ops that may follow the activation unchanged
+MAX_MIN_MAX_BYTES = 1 << 20  # a min-max.json of thousands of features is a few hundred KB
+MAX_MODEL_BYTES = 64 << 20  # a workshop Dense model is a few KB
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class WorkshopImportError(PiclassifyError):
     """A workshop model and its min-max.json or labels do not fit together."""
 
 
-def read_min_max(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """``{"x_min": [...], "x_max": [...]}``: equal lengths of finite numbers, each minimum <= its maximum."""
-    path = Path(path)
+def read_bytes(path: Path, limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them: a FIFO, ``/dev/zero`` or a folder is refused, not read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path) as stream:
+            data = stream.read(limit + 1)
     except FileNotFoundError:
         raise WorkshopImportError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkshopImportError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise WorkshopImportError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise WorkshopImportError(f"{path}: larger than {limit >> 10} KiB; not {what}")
+    return data
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_min_max(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``{"x_min": [...], "x_max": [...]}``: equal lengths of numbers float32 can hold, each minimum <= its maximum."""
+    path = Path(path)
+    try:
+        data = json.loads(read_bytes(path, MAX_MIN_MAX_BYTES, "a min-max.json").decode("utf-8"),
+                          parse_int=float, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WorkshopImportError(f"{path}: not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
     if not isinstance(data, dict) or not {"x_min", "x_max"} <= set(data):
         raise WorkshopImportError(f'{path}: expected {{"x_min": [...], "x_max": [...]}} as the workshop saves it')
     bounds = []
     for key in ("x_min", "x_max"):
         values = data[key]
         if not isinstance(values, list) or not values or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-            raise WorkshopImportError(f"{path}: {key} must be a non-empty list of finite numbers")
-        bounds.append(tuple(float(v) for v in values))
+                isinstance(v, float) and abs(v) <= FLOAT32_MAX for v in values):
+            raise WorkshopImportError(f"{path}: {key} must be a non-empty list of numbers within float32's range "
+                                      f"(+-{FLOAT32_MAX:.3g})")
+        bounds.append(tuple(values))
     low, high = bounds
     if len(low) != len(high):
         raise WorkshopImportError(f"{path}: x_min has {len(low)} values but x_max has {len(high)}")
     for i, (a, b) in enumerate(zip(low, high)):
         if a > b:
             raise WorkshopImportError(f"{path}: feature {i + 1} has x_min {a:g} above x_max {b:g}")
+        if b - a > FLOAT32_MAX:  # the scaling divides by it in float32
+            raise WorkshopImportError(f"{path}: feature {i + 1} spans {a:g} to {b:g}, wider than float32 can scale")
     return low, high
 
 
@@ -58,14 +87,18 @@ def import_workshop_model(tflite: Path, min_max: Path, name: str, out_dir: Path,
                           labels: Optional[Sequence[str]] = None, features: Optional[Sequence[str]] = None,
                           target: Optional[str] = None, unit: str = "",
                           runtime: Optional[str] = None) -> tuple[Manifest, Path]:
-    """Check the pair, write ``out_dir/NAME.tflite`` and ``NAME.json``, and load them back as the device will."""
+    """Check the pair, write ``out_dir/NAME.tflite`` and ``NAME.json``, and load them back as the device will.
+
+    Everything is written and checked in a temporary folder inside ``out_dir`` first, then renamed into place
+    (the manifest last): a failed import leaves ``out_dir`` as it was.
+    """
+    checked_model_name(name)
     tflite = Path(tflite)
     low, high = read_min_max(min_max)
-    if not tflite.is_file():
-        raise WorkshopImportError(f"{tflite}: file not found")
+    model_bytes = read_bytes(tflite, MAX_MODEL_BYTES, "a workshop model")
     chosen = load_runtime(runtime)
     try:
-        interpreter = chosen.interpreter_class(model_path=str(tflite))
+        interpreter = chosen.interpreter_class(model_content=model_bytes)
     except (ValueError, RuntimeError) as exc:
         raise WorkshopImportError(f"{tflite}: not a model {chosen.name} can open ({str(exc).strip()[:120]})") from None
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
@@ -84,18 +117,29 @@ def import_workshop_model(tflite: Path, min_max: Path, name: str, out_dir: Path,
     if task == "binary" and target is None and labels[0] == f"not {labels[1]}":
         target = labels[1]
     table = Table(features, target or "target", unit, activation_in_model=activation in ACTIVATIONS)
-
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / f"{name}.tflite"
-    model_path.write_bytes(tflite.read_bytes())  # byte for byte: the manifest's sha256 is the notebook's file
-    manifest = table_manifest(
-        model_path, inputs, outputs, name=name, task=task, labels=tuple(labels or ()), table=table,
-        scaling=Scaling("minmax", low, high), versions={"piclassify": distribution_version("piclassify")},
-        training={"imported_from": str(tflite), "min_max": str(min_max),
-                  "final_activation": ACTIVATIONS.get(activation, "none")})
-    write_manifest(manifest, model_path.with_suffix(".json"))
-    Classifier.load(model_path, runtime=runtime)  # the device's own check: sha256, shapes, dtypes
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=out_dir))
+    except OSError as exc:
+        raise WorkshopImportError(f"{out_dir}: cannot write there: {exc.strerror or exc}") from None
+    try:
+        staged = staging / f"{name}.tflite"
+        staged.write_bytes(model_bytes)  # byte for byte: the manifest's sha256 is the notebook's file
+        manifest = table_manifest(
+            staged, inputs, outputs, name=name, task=task, labels=tuple(labels or ()), table=table,
+            scaling=Scaling("minmax", low, high), versions={"piclassify": distribution_version("piclassify")},
+            training={"imported_from": str(tflite), "min_max": str(min_max),
+                      "final_activation": ACTIVATIONS.get(activation, "none")})
+        staged.with_suffix(".json").write_text(manifest.to_json(), encoding="utf-8")
+        Classifier.load(staged, runtime=runtime)  # the device's own check: sha256, shapes, dtypes
+        model_path = out_dir / staged.name
+        write_atomically(model_path, model_bytes)
+        write_atomically(model_path.with_suffix(".json"), manifest.to_json().encode("utf-8"))
+    except OSError as exc:
+        raise WorkshopImportError(f"{out_dir}: cannot write {name} there: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return manifest, model_path
 
 

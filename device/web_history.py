@@ -4,8 +4,8 @@ Each result gets an id made from its own record, so the same result has the same
 read from the log after a restart or published live: its capture time in milliseconds since the
 epoch, times 1000, plus its frame number modulo 1000. Ids grow with time, so ``since=ID`` asks for
 newer results. The log is read from its end, a chunk at a time, through ``results.jsonl``,
-``results.jsonl.1``, ... until enough lines are found: a request costs the lines it returns,
-however long the history is.
+``results.jsonl.1``, ... until enough lines are found, or ``MAX_LINES_READ`` lines were read: a
+request costs the lines it returns, however long the history is, and never more than that bound.
 """
 
 from __future__ import annotations
@@ -21,16 +21,22 @@ from piclassify.shared.regular_file import open_regular
 CHUNK = 64 * 1024
 MAX_ROTATED = 1000
 MAX_LINE = 1024 * 1024  # longer "lines" are not results; they are skipped, not buffered
+MAX_LINES_READ = 20_000  # a request reads at most this many lines back (a few ms), results or not
 
 
 def result_id(record: dict[str, Any]) -> Optional[int]:
-    """The id of a result record (see the module's doc), or None if it has no valid time."""
+    """The id of a result record (see the module's doc), or None if it has no valid time (one with its offset from
+    UTC, as the results log writes it) or its frame is not a whole number."""
+    frame = record.get("frame") or 0
+    if not isinstance(frame, int) or isinstance(frame, bool):  # 1e999 parses as an infinite float
+        return None
     try:
         when = datetime.fromisoformat(str(record["time"]))
-        frame = int(record.get("frame") or 0)
-    except (KeyError, TypeError, ValueError):
+        if when.tzinfo is None:  # a naive time depends on the reader's zone, and year 1 has no timestamp there
+            return None
+        return int(round(when.timestamp() * 1000)) * 1000 + frame % 1000
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    return int(round(when.timestamp() * 1000)) * 1000 + frame % 1000
 
 
 def with_id(record: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +48,9 @@ def read_recent(path: Path, since: Optional[int], limit: int) -> tuple[list[dict
     and whether more such records were left out (ask again with the last id, or a larger limit)."""
     found: list[dict[str, Any]] = []
     seen: set[int] = set()
-    for line in _lines_backwards(path):
+    for read, line in enumerate(_lines_backwards(path), start=1):
+        if read > MAX_LINES_READ:  # a log full of other lines must not cost seconds of the loop's CPU per request
+            return found[::-1], True
         try:
             record = json.loads(line)
         except ValueError:

@@ -2,7 +2,10 @@
 
 It shows the live stream (label, score and fps drawn on it by the server), the framed model input
 magnified, the last results, counts per label and the status; in trigger mode a "Classify now"
-button. A token in the page's address (``?token=``) is passed on to every request it makes.
+button. With the service's teach panel: classes named here, examples captured from the camera into
+each (undo the last), a model fitted and run; a photo uploaded from a phone classified (and kept as
+an example, if asked); a digit drawn with a finger or the mouse classified by the digits model. A
+token in the page's address (``?token=``) is passed on to every request it makes.
 """
 
 PAGE_HTML = r"""<!doctype html>
@@ -50,6 +53,14 @@ td.b { width: 40%; padding-left: .6em; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em .8em; margin: 0; }
 dt { color: var(--dim); } dd { margin: 0; overflow-wrap: anywhere; }
 .empty { color: var(--dim); }
+.row { display: flex; gap: .5em; margin-top: .5em; align-items: center; }
+.row > input, .row > select { flex: 1; min-width: 0; }
+input, select { padding: .5em; font: inherit; color: var(--text); background: var(--bg);
+                border: 1px solid var(--line); border-radius: 6px; }
+button.small { width: auto; margin: 0; padding: .5em .8em; font-size: .95em; }
+button:disabled { opacity: .5; }
+canvas { display: block; width: 100%; max-width: 280px; aspect-ratio: 1; background: #fff; border-radius: 4px;
+         touch-action: none; }
 </style>
 </head>
 <body>
@@ -66,6 +77,26 @@ dt { color: var(--dim); } dd { margin: 0; overflow-wrap: anywhere; }
 <div class="card"><h2>Last results</h2><ol id="results"><li class="empty">none yet</li></ol></div>
 <div class="card"><h2>Counts since start</h2><table id="counts"><tr><td class="empty">none yet</td></tr></table></div>
 <div class="card"><h2>Status</h2><dl id="status"></dl></div>
+</section>
+<section class="panels">
+<div class="card" id="teach" hidden><h2>Teach</h2>
+<p class="empty">Name a class, show it to the camera, capture. Two classes of two or more examples make a model.</p>
+<div class="row"><input id="class-name" placeholder="class name, e.g. mug" maxlength="32">
+<button id="add-class" class="small" type="button">Add class</button></div>
+<table id="classes"></table>
+<div class="row"><button id="undo" class="small" type="button">Undo last</button></div>
+<div class="row"><input id="model-name" value="taught" maxlength="64" aria-label="model name">
+<button id="fit" class="small" type="button">Fit and run</button></div>
+<p id="teach-status" class="empty"></p></div>
+<div class="card" id="upload-card" hidden><h2>Classify a photo</h2>
+<input id="upload" type="file" accept="image/*" capture="environment" aria-label="photo">
+<div class="row"><select id="upload-class" aria-label="keep as an example of"><option value="">only classify it</option>
+</select></div><p id="upload-answer" class="empty"></p></div>
+<div class="card" id="draw-card" hidden><h2>Draw a digit</h2>
+<canvas id="draw" width="280" height="280"></canvas>
+<div class="row"><button id="draw-classify" class="small" type="button">Classify drawing</button>
+<button id="draw-clear" class="small" type="button">Clear</button></div>
+<p id="draw-answer" class="empty"></p></div>
 </section>
 </main>
 <script>
@@ -205,7 +236,103 @@ $("trigger").addEventListener("click", async () => {
     setTimeout(() => { button.disabled = false; button.textContent = "Classify now"; }, 800);
   }
 });
+const named = new Set();  // classes named here that have no example yet
+function answerText(r) {
+  return r.label == null ? "nothing in view (" + r.reason + ")" : r.label + " " + r.score.toFixed(2);
+}
+async function post(path, extra, body) {
+  const response = await fetch(url(path, extra), {method: "POST", body: body});
+  const text = await response.text();
+  if (!response.ok) throw new Error(text.trim() || response.status + " " + response.statusText);
+  return JSON.parse(text);
+}
+function renderTeach(t) {
+  const table = node("table");
+  table.id = "classes";
+  const names = [...new Set([...Object.keys(t.classes), ...named])].sort();
+  const select = $("upload-class"), chosen = select.value;
+  select.replaceChildren(node("option", "only classify it"));
+  select.firstChild.value = "";
+  for (const name of names) {
+    const tr = node("tr"), cell = node("td", undefined, "n"), button = node("button", "Capture", "small");
+    button.type = "button";
+    button.dataset.class = name;
+    button.addEventListener("click", () => teachAction("api/teach/capture", "class=" + encodeURIComponent(name)));
+    cell.append(button);
+    tr.append(node("td", name), node("td", String(t.classes[name] || 0), "n"), cell);
+    table.append(tr);
+    const option = node("option", "keep as an example of " + name);
+    option.value = name;
+    select.append(option);
+  }
+  select.value = chosen;
+  $("classes").replaceWith(table);
+  $("fit").disabled = t.fitting;
+  $("teach-status").textContent = t.message || "";
+}
+async function teachStatus() {
+  try {
+    const response = await fetch(url("api/teach"), {cache: "no-store"});
+    if (!response.ok) return false;
+    renderTeach(await response.json());
+    for (const id of ["teach", "upload-card", "draw-card"]) $(id).hidden = false;
+    return true;
+  } catch (error) { return false; }
+}
+async function teachAction(path, extra) {
+  try { renderTeach(await post(path, extra)); } catch (error) { $("teach-status").textContent = error.message; }
+}
+$("add-class").addEventListener("click", () => {
+  const name = $("class-name").value.trim();
+  if (name) { named.add(name); $("class-name").value = ""; teachStatus(); }
+});
+$("undo").addEventListener("click", () => teachAction("api/teach/undo"));
+$("fit").addEventListener("click", async () => {
+  await teachAction("api/teach/fit", "name=" + encodeURIComponent($("model-name").value.trim()));
+  const poll = setInterval(async () => {
+    const response = await fetch(url("api/teach"), {cache: "no-store"});
+    const t = await response.json();
+    renderTeach(t);
+    if (!t.fitting) { clearInterval(poll); status(); }
+  }, 1000);
+});
+async function classifyBlob(blob, extra, answer) {
+  $(answer).textContent = "classifying…";
+  try { $(answer).textContent = answerText(await post("api/classify", extra, blob)); }
+  catch (error) { $(answer).textContent = error.message; }
+  teachStatus();
+}
+$("upload").addEventListener("change", () => {
+  const file = $("upload").files[0], add = $("upload-class").value;
+  if (file) classifyBlob(file, add ? "add=" + encodeURIComponent(add) : "", "upload-answer");
+});
+const pad = $("draw"), pen = pad.getContext("2d");
+function clearPad() { pen.fillStyle = "#fff"; pen.fillRect(0, 0, pad.width, pad.height); }
+function at(e) {
+  const box = pad.getBoundingClientRect();
+  return [(e.clientX - box.left) * pad.width / box.width, (e.clientY - box.top) * pad.height / box.height];
+}
+let drawing = false;
+pad.addEventListener("pointerdown", (e) => {
+  drawing = true;
+  pad.setPointerCapture(e.pointerId);
+  pen.beginPath();
+  pen.moveTo(...at(e));
+});
+pad.addEventListener("pointermove", (e) => {
+  if (!drawing) return;
+  pen.lineWidth = 18; pen.lineCap = "round"; pen.lineJoin = "round"; pen.strokeStyle = "#000";
+  pen.lineTo(...at(e));
+  pen.stroke();
+});
+pad.addEventListener("pointerup", () => { drawing = false; });
+$("draw-clear").addEventListener("click", () => { clearPad(); $("draw-answer").textContent = ""; });
+$("draw-classify").addEventListener("click", () => {
+  pad.toBlob((blob) => classifyBlob(blob, "model=digits", "draw-answer"), "image/png");
+});
+clearPad();
 window.addEventListener("load", () => {
+  teachStatus();
   status();
   setInterval(status, 2000);
   history().then(events);

@@ -25,17 +25,26 @@ from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from piclassify.device import metrics
+from piclassify.device.bundled import resolve_bundled
+from piclassify.device.teacher import Teacher, TeachBusy
 from piclassify.device.web_auth import Access, WebError, is_loopback
 from piclassify.device.web_history import read_recent
 from piclassify.device.web_page import PAGE
 from piclassify.device.web_render import model_input_png
 from piclassify.device.web_sink import WebState
 from piclassify.device.web_status import healthy, status
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.imagefile import decode_image
 
 log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_S = 10.0
+HEADER_DEADLINE_S = 10.0  # the whole request line and headers, however slowly they trickle in
 MAX_CONNECTIONS = 64  # streams included; beyond this a connection gets 503 and is closed
+STREAM_SEND_BUFFER = 64 * 1024  # a client that stops reading fills this in a few frames, then its slot times out
+RESULTS_LINES_PER_S = 5000.0  # /api/results reads at most this many log lines a second (all clients together)
+RESULTS_BURST = 10000  # ... after a burst of this many
+RESULTS_WAIT_S = 2.0  # a request over the budget waits for its turn this long at most, then gets 429
 WAIT_SLICE_S = 1.0  # streams look for a client that has gone this often
 RESEND_S = 2.0  # a stream with no new frame resends the last one this often (trigger mode)
 EVENT_KEEPALIVE_S = 15.0
@@ -44,6 +53,8 @@ MAX_RESULTS = 1000
 BOUNDARY = "piclassify-frame"
 _TOKEN_IN_TEXT = re.compile(r"token=[^&\s'\"]*|Bearer\s+\S+", re.IGNORECASE)  # a bad request line may hold one
 MAX_BODY = 4096
+MAX_UPLOAD = 8 << 20  # POST /api/classify: a phone's photo, or the page's drawing
+UPLOAD_ROUTES = ("/api/classify",)
 
 
 class _Slots:
@@ -66,6 +77,62 @@ class _Slots:
             self.used -= 1
 
 
+class _HeaderDeadlines:
+    """Connections still sending their request line and headers, each shut down once ``HEADER_DEADLINE_S`` has
+    passed: a client that trickles a byte now and then (each one resets the socket's timeout) cannot hold a
+    connection for ever. One thread for the server checks twice a second."""
+
+    def __init__(self, closed: threading.Event) -> None:
+        self._pending: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._closed = closed
+        threading.Thread(target=self._reap, name="web-header-deadlines", daemon=True).start()
+
+    def start(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._pending[connection] = time.monotonic() + HEADER_DEADLINE_S
+
+    def done(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._pending.pop(connection, None)
+
+    def _reap(self) -> None:
+        while not self._closed.wait(0.5):
+            now = time.monotonic()
+            with self._lock:
+                late = [connection for connection, deadline in self._pending.items() if deadline <= now]
+                for connection in late:
+                    del self._pending[connection]
+            for connection in late:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)  # its thread's read returns at once, and it closes
+                except OSError:
+                    pass
+
+
+class _RateLimit:
+    """A token bucket of ``rate`` tokens a second, ``burst`` at most. ``take(cost)`` waits for its tokens in turn
+    (a client that asks again at once is slowed down, not answered more often) or, when that would be longer
+    than ``wait_s``, is False at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._tokens, self._at = float(burst), time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self, cost: float, wait_s: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            delay = max(0.0, cost - self._tokens) / self.rate
+            if delay > wait_s:
+                return False
+            self._tokens -= cost  # reserved: later requests wait behind this one
+        time.sleep(delay)
+        return True
+
+
 class WebServer(ThreadingHTTPServer):
     """Serves one ``WebState``; bound on creation (``WebError`` if the address is taken)."""
 
@@ -83,6 +150,9 @@ class WebServer(ThreadingHTTPServer):
         self.streams = _Slots(max_streams)
         self.event_streams = _Slots(max_streams)
         self.connections = _Slots(MAX_CONNECTIONS)
+        self.results_rate = _RateLimit(RESULTS_LINES_PER_S, RESULTS_BURST)
+        self._stopped = threading.Event()
+        self.header_deadlines = _HeaderDeadlines(self._stopped)
         self.frame_period = 1.0 / stream_fps
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
@@ -108,6 +178,10 @@ class WebServer(ThreadingHTTPServer):
         finally:
             self.connections.give()
 
+    def server_close(self) -> None:
+        self._stopped.set()
+        super().server_close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("web: request from %s failed", client_address[0], exc_info=True)
 
@@ -132,6 +206,14 @@ class Handler(BaseHTTPRequestHandler):
     error_content_type = "text/plain; charset=utf-8"
     error_message_format = "%(code)d %(message)s\n"
 
+    def setup(self) -> None:
+        super().setup()
+        self.server.header_deadlines.start(self.connection)
+
+    def finish(self) -> None:
+        self.server.header_deadlines.done(self.connection)
+        super().finish()
+
     # -- dispatch ---------------------------------------------------------------------------------
 
     def do_GET(self) -> None:
@@ -142,10 +224,11 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if not 0 <= length <= MAX_BODY:
+        limit = MAX_UPLOAD if urlsplit(self.path).path in UPLOAD_ROUTES else MAX_BODY
+        if not 0 <= length <= limit:
             self._error(HTTPStatus.BAD_REQUEST if length < 0 else HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             return
-        self.rfile.read(length)  # no POST here takes a body; read it so closing does not reset the connection
+        self.body = self.rfile.read(length)  # read even when unused, so closing does not reset the connection
         self._dispatch(POST_ROUTES)
 
     def __getattr__(self, name: str) -> Any:
@@ -184,12 +267,17 @@ class Handler(BaseHTTPRequestHandler):
         route(self, query)
 
     def parse_request(self) -> bool:
+        self.server.header_deadlines.done(self.connection)  # the request line is in; the headers follow at once
         if not self.raw_requestline.strip():  # http.server closes silently; a client deserves an answer
             self.command, self.request_version, self.requestline = None, self.default_request_version, ""
             self.close_connection = True
             self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
             return False
-        return super().parse_request()
+        self.server.header_deadlines.start(self.connection)  # a fresh deadline for the headers
+        try:
+            return super().parse_request()
+        finally:
+            self.server.header_deadlines.done(self.connection)
 
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         # http.server's own answers to bad requests: an unsupported HTTP version is the client's fault too.
@@ -280,6 +368,7 @@ class Handler(BaseHTTPRequestHandler):
                         {"Retry-After": "5"})
             return
         try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SEND_BUFFER)
             self._headers(HTTPStatus.OK, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             sent_seq, sent_at = 0, 0.0
             while not state.closed.is_set():
@@ -315,7 +404,9 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status(self.server.state, self.server.streams.used, self.server.event_streams.used))
 
     def api_results(self, query: dict[str, list[str]]) -> None:
-        """``?since=ID&limit=N``: the newest N results after ID, oldest first, from the results log if there is one."""
+        """``?since=ID&limit=N``: the newest N results after ID, oldest first, from the results log if there is one.
+        All clients together read at most ``RESULTS_LINES_PER_S`` lines a second (a request costs its limit): reading
+        the log costs the loop's process CPU, and classifying comes first."""
         try:
             since = int(_first(query, "since") or -1)
             limit = int(_first(query, "limit") or RESULTS_LIMIT)
@@ -324,6 +415,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not 1 <= limit <= MAX_RESULTS:
             self._error(HTTPStatus.BAD_REQUEST, f"limit must be from 1 to {MAX_RESULTS}")
+            return
+        if not self.server.results_rate.take(limit, RESULTS_WAIT_S):
+            self._error(HTTPStatus.TOO_MANY_REQUESTS, f"busy: at most {RESULTS_LINES_PER_S:g} results a second are "
+                        "read for all clients together", {"Retry-After": "1"})
             return
         state = self.server.state
         if state.view.results_log is not None:
@@ -368,7 +463,7 @@ class Handler(BaseHTTPRequestHandler):
         """After a reconnect (``Last-Event-ID``), the results since that one still in memory; else none."""
         published, cursor = state.recent_results()
         last = self.headers.get("Last-Event-ID", "")
-        if not last.isdigit():
+        if not (last.isascii() and last.isdigit() and len(last) <= 20):  # "²" is a digit to Python, not to int()
             return [], cursor
         return [entry for entry in published if (entry.id or 0) > int(last)], cursor
 
@@ -384,6 +479,70 @@ class Handler(BaseHTTPRequestHandler):
         view.trigger()
         self._json({"queued": True}, HTTPStatus.ACCEPTED)
 
+    # -- teaching, uploads and drawings ------------------------------------------------------------
+
+    def _teacher(self, post: bool) -> Optional[Teacher]:
+        """The teach panel, or None after answering why not (none here; a cross-origin POST)."""
+        if post and not Access.same_origin(self.headers):
+            self._error(HTTPStatus.FORBIDDEN, "cross-origin request refused")
+            return None
+        teacher = self.server.state.view.teacher
+        if teacher is None:
+            self._error(HTTPStatus.NOT_FOUND, "teaching is the service's, with [web] enabled")
+        return teacher
+
+    def _teach(self, action: Callable[[Teacher], Any], code: int = HTTPStatus.OK) -> None:
+        teacher = self._teacher(post=True)
+        if teacher is None:
+            return
+        try:
+            answer = action(teacher)
+        except TeachBusy as error:
+            self._error(HTTPStatus.CONFLICT, str(error))
+        except PiclassifyError as error:  # a bad class or model name, too few examples, an unreadable image
+            self._error(HTTPStatus.BAD_REQUEST, _one_line(str(error)))
+        else:
+            self._json(answer, code)
+
+    def api_teach(self, query: dict[str, list[str]]) -> None:
+        teacher = self._teacher(post=False)
+        if teacher is not None:
+            self._json(teacher.status())
+
+    def api_teach_capture(self, query: dict[str, list[str]]) -> None:
+        """``?class=NAME``: the newest frame becomes an example of NAME."""
+        delivery = self.server.state.latest()[1]
+        if delivery is None:
+            self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
+            return
+        self._teach(lambda teacher: teacher.capture(_first(query, "class") or "", delivery.frame.rgb))
+
+    def api_teach_undo(self, query: dict[str, list[str]]) -> None:
+        self._teach(lambda teacher: teacher.undo())
+
+    def api_teach_fit(self, query: dict[str, list[str]]) -> None:
+        """``?name=NAME``: fit a model on the examples, in the background; the service then runs it."""
+        def fit(teacher: Teacher) -> dict[str, Any]:
+            teacher.fit(_first(query, "name") or "")
+            return teacher.status()
+        self._teach(fit, HTTPStatus.ACCEPTED)
+
+    def api_classify(self, query: dict[str, list[str]]) -> None:
+        """The body is an image (an upload, a drawing): its result in the result schema. ``?model=`` a bundled
+        model's name (the drawing: digits; default the service's model); ``?add=CLASS`` also keeps it as an
+        example of CLASS."""
+        model, add = _first(query, "model"), _first(query, "add")
+        if model is not None and resolve_bundled(model) is None:
+            self._error(HTTPStatus.BAD_REQUEST, "model must be a bundled model's name")
+            return
+
+        def classify(teacher: Teacher) -> dict[str, Any]:
+            rgb = decode_image(self.body, "the upload")
+            if add:
+                teacher.capture(add, rgb)
+            return teacher.classify(rgb, model)
+        self._teach(classify)
+
     def prometheus(self, query: dict[str, list[str]]) -> None:
         from piclassify.device.web_status import metrics as families
 
@@ -395,6 +554,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8")
         else:
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"no frames\n", "text/plain; charset=utf-8")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def _first(query: dict[str, list[str]], key: str) -> Optional[str]:
@@ -416,9 +579,14 @@ GET_ROUTES: dict[str, Callable[[Handler, dict[str, list[str]]], None]] = {
     "/api/status": Handler.api_status,
     "/api/results": Handler.api_results,
     "/api/events": Handler.api_events,
+    "/api/teach": Handler.api_teach,
     "/metrics": Handler.prometheus,
     "/healthz": Handler.healthz,
 }
 POST_ROUTES: dict[str, Callable[[Handler, dict[str, list[str]]], None]] = {
     "/api/trigger": Handler.api_trigger,
+    "/api/teach/capture": Handler.api_teach_capture,
+    "/api/teach/undo": Handler.api_teach_undo,
+    "/api/teach/fit": Handler.api_teach_fit,
+    "/api/classify": Handler.api_classify,
 }

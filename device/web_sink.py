@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from piclassify.device.loop import FrameLoop
     from piclassify.device.pipeline import Pipeline
     from piclassify.device.service.config import ServiceConfig
+    from piclassify.device.teacher import Teacher
 
 WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
 RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
@@ -47,10 +48,12 @@ class WebView:
     results_log: Optional[Path]  # the durable results log; None: recent results from memory only
     trigger: Callable[[], None]  # what the GPIO button does: one CAPTURE on the loop's events
     loop: Callable[[], Optional[FrameLoop]] = lambda: None  # the running loop (counters, status), once started
+    teacher: Optional[Teacher] = None  # the teach panel (the service's), or none
 
     @classmethod
     def of(cls, pipeline: Pipeline, source: str, mode: str, results_log: Optional[Path],
-           trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]]) -> "WebView":
+           trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]],
+           teacher: Optional[Teacher] = None) -> "WebView":
         manifest = pipeline.manifest
         classifier = getattr(pipeline, "classifier", None)
         runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
@@ -59,7 +62,7 @@ class WebView:
         head = getattr(manifest, "head", None)
         if head is not None and head.classifies:  # a camera photo's label comes from what the backbone saw
             size = (manifest.backbone.size, manifest.backbone.size)
-        return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop)
+        return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
 
 
 @dataclass(frozen=True)
@@ -255,12 +258,13 @@ class WebSink:
 
 
 def open_web_sink(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
-                  loop: Callable[[], Optional[FrameLoop]]) -> WebSink:
+                  loop: Callable[[], Optional[FrameLoop]], teacher: Optional[Teacher] = None) -> WebSink:
     """The service's web view, as its ``[web]`` section says; ``WebError`` names what is wrong."""
     from piclassify.device.loop import CAPTURE
     from piclassify.device.web_auth import read_token
 
     web = config.web
     token = read_token(web.token_file) if web.token_file is not None else None
-    view = WebView.of(pipeline, config.source, config.mode, config.results.path, lambda: events.put(CAPTURE), loop)
+    view = WebView.of(pipeline, config.source, config.mode, config.results.path, lambda: events.put(CAPTURE), loop,
+                      teacher)
     return WebSink(view, web.host, web.port, token, web.max_streams, web.stream_fps)

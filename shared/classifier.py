@@ -144,6 +144,10 @@ class Classifier:
             if similarity < manifest.reject.min_similarity:
                 return Answer(None, f"unlike the photos the model learnt from: similarity {similarity:.2f} < "
                                     f"{manifest.reject.min_similarity:.2f}", clock.ms)
+            strongest = float(np.max(logits))
+            if manifest.reject.min_imagenet_logit is not None and strongest < manifest.reject.min_imagenet_logit:
+                return Answer(None, f"nothing the backbone knows: strongest ImageNet logit {strongest:.1f} < "
+                                    f"{manifest.reject.min_imagenet_logit:.1f}", clock.ms)
         if head_names:
             with clock("postprocess"):
                 probabilities = self._head_probabilities(features)

@@ -11,3 +11,7 @@ class ManifestError(PiclassifyError):
 
 class ImageError(PiclassifyError):
     """An image cannot be read or does not have the shape a step needs."""
+
+
+class DatasetError(PiclassifyError):
+    """Data or weights are missing, truncated, or not in the expected format or layout."""

@@ -92,8 +92,15 @@ def calibrate_min_similarity(bank: np.ndarray, neighbours: int, false_nothing: f
     return float(np.clip(np.quantile(scores, false_nothing), 0.0, 1.0))
 
 
+def calibrate_min_imagenet_logit(logits: np.ndarray, false_nothing: float = FALSE_NOTHING) -> float:
+    """The strongest ImageNet logit that ``false_nothing`` of a model's own views (photos and jittered copies) fall
+    below: a gate for models learnt from a few photos (``Reject.min_imagenet_logit``)."""
+    return float(np.quantile(np.asarray(logits, dtype=np.float32).max(axis=1), false_nothing))
+
+
 L2_CHOICES = (1e-3, 1e-2, 1e-1)  # weight decay, chosen per model by cross-validation
 FOLDS = 3
+STEPS = 200  # Adam steps of every fit, the cross-validation's too: they judge the very procedure the head is made by
 
 
 @dataclass(frozen=True)
@@ -120,49 +127,54 @@ def fit_linear(features: np.ndarray, labels: np.ndarray, classes: int, groups: O
     photos = np.unique(groups)
     fold_of = dict(zip(photos, np.random.default_rng(seed).permutation(len(photos)) % FOLDS))
     folds = np.array([fold_of[g] for g in groups])
-    scores = {}
-    for l2 in L2_CHOICES:
-        right = 0
-        for fold in range(min(FOLDS, len(photos))):
-            train, held = folds != fold, folds == fold
-            if not held.any() or len(np.unique(labels[train])) < 2:
-                continue
-            weights, bias = _fit(x[train], labels[train], classes, l2)
-            right += int(np.sum((x[held] @ weights + bias).argmax(axis=1) == labels[held]))
-        scores[l2] = right / len(x)
+    right = np.zeros(len(L2_CHOICES))
+    for fold in range(min(FOLDS, len(photos))):
+        train, held = folds != fold, folds == fold
+        if not held.any() or len(np.unique(labels[train])) < 2:
+            continue
+        for choice, (weights, bias) in enumerate(_fit(x[train], labels[train], classes, L2_CHOICES, STEPS)):
+            right[choice] += int(np.sum((x[held] @ weights + bias).argmax(axis=1) == labels[held]))
+    scores = dict(zip(L2_CHOICES, right / len(x)))
     l2 = max(L2_CHOICES, key=lambda value: (scores[value], value))  # ties: the stronger decay
-    weights, bias = _fit(x, labels, classes, l2)
-    return LinearFit(weights.astype(np.float32), bias.astype(np.float32), l2, round(scores[l2], 5))
+    weights, bias = _fit(x, labels, classes, (l2,), STEPS)[0]
+    return LinearFit(weights.astype(np.float32), bias.astype(np.float32), l2, round(float(scores[l2]), 5))
 
 
-def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2: float, steps: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """Full-batch Adam on standardised ``x``; returns weights and bias for the raw features.
+def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...],
+         steps: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Full-batch Adam on standardised ``x``, one fit per weight decay in ``l2s``, side by side: every step reads
+    ``x`` once for all of them (the products are memory-bound, so three fits cost little more than one). Returns
+    weights and bias for the raw features, per weight decay.
 
     The big products run in float32; the weights and Adam's moments are float64, where its ever smaller second
     moments stay clear of float32's subnormal numbers (which made each step five times slower).
     """
     mean, scale = x.mean(axis=0), x.std(axis=0) + np.float32(1e-6)
     x = (x - mean) / scale
-    targets = np.eye(classes)[labels]
+    fits = len(l2s)
+    targets = np.eye(classes)[labels][:, np.newaxis, :]
     counts = np.bincount(labels, minlength=classes).astype(np.float64)
-    row_weight = (len(labels) / (np.count_nonzero(counts) * counts[labels]))[:, np.newaxis]  # classes count alike
-    weights, bias = np.zeros((x.shape[1], classes)), np.zeros(classes)
+    row_weight = (len(labels) / (np.count_nonzero(counts) * counts[labels]))[:, np.newaxis, np.newaxis]
+    decay = np.repeat(np.asarray(l2s, dtype=np.float64), classes)  # per column of the side-by-side weights
+    weights, bias = np.zeros((x.shape[1], fits * classes)), np.zeros(fits * classes)
     moments = [[np.zeros_like(weights), np.zeros_like(weights)], [np.zeros_like(bias), np.zeros_like(bias)]]
     rate, beta1, beta2 = 5e-3, 0.9, 0.999
     for step in range(1, steps + 1):
-        logits = x @ weights.astype(np.float32) + bias
-        logits -= logits.max(axis=1, keepdims=True)
+        logits = (x @ weights.astype(np.float32) + bias).reshape(len(x), fits, classes)
+        logits -= logits.max(axis=2, keepdims=True)
         probabilities = np.exp(logits)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        error = ((probabilities - targets) * row_weight / len(x)).astype(np.float32)
-        for parameter, gradient, (first, second) in ((weights, x.T @ error + l2 * weights, moments[0]),
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        error = ((probabilities - targets) * row_weight / len(x)).reshape(len(x), fits * classes).astype(np.float32)
+        for parameter, gradient, (first, second) in ((weights, x.T @ error + decay * weights, moments[0]),
                                                      (bias, error.sum(axis=0), moments[1])):
             first *= beta1
             first += (1 - beta1) * gradient
             second *= beta2
             second += (1 - beta2) * gradient * gradient
             parameter -= rate * (first / (1 - beta1 ** step)) / (np.sqrt(second / (1 - beta2 ** step)) + 1e-8)
-    return weights / scale[:, np.newaxis], bias - mean / scale @ weights
+    return [(weights[:, n * classes:(n + 1) * classes] / scale[:, np.newaxis],
+             bias[n * classes:(n + 1) * classes] - mean / scale @ weights[:, n * classes:(n + 1) * classes])
+            for n in range(fits)]
 
 
 def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Optional[np.ndarray] = None) -> bytes:
@@ -207,6 +219,7 @@ class FittedHead:
     min_similarity: float
     bank_photos: int
     linear: Optional[LinearFit] = None
+    min_imagenet_logit: Optional[float] = None
 
 
 def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None,

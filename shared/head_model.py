@@ -8,11 +8,10 @@ manifest last: an interrupted or failed write leaves the folder as it was, never
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from piclassify.shared.atomic_file import write_atomically
 from piclassify.shared.head import FittedHead
 from piclassify.shared.manifest import Backbone, Head, Manifest, Reject, TensorSpec, checked_file
 from piclassify.shared.errors import ManifestError
@@ -31,24 +30,9 @@ def head_manifest(name: str, labels: tuple[str, ...], backbone: Backbone, fitted
         colour="rgb", polarity="any", scaling=backbone.scaling, resize=backbone.resize,
         input=TensorSpec(backbone.features.shape, "float32"), output=TensorSpec((len(labels),), "float32"),
         model_file=head_file, sha256=digest, metrics=dict(metrics), versions=dict(versions), training=dict(training),
-        reject=Reject(min_similarity=round(fitted.min_similarity, 6)),
+        reject=Reject(min_similarity=round(fitted.min_similarity, 6), min_imagenet_logit=fitted.min_imagenet_logit),
         backbone=backbone, head=Head(file=head_file, sha256=digest, classifies=True, neighbours=fitted.neighbours),
     )
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """``data`` as ``path``, through a temporary file in the same folder and a rename (no torn file, ever)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, backbone_source: Path) -> Path:

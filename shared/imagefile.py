@@ -14,10 +14,11 @@ only an image that would otherwise be refused is reduced, the same way on both s
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Union
 
 import numpy as np
 
@@ -45,12 +46,29 @@ def max_pixels() -> int:
 
 def read_image(path: Path) -> np.ndarray:
     """An image file as RGB uint8, turned upright by its EXIF orientation; ``ImageError`` names a bad file."""
+    try:
+        with open_regular(path) as handle:
+            return _decode(handle, path)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except OSError as exc:  # opening it failed: permissions, a FIFO, a folder
+        raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """Image bytes (an upload) as ``read_image`` reads a file: the same limits, the same one-line errors."""
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(stream: BinaryIO, where: Union[str, Path]) -> np.ndarray:
     from PIL import Image, ImageOps
 
     limit = max_pixels()
     try:
-        with open_regular(path) as handle, Image.open(handle) as image:
-            _fit(image, path, limit)
+        with Image.open(stream) as image:
+            _fit(image, where, limit)
             if image.format == "TIFF":  # libtiff prints each complaint itself; the error below is the one line
                 with native_stderr(keep=lambda line: False):
                     image.load()
@@ -62,19 +80,13 @@ def read_image(path: Path) -> np.ndarray:
                 return np.asarray(rgb)
     except ImageError:
         raise
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path}: too large to decode ({str(exc).split(',')[0]})") from None
-    except OSError as exc:
-        if exc.filename is not None:  # opening it failed: permissions, a FIFO, a folder
-            raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
+        raise ImageError(f"{where}: too large to decode ({str(exc).split(',')[0]})") from None
     except Exception as exc:  # Pillow's decoders raise many types on malformed data (struct.error, EOFError, ...)
-        raise ImageError(f"{path}: not a readable image ({type(exc).__name__})") from None
+        raise ImageError(f"{where}: not a readable image ({type(exc).__name__})") from None
 
 
-def _fit(image: PILImage, path: Path, limit: int) -> None:
+def _fit(image: PILImage, path: Union[str, Path], limit: int) -> None:
     """Refuse an image over ``limit`` pixels before decoding it; a JPEG is first reduced by DCT scaling."""
     width, height = image.size
     if width * height > limit and image.format == "JPEG":

@@ -79,7 +79,10 @@ class Reject:
     negatives allow (``trainer.background.calibrate_threshold``). ``garment`` framing reads
     ``min_separation`` as the colour step across the garment's outline (see ``shared.garment``).
     Models on a backbone answer "nothing in view" when a frame is unlike the photos they learnt from: its
-    similarity to the nearest of them in the backbone's view (``shared.head``) is below ``min_similarity``.
+    similarity to the nearest of them in the backbone's view (``shared.head``) is below ``min_similarity``,
+    or, for a model learnt from a few photos (whose nearest neighbours are too few to say alone what is
+    unlike them), when the backbone's strongest ImageNet logit is below ``min_imagenet_logit``: an empty
+    table or a wall is no ImageNet thing at all, while a user's examples, each calibrated, are.
     """
 
     min_contrast: float = 24.0
@@ -90,6 +93,7 @@ class Reject:
     min_score: float = 0.0
     background_threshold: float = 0.5
     min_similarity: float = 0.0
+    min_imagenet_logit: Optional[float] = None
 
 
 @dataclass(frozen=True)

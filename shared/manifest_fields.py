@@ -109,8 +109,11 @@ def _between(low: float, high: float) -> Callable[[Any], None]:
 
 
 def _text(value: str) -> None:
+    """Names and labels reach logs, terminals, MQTT topics and web pages: printable text, one line, bounded."""
     if not value.strip():
         raise _Invalid("a non-empty string")
+    if not value.isprintable() or len(value) > 200:
+        raise _Invalid("printable text of at most 200 characters (no newline or control character)")
 
 
 def _labels(value: list) -> None:

@@ -43,6 +43,6 @@ def native_stderr(keep: Callable[[bytes], bool]) -> Iterator[None]:
         os.close(saved)
         with os.fdopen(capture, "rb") as captured:
             captured.seek(0)
-            kept = [line for line in captured if keep(line)]
+            kept = [line if line.endswith(b"\n") else line + b"\n" for line in captured if keep(line)]  # one a line
         if kept:
             os.write(2, b"".join(kept))

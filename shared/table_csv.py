@@ -7,10 +7,15 @@ with its line in the file, and the column.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.regular_file import open_regular
+
+
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 class TableError(PiclassifyError):
@@ -22,14 +27,16 @@ def read_csv(path: Path) -> tuple[tuple[str, ...], list[tuple[int, list[str]]]]:
     path = Path(path)
     rows = []
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8-sig", newline="") as f:  # a FIFO would hang
             reader = csv.reader(f)
             for cells in reader:
                 if any(cell.strip() for cell in cells):
                     rows.append((reader.line_num, cells))
     except FileNotFoundError:
         raise TableError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except OSError as exc:
+        raise TableError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise TableError(f"{path}: cannot read it as CSV ({exc})") from None
     if not rows:
         raise TableError(f"{path}: empty file; expected a header line, then rows")
@@ -57,4 +64,6 @@ def finite_number(text: str, where: str) -> float:
         raise TableError(f"{where}: {text!r} is not a number") from None
     if not math.isfinite(value):
         raise TableError(f"{where}: {text!r} is not a finite number")
+    if abs(value) > FLOAT32_MAX:  # the model computes in float32: this would be infinite there
+        raise TableError(f"{where}: {text!r} is beyond float32's range (+-{FLOAT32_MAX:.3g})")
     return value

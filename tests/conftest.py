@@ -107,6 +107,21 @@ def copy_model(name: str, folder: Path) -> Path:
     return Path(folder) / model.name
 
 
+def without_backbone(name: str, folder: Path) -> Path:
+    """A copy of a bundled 28x28 model that decides "nothing in view" in its framing alone (no backbone, no head):
+    for tests of what surrounds the model (web view, sinks), whose frames must come fast even on an emulated Pi,
+    where the backbone takes half a second a frame."""
+    import json
+
+    model = copy_model(name, folder)
+    manifest = json.loads(model.with_suffix(".json").read_text())
+    for section in ("backbone", "head"):
+        manifest.pop(section, None)
+    manifest["reject"]["min_similarity"] = 0.0
+    model.with_suffix(".json").write_text(json.dumps(manifest))
+    return model
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` passes; return whether it holds."""
     deadline = monotonic() + timeout

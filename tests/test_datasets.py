@@ -6,8 +6,8 @@ import struct
 import numpy as np
 import pytest
 
+from piclassify.shared.errors import DatasetError
 from piclassify.trainer import datasets
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.idx import read_idx
 
 

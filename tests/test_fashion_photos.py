@@ -152,7 +152,7 @@ def test_the_recipe_finds_real_photos_beside_the_idx_files_and_frames_each_sever
 
 def test_an_explicit_photos_folder_without_train_is_an_error(tmp_path):
     from piclassify.trainer.clothing import find_photos
-    from piclassify.trainer.errors import DatasetError
+    from piclassify.shared.errors import DatasetError
 
     with pytest.raises(DatasetError, match="train/<class>"):
         find_photos(tmp_path, None)

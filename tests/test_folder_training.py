@@ -13,8 +13,8 @@ from piclassify.device.frames import Frame
 from piclassify.device.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing import frame_rgb
+from piclassify.shared.photo_folders import load_folder_dataset
 from piclassify.trainer.cli import main as train_main
-from piclassify.trainer.folder_data import load_folder_dataset
 
 pytestmark = pytest.mark.training
 
@@ -88,7 +88,7 @@ def test_the_device_answers_a_photo_as_the_trainer_measured_it(shapes_model):
     """The device frames a camera frame exactly as the trainer framed its photos."""
     photo = draw("circles", np.random.default_rng(9))
     classifier = Classifier.load(shapes_model)
-    framed = frame_rgb(photo, 32, 32, classifier.manifest.resize)  # as trainer.folder_data.decode_photo does
+    framed = frame_rgb(photo, 32, 32, classifier.manifest.resize)  # as shared.photo_folders.decode_photo does
     expected = classifier.probabilities(framed[np.newaxis])[0]
     result = Pipeline.load(str(shapes_model)).classify(Frame(photo, 0.0, 0, "circle.png"))
     winner = classifier.manifest.labels[int(expected.argmax())]

@@ -114,12 +114,20 @@ def test_rgb_model_input_and_bad_images():
 
 
 def test_resize_area_crops_to_a_whole_multiple_first_without_changing_the_picture():
-    photo = render_photo(mnist_like_digit(), np.random.default_rng(4))[:, :, 0]
-    fast = resize_area(photo, 150, 112)  # 640x480 is cropped to 600x448 first, then 4:1 exactly
-    plain = cv2.resize(photo, (150, 112), interpolation=cv2.INTER_AREA)
-    assert fast.shape == (112, 150)
+    photo = render_photo(mnist_like_digit(), np.random.default_rng(4), (644, 484))[:, :, 0]
+    fast = resize_area(photo, 160, 120)  # 644x484 is cropped to 640x480 first, then 4:1 exactly
+    plain = cv2.resize(photo, (160, 120), interpolation=cv2.INTER_AREA)
+    assert fast.shape == (120, 160)
     difference = np.abs(fast.astype(int) - plain.astype(int))
     assert difference.mean() < 3 and np.percentile(difference, 99) < 60  # a sub-pixel shift shows at edges only
+
+
+def test_resize_area_never_crops_away_more_than_a_sliver():
+    """A 280x280 drawing to the framing's 160x160: cropping to 160x160 first would cut 43% of each side."""
+    drawing = np.full((280, 280), 255, np.uint8)
+    drawing[40:240, 130:150] = 0  # a "1" that does not touch the edges
+    small = resize_area(drawing, 160, 160)
+    assert small[0].min() == 255 and small[-1].min() == 255 and small.min() == 0
 
 
 def test_where_the_object_lies_in_the_photo_does_not_change_the_model_input():

@@ -282,8 +282,9 @@ def test_a_full_disk_is_one_log_line_however_many_results_fail(tmp_path, monkeyp
 
     monkeypatch.setattr(results_module.os, "write", full)
     with caplog.at_level(logging.INFO):
-        for index in range(50):
-            sinks.handle(Delivery(make_result(frame=index), make_frame(index)))
+        for index in range(50):  # every other frame has nothing in view: nothing to write, so no false recovery
+            result = make_result(frame=index) if index % 2 else make_result(label=None, frame=index)
+            sinks.handle(Delivery(result, make_frame(index)))
         monkeypatch.setattr(results_module.os, "write", real_write)
         sinks.handle(Delivery(make_result(frame=50), make_frame(50)))
     sinks.close()

@@ -6,6 +6,8 @@ way (TensorFlow is fine on this side); the import and every prediction use only 
 """
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,7 +133,12 @@ def test_a_linear_model_without_labels_imports_as_regression_into_the_current_fo
 @pytest.mark.parametrize("change, extra, message", [
     ({"x_min": [1, 2, 3], "x_max": [4, 5, 6]}, [], "{model} takes 2 feature(s) per row but {mm} has 3 x_min/x_max values"),
     ({"x_min": [1, 2], "x_max": [4]}, [], "{mm}: x_min has 2 values but x_max has 1"),
-    ({"x_min": [1, "a"], "x_max": [4, 5]}, [], "{mm}: x_min must be a non-empty list of finite numbers"),
+    ({"x_min": [1, "a"], "x_max": [4, 5]}, [], "{mm}: x_min must be a non-empty list of numbers within float32's "
+                                              "range (+-3.4e+38)"),
+    ({"x_min": [1, 2], "x_max": [4, 1.7e308]}, [], "{mm}: x_max must be a non-empty list of numbers within "
+                                                   "float32's range (+-3.4e+38)"),
+    ({"x_min": [-3e38, 2], "x_max": [3e38, 5]}, [], "{mm}: feature 1 spans -3e+38 to 3e+38, wider than float32 "
+                                                    "can scale"),
     ({"x_min": [5, 2], "x_max": [1, 5]}, [], "{mm}: feature 1 has x_min 5 above x_max 1"),
     ({"low": [1, 2]}, [], '{mm}: expected {{"x_min": [...], "x_max": [...]}} as the workshop saves it'),
     (None, ["--labels", "a,b,c"], "{model} has 1 output(s) but --labels gives 3 name(s) (binary: 1 output and "
@@ -163,3 +170,64 @@ def test_a_file_that_is_not_a_model_is_refused(exports, tmp_path, capsys):
 def test_importing_never_loads_tensorflow(exports, tmp_path):
     folder, _ = exports["binary"]
     assert tensorflow_loaded_by(import_args(folder, tmp_path, "--labels", "no,yes", "--name", "m")) == []
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", "a\nb", "", ".hidden"])
+def test_a_name_that_is_not_a_plain_file_name_is_refused_and_nothing_is_written(exports, tmp_path, capsys, name):
+    folder, _ = exports["binary"]
+    out = tmp_path / "out"
+    code, _, err = run(capsys, *import_args(folder, out, "--labels", "no,yes", "--name", name))
+    assert code == 2 and len(err) == 1 and "a model name is 1-64 letters, digits" in err[0]
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: os.mkfifo(path), "not a regular file (a FIFO)"),
+    (lambda path: Path("/dev/zero"), "not a regular file (a character device)"),
+    (lambda path: path.write_text('{"x_min": [' + "9" * 400 + '], "x_max": [1]}'), "within float32's range"),
+    (lambda path: path.write_text("[" * 100_000 + "]" * 100_000), "not valid JSON (RecursionError"),
+    (lambda path: path.write_text('{"x_min": [NaN], "x_max": [1]}'), "not valid JSON"),
+    (lambda path: path.write_bytes(b" " * (2 << 20)), "larger than 1024 KiB; not a min-max.json"),
+])
+def test_a_min_max_file_that_would_hang_or_blow_up_is_one_line(exports, tmp_path, capsys, make, message):
+    folder, _ = exports["binary"]
+    made = make(tmp_path / "mm.json")
+    path = made if isinstance(made, Path) else tmp_path / "mm.json"
+    code, _, err = run(capsys, "import", "--tflite", str(folder / "model.tflite"), "--min-max", str(path),
+                       "--labels", "no,yes", "--name", "m", "--out", str(tmp_path / "out"))
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(exports, tmp_path, capsys):
+    folder, _ = exports["binary"]
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    for out in (in_the_way, Path("/proc/piclassify")):
+        code, _, err = run(capsys, *import_args(folder, out, "--labels", "no,yes", "--name", "m"))
+        assert code == 2 and len(err) == 1 and f"{out}: cannot write there" in err[0], err
+
+
+def test_a_failed_import_leaves_no_half_model(exports, tmp_path, capsys, monkeypatch):
+    """The device's own load check fails after the files are staged: nothing reaches --out."""
+    import piclassify.device.table_import as table_import
+
+    folder, _ = exports["binary"]
+
+    def refuse(*args, **kwargs):
+        raise table_import.WorkshopImportError("the device refused it")
+
+    monkeypatch.setattr(table_import.Classifier, "load", refuse)
+    out = tmp_path / "out"
+    code, _, err = run(capsys, *import_args(folder, out, "--labels", "no,yes", "--name", "m"))
+    assert code == 2 and err == ["piclassify: error: the device refused it"]
+    assert list(out.iterdir()) == []  # no m.tflite, no m.json, no staging folder
+
+
+def test_predict_csv_on_a_fifo_is_one_line_not_a_hang(exports, tmp_path, capsys):
+    folder, _ = exports["binary"]
+    assert run(capsys, *import_args(folder, tmp_path, "--labels", "no,yes", "--name", "m"))[0] == 0
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "predict", "--model", str(tmp_path / "m.tflite"), "--csv", str(fifo))
+    assert code == 2 and err == [f"piclassify: error: {fifo}: cannot read it: not a regular file (a FIFO)"]

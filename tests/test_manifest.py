@@ -49,6 +49,8 @@ def test_a_changed_model_file_is_refused_by_its_sha256(model_file):
     (lambda d: d.update(colour="sepia"), "colour is 'sepia'"),
     (lambda d: d.update(labels=["a", "b"]), "output shape \\(10,\\) does not match 2"),
     (lambda d: d["input"].update(shape=[32, 32, 1]), "input shape"),
+    (lambda d: d.update(name="digits\nstarted: forged"), "name must be printable text of at most 200 characters"),
+    (lambda d: d["labels"].__setitem__(0, "\x1b]0;title\x07"), "labels\\[0\\] must be printable text"),
 ])
 def test_malformed_or_inconsistent_manifests_are_refused(model_file, edit, message):
     json_path = model_file.with_suffix(".json")

@@ -406,6 +406,42 @@ def test_fleet_shows_every_pi_on_the_broker(broker, listen, start_pi, capsys):
                                                       ["pi-b", "offline", "alpha", "0.75"]]
 
 
+def test_fleet_passes_over_what_no_pi_would_publish(capsys):
+    """Any client that may publish on the broker can retain anything under the prefix: it never crashes the
+    command, never reaches the terminal with control characters, and --json stays JSON."""
+    import io
+
+    from piclassify.device.fleet import MAX_PIS, Fleet, _print
+
+    fleet = Fleet("piclassify")
+    good = {"time": "2026-01-01T00:00:00+00:00", "label": "cat", "score": 0.9, "model": "catsdogs"}
+    fleet.take("piclassify/pi-a/state", json.dumps(good).encode())
+    for topic, payload in [
+        ("piclassify/pi-a/stats", b'{"fps": "fast"}'),
+        ("piclassify/pi-b/stats", b"[1, 2]"),
+        ("piclassify/pi-c/state", b"[" * 100_000 + b"]" * 100_000),
+        ("piclassify/pi-d/state", json.dumps({**good, "label": "\x1b]0;owned\x07\x1b[2J"}).encode()),
+        ("piclassify/pi-e/state", b'{"label": "cat", "score": NaN}'),
+        ("piclassify/evil\x1b[2J/state", json.dumps(good).encode()),
+        ("piclassify/pi-f/state", b" " * (1 << 20)),
+    ]:
+        fleet.take(topic, payload, retained=True)
+    for number in range(2 * MAX_PIS):
+        fleet.take(f"piclassify/made-up-{number}/availability", b"online")
+    assert len(fleet.pis) == MAX_PIS and len(fleet.changed) <= MAX_PIS
+    shown = [pi for pi in fleet.snapshot() if not pi.name.startswith("made-up")]
+    for as_json in (False, True):
+        out = io.StringIO()
+        _print(shown, out, as_json)
+        text = out.getvalue()
+        assert "\x1b" not in text and "\x07" not in text and "NaN" not in text
+        if as_json:
+            records = {r["name"]: r for r in map(json.loads, text.splitlines())}
+            assert records["pi-a"]["label"] == "cat" and records["pi-a"]["fps"] is None
+            assert records["pi-d"]["label"] is None and records["pi-d"]["score"] == 0.9
+            assert not {"pi-c", "pi-e", "pi-f"} & set(records)  # nested past Python's limit, NaN, 1 MB
+
+
 def test_fleet_names_an_unreachable_broker_in_one_line(capsys):
     require(have_paho(), "paho-mqtt is not installed (pip install -e '.[test]')")
     port = free_port()

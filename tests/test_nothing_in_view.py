@@ -5,6 +5,7 @@ photo models learn a background class. The settings live in the manifest's ``rej
 """
 
 import json
+from pathlib import Path
 from collections import Counter
 from dataclasses import replace
 
@@ -151,6 +152,17 @@ def test_evaluate_prints_per_class_accuracy_and_the_matrix_for_a_person(tmp_path
     assert main(["evaluate", "--model", "digits", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "1/1      100.00%" in out and "accuracy 100.00%" in out and "confusion matrix" in out
+
+
+@pytest.mark.parametrize("report", ["a-file", "/proc/piclassify-report"])
+def test_evaluate_report_where_it_cannot_be_written_is_one_line(tmp_path, capsys, report):
+    (tmp_path / "photos" / "7").mkdir(parents=True)
+    (tmp_path / "photos" / "7" / "a.jpg").write_bytes(sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0].read_bytes())
+    (tmp_path / "a-file").write_text("in the way")
+    target = tmp_path / report if report == "a-file" else Path(report)
+    assert main(["evaluate", "--model", "digits", str(tmp_path / "photos"), "--report", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert f"--report {target}: cannot save the confusion matrix there" in error and error.count("\n") == 1
 
 
 @pytest.mark.parametrize("args, message", [

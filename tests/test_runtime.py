@@ -77,3 +77,17 @@ def test_tflite_runtime_under_numpy_2_is_explained(monkeypatch):
         "<built-in method CreateWrapperFromFile of PyCapsule object> returned a result with an exception set"))
     with pytest.raises(ModelLoadError, match="does not work with NumPy 2.1.0.*numpy<2"):
         Classifier(path, load_manifest(path), runtime)
+
+
+def test_native_messages_kept_from_the_runtime_stay_one_a_line(capfd):
+    """LiteRT writes some messages without a newline; passed back to stderr they must not run together."""
+    import os
+
+    from piclassify.shared.native_stderr import native_stderr, not_info
+
+    with native_stderr(keep=not_info):
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"a delegate message without a newline")
+    with native_stderr(keep=not_info):
+        os.write(2, b"unsupported op")
+    assert capfd.readouterr().err == "a delegate message without a newline\nunsupported op\n"

@@ -109,6 +109,8 @@ def test_an_unknown_key_is_named_with_its_section(tmp_path):
     ("on_change = 1", "on_change"),
     ("[button]\nbounce_s = -inf", "button.bounce_s"),
     ("[feedback]\nlabel_pins = { cat = true }", "feedback.label_pins"),
+    ("[teach]\nbuttons = { \"../x\" = 17 }", "teach.buttons"),
+    ("[teach]\nbuttons = { train = 17 }", "teach.buttons"),
     ("[results]\nkeep = -1", "results.keep"),
     ("[results]\nmax_bytes = 10", "results.max_bytes"),
     ("[results]\nmax_bytes = 1099511627776", "results.max_bytes"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import signal
 import socket
@@ -26,7 +27,7 @@ from conftest import REPO, make_result, wait_until
 from piclassify.device.backoff import Backoff
 from piclassify.device.errors import CameraError, UnknownModelError
 from piclassify.device.frames import Frame
-from piclassify.device.loop import RELOAD, STOP
+from piclassify.device.loop import CAPTURE, RELOAD, STOP
 from piclassify.device.service.config import load_config
 from piclassify.device.service.notify import Notifier
 from piclassify.device.service.runner import Service, main
@@ -145,6 +146,23 @@ class Harness:
                                notifier=self.notifier, backoff=Backoff(0.01, 0.04))
         return self.service.run()
 
+    def run_while(self, act: Callable[[], None]) -> int:
+        """Run the service while ``act`` (a user at its buttons) happens in another thread once it is ready; the
+        service is stopped when ``act`` ends."""
+        def acting() -> None:
+            try:
+                assert self.notifier.is_ready.wait(5)
+                act()
+            finally:
+                self.service.events.put(STOP)
+
+        actor = threading.Thread(target=acting, daemon=True)
+        actor.start()
+        try:
+            return self.run()
+        finally:
+            actor.join(5)
+
     def line_count(self) -> int:
         return self.results_path.read_bytes().count(b"\n") if self.results_path.exists() else 0
 
@@ -260,26 +278,52 @@ def test_trigger_mode_classifies_one_frame_per_press_and_a_long_press_reloads(tm
                       'mode = "trigger"\n[button]\npin = 17\nhold_s = 0.1\non_hold = "reload"')
 
     def press_twice_then_hold() -> None:
-        try:
-            assert harness.notifier.is_ready.wait(5)
-            for presses in (1, 2):
-                pin.drive_low()
-                pin.drive_high()
-                wait_until(lambda: harness.line_count() >= presses)
+        for presses in (1, 2):
             pin.drive_low()
-            wait_until(lambda: "RELOADING" in harness.notifier.kinds())
             pin.drive_high()
-        finally:
-            harness.service.events.put(STOP)
+            wait_until(lambda: harness.line_count() >= presses)
+        pin.drive_low()
+        wait_until(lambda: "RELOADING" in harness.notifier.kinds())
+        pin.drive_high()
 
-    presser = threading.Thread(target=press_twice_then_hold, daemon=True)
-    presser.start()
-    try:
-        assert harness.run() == 0
-    finally:
-        presser.join(5)
+    assert harness.run_while(press_twice_then_hold) == 0
     assert [r["frame"] for r in harness.results()] == [1, 2], "frame 0 proved the camera; each press is one frame"
     assert harness.notifier.kinds() == ["READY", "RELOADING", "READY", "STOPPING"]
+
+
+def test_a_button_per_class_keeps_the_newest_frame_as_an_example_of_it(tmp_path, mock_pins):
+    """[teach] buttons: the teach panel's classes on GPIO, for a Pi with no screen at hand."""
+    mug, keys = mock_pins(17), mock_pins(27)
+    examples = tmp_path / "examples"
+    harness = Harness(tmp_path, [itertools.repeat(FRAMES)],
+                      f'[teach]\nexamples = "{examples}"\nbuttons = {{ mug = 17, keys = 27 }}')
+
+    def press_mug_keys_mug() -> None:
+        wait_until(lambda: harness.line_count() >= 2)  # a frame has been handed to every sink, the panel too
+        for number, pin in enumerate((mug, keys, mug), start=1):
+            pin.drive_low()
+            pin.drive_high()
+            wait_until(lambda: len(list(examples.rglob("*.jpg"))) == number)
+
+    assert harness.run_while(press_mug_keys_mug) == 0
+    assert harness.service.teacher.store.counts() == {"keys": 1, "mug": 2}
+
+
+def test_a_flood_of_triggers_is_one_capture_and_one_log_line(tmp_path, caplog, mock_pins):
+    """10,000 MQTT or web triggers while a frame is classified: one pending capture, not 10,000 results."""
+    caplog.set_level(logging.INFO)
+    mock_pins(17)
+    harness = Harness(tmp_path, [itertools.repeat(FRAMES)], 'mode = "trigger"\n[button]\npin = 17')
+
+    def flood() -> None:
+        for _ in range(10_000):
+            harness.service.events.put(CAPTURE)
+        wait_until(lambda: harness.line_count() >= 1)
+        time.sleep(0.3)  # time for any further captures to show
+
+    assert harness.run_while(flood) == 0
+    assert 1 <= harness.line_count() <= 2  # the flood arrived while at most one capture was under way
+    assert caplog.text.count("merged into it") == 1
 
 
 # -- the real main() in a subprocess ----------------------------------------------------------
@@ -408,33 +452,62 @@ def test_a_missing_model_exits_2_before_ready(start_service):
     assert returncode == 2
     assert "missing: no such model file or bundled model" in stderr
     assert "STOPPING" in service.wait_for("STOPPING")
+    lines = stderr.splitlines()
+    error = next(n for n, line in enumerate(lines) if "no such model file" in line)
+    assert lines[error + 1:] == [lines[-1]] and lines[-1].endswith("stopped"), "the reason, then that it stopped"
 
 
-def test_the_real_service_classifies_a_folder_skipping_bad_files_and_exits_when_it_runs_out(tmp_path):
+def test_the_real_service_classifies_a_watched_folder_skipping_bad_files_and_picking_up_new_ones(tmp_path):
+    """A folder the service watches: every image once, bad files named and passed over; when the listing runs out
+    it waits for new photos (a folder that starts empty too) instead of exiting and staying stopped."""
     samples = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
     folder = tmp_path / "camera"
     folder.mkdir()
-    for sample in samples:
+    for sample in samples[:-1]:
         (folder / sample.name).write_bytes(sample.read_bytes())
     bad = {"digits-1-b.jpg": b"", "digits-2-b.jpg": samples[0].read_bytes()[:200], "digits-3-b.png": b"GIF89a"}
     for name, data in bad.items():  # between the good ones, in name order
         (folder / name).write_bytes(data)
+    results_path = tmp_path / "results.jsonl"
     config = tmp_path / "piclassify.toml"
-    config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{tmp_path / "results.jsonl"}"\n'
+    config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{results_path}"\n'
                       f'[frames]\nsave = "all"\npath = "{tmp_path / "frames"}"\n')
-    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "NOTIFY_SOCKET": ""})
-    assert done.returncode == 0, done.stderr
-    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    service = subprocess.Popen([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)],
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "NOTIFY_SOCKET": ""})
+    lines = lambda: results_path.read_text().splitlines() if results_path.exists() else []  # noqa: E731
+    try:
+        assert wait_until(lambda: len(lines()) == len(samples) - 1, 60)
+        time.sleep(1.5)  # the listing has run out and been read again: still running, nothing classified twice
+        assert service.poll() is None and len(lines()) == len(samples) - 1
+        (folder / samples[-1].name).write_bytes(samples[-1].read_bytes())  # a new photo arrives
+        assert wait_until(lambda: len(lines()) == len(samples), 10)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, stderr = service.communicate(timeout=20)
+    assert service.returncode == 0, stderr
+    results = [json.loads(line) for line in lines()]
     assert [r["model"] for r in results] == ["digits"] * len(samples)
-    expected = [sample.stem.split("-")[-1] for sample in samples]  # digits-<n>-<label>.jpg
-    assert [r["label"] for r in results] == expected
+    assert [r["label"] for r in results] == [sample.stem.split("-")[-1] for sample in samples]  # digits-<n>-<label>
     assert [Path(r["source"]).name for r in results] == [sample.name for sample in samples]
     assert len(list((tmp_path / "frames").glob("*.jpg"))) == len(samples)
-    skipped = [line for line in done.stderr.splitlines() if "skipped:" in line]
-    assert sorted(name for name in bad for line in skipped if name in line) == sorted(bad), done.stderr
+    skipped = [line for line in stderr.splitlines() if "skipped:" in line]
+    assert sorted(name for name in bad for line in skipped if name in line) == sorted(bad), stderr
     assert len(skipped) == len(bad)
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_watched_folder_that_starts_empty_waits_for_its_first_photo(tmp_path):
+    from piclassify.device.sources import open_source
+    from piclassify.device.sources.base import NothingYet
+
+    with open_source(str(tmp_path), watch=True) as source:
+        with pytest.raises(NothingYet):
+            next(source)
+        sample = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))[0]
+        (tmp_path / sample.name).write_bytes(sample.read_bytes())
+        assert next(source).origin == str(tmp_path / sample.name)
+        with pytest.raises(NothingYet):
+            next(source)
 
 
 def test_frames_with_nothing_in_view_are_not_logged_unless_asked_and_status_counts_them(tmp_path):

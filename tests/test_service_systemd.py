@@ -143,6 +143,8 @@ def test_a_fresh_install_creates_user_folders_files_then_starts_the_service():
         "mkdir  /var/lib/piclassify (mode 0750, piclassify:piclassify)",
         "mkdir  /var/lib/piclassify/results (mode 0750, piclassify:piclassify)",
         "mkdir  /var/lib/piclassify/frames (mode 0750, piclassify:piclassify)",
+        "mkdir  /var/lib/piclassify/examples (mode 0750, piclassify:piclassify)",
+        "mkdir  /var/lib/piclassify/models (mode 0750, piclassify:piclassify)",
         "write  /etc/systemd/system/piclassify.service (mode 0644, root:root, 7 bytes)",
         "write  /etc/piclassify/piclassify.toml (mode 0640, root:piclassify, 17 bytes)",
         "run    systemctl daemon-reload",

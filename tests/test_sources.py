@@ -159,3 +159,36 @@ def test_auto_without_any_camera_says_so(monkeypatch):
     monkeypatch.setattr("piclassify.device.sources.glob.glob", lambda pattern: [])
     with pytest.raises(CameraError, match="auto: no camera found"):
         open_source("auto")
+
+
+def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_path, capfd):
+    """2,000 flipped bytes in a 600-frame video: the frames that decode are all classified, not 6 of them."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    for position in np.random.default_rng(1).integers(10_000, len(data) - 10_000, 2000):
+        data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+    frames, skipped = 0, []
+    with open_source(str(path)) as source:
+        while True:
+            try:
+                next(source)
+                frames += 1
+            except ImageError as error:
+                skipped.append(str(error))
+            except StopIteration:
+                break
+    assert frames >= 500 and skipped and all("cannot be decoded" in line for line in skipped)
+    assert "mjpeg" not in capfd.readouterr().err  # FFmpeg's own words stay out of the journal
+
+
+def test_a_file_that_is_no_video_is_a_source_error_not_a_camera_to_retry(tmp_path):
+    text = tmp_path / "some-file.txt"
+    text.write_text("not a video")
+    with pytest.raises(SourceError, match="some-file.txt: not a video file OpenCV can read"):
+        open_source(str(text))

@@ -148,6 +148,7 @@ def test_a_bad_csv_row_is_one_line_and_the_other_rows_still_predict(tmp_path, ca
     (["--values", "45.3,abc"], "--values: exam2: 'abc' is not a number"),
     (["--values", "nan,85"], "--values: exam1: 'nan' is not a finite number"),
     (["--values", "45,inf"], "--values: exam2: 'inf' is not a finite number"),
+    (["--values", "1e300,85"], "--values: exam1: '1e300' is beyond float32's range (+-3.4e+38)"),
     (["--values", "45,"], "--values: exam2 is empty"),
     (["--values", "exam1=45,exam3=85"], "--values: unknown feature 'exam3'; the model takes 2 (exam1, exam2)"),
     (["--values", "exam1=45"], "--values: no value for exam2; the model takes 2 (exam1, exam2)"),

@@ -8,6 +8,7 @@ its threads, file descriptors and counters can be looked at; ``piclassify run --
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -28,10 +29,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from conftest import REPO, wait_until
+from conftest import REPO, wait_until, without_backbone
 from PIL import Image
 
-from piclassify.device import metrics
+from piclassify.device import metrics, web_server
 from piclassify.device.loop import RELOAD, STOP, FrameLoop, LoopSettings
 from piclassify.device.pipeline import Pipeline
 from piclassify.device.service import runner
@@ -57,8 +58,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @pytest.fixture(scope="module")
-def digits() -> Pipeline:
-    return Pipeline.load("digits")
+def digits(tmp_path_factory) -> Pipeline:
+    """The bundled digits network with its framing; its backbone is left out (``without_backbone``): these tests
+    are about the web view, and its timings must hold on an emulated Pi too."""
+    return Pipeline.load(str(without_backbone("digits", tmp_path_factory.mktemp("digits"))))
 
 
 class WebService:
@@ -315,6 +318,8 @@ def test_an_event_per_result_in_the_result_schema(start_web):
     assert int(events[1]["id"]) > int(events[0]["id"])
     replay = sse_events(service, 1, {"Last-Event-ID": events[0]["id"]})
     assert replay[0]["id"] == events[1]["id"], "a reconnecting client gets what it missed"
+    for odd in ("²", "9" * 5000, "-1"):  # not an id: the events from now on, as for a new client
+        assert len(sse_events(service, 1, {"Last-Event-ID": odd})) == 1
 
 
 def test_a_reload_serves_the_web_view_again_on_its_new_settings(start_web):
@@ -397,6 +402,25 @@ def test_results_are_read_back_newest_first_across_rotated_files(tmp_path):
     records, more = read_recent(path, records[-3]["id"], 100)
     assert [r["frame"] for r in records] == [28, 29] and not more
     assert read_recent(tmp_path / "missing.jsonl", None, 5) == ([], False)
+
+
+@pytest.mark.parametrize("odd", ['{"time": "2026-01-01T00:00:00+00:00", "frame": 1e999}',
+                                 '{"time": "0001-01-01T00:00:00", "frame": 1}',
+                                 '{"time": "2026-01-01T00:00:00+00:00", "frame": "x"}'])
+def test_a_log_line_that_is_no_result_is_skipped_not_fatal(tmp_path, odd):
+    path = tmp_path / "results.jsonl"
+    good = json.dumps({"time": "2024-01-01T00:00:00.000+00:00", "frame": 3})
+    path.write_text(good + "\n" + odd + "\n")
+    assert [r["frame"] for r in read_recent(path, None, 10)[0]] == [3]
+
+
+def test_a_request_reads_a_bounded_number_of_lines_however_long_the_log(tmp_path):
+    from piclassify.device.web_history import MAX_LINES_READ
+
+    path = tmp_path / "results.jsonl"
+    good = json.dumps({"time": "2024-01-01T00:00:00.000+00:00", "frame": 3})
+    path.write_text(good + "\n" + '{"other": 1}\n' * (MAX_LINES_READ + 10))
+    assert read_recent(path, None, 10) == ([], True)  # "more": ask again, never seconds of CPU in one request
 
 
 # -- security -----------------------------------------------------------------------------------
@@ -548,6 +572,64 @@ def test_a_stalled_client_blocks_neither_the_loop_nor_other_clients(start_web):
             reader.close()
     finally:
         stalled.close()
+
+
+def test_clients_that_never_read_give_their_stream_slots_back(start_web, monkeypatch):
+    """Stream clients that stop reading fill a small send buffer, then time out: they cannot keep every slot."""
+    monkeypatch.setattr(web_server.Handler, "timeout", 1.0)  # the socket timeout (10 s as shipped)
+    service = start_web(web="stream_fps = 30\nmax_streams = 2")
+    stalled = []
+    for _ in range(2):
+        client = socket.create_connection((service.host, service.port))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: localhost\r\n\r\n")  # and never reads
+        stalled.append(client)
+    try:
+        assert wait_until(lambda: service.sink.server.streams.used == 2, 5)
+        assert wait_until(lambda: service.sink.server.streams.used == 0, 10), "both slots came back"
+        reader = StreamReader(service)
+        reader.part()
+        reader.close()
+    finally:
+        for client in stalled:
+            client.close()
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(start_web, monkeypatch):
+    monkeypatch.setattr(web_server, "HEADER_DEADLINE_S", 1.5)
+    service = start_web()
+    trickler = socket.create_connection((service.host, service.port))
+    trickler.settimeout(0.2)
+    started, closed = time.monotonic(), False
+    trickler.sendall(b"GET /api/status HTTP/1.1\r\n")
+    while not closed and time.monotonic() - started < 10:
+        try:
+            trickler.sendall(b"X")  # a byte every 0.2 s: each would reset a per-read timeout
+            closed = trickler.recv(1) == b""
+        except socket.timeout:
+            continue
+        except OSError:
+            closed = True
+    trickler.close()
+    assert closed, "cut off"
+    assert time.monotonic() - started < 5, "closed at the deadline, not after minutes"
+    assert service.get("/healthz")[0] == 200
+
+
+def test_api_results_reads_a_bounded_number_of_lines_a_second_for_all_clients(start_web, monkeypatch):
+    """Readers looping on /api/results are slowed to the budget (they wait their turn), and refused beyond a wait."""
+    monkeypatch.setattr(web_server, "RESULTS_LINES_PER_S", 1000.0)
+    monkeypatch.setattr(web_server, "RESULTS_BURST", 2000)
+    monkeypatch.setattr(web_server, "RESULTS_WAIT_S", 1.5)
+    service = start_web()
+    started = time.monotonic()
+    codes = [service.get("/api/results?limit=1000")[0] for _ in range(3)]
+    assert codes == [200, 200, 200] and time.monotonic() - started >= 0.8, "the third waited for its turn"
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: service.get("/api/results?limit=1000"), range(4)))
+    codes = sorted(status for status, _, _ in answers)
+    assert codes[0] == 200 and codes[-1] == 429, codes  # beyond 1.5 s of waiting: refused at once
+    assert next(headers["Retry-After"] for status, headers, _ in answers if status == 429) == "1"
 
 
 def test_no_jpeg_is_encoded_and_no_model_input_kept_while_nobody_watches(start_web):

@@ -16,11 +16,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import IMAGE_SUFFIXES
 from piclassify.shared.manifest import Manifest, manifest_path_for, write_manifest
-from piclassify.trainer.errors import DatasetError
-from piclassify.trainer.folder_data import decode_photo
+from piclassify.shared.photo_folders import decode_photo
 from piclassify.trainer.scenes import empty_scenes
 
 BACKGROUND_LABEL = "nothing"

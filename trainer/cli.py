@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, TextIO, Union
 
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.progress import Console
 from piclassify.trainer.export import QUANTIZATIONS
-from piclassify.trainer.progress import Console, quiet_console
+from piclassify.trainer.progress import quiet_console
 from piclassify.trainer.table_cli import add_table_command, run_table
 
 

@@ -26,14 +26,14 @@ import cv2
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import ImageError
+from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.garment import frame_garment
 from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.manifest import Manifest
+from piclassify.shared.photo_head import jitter_photo
 from piclassify.trainer.datasets import candidate_dirs
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.parallel import map_on_cores
-from piclassify.trainer.photos import SAMPLE_SIZE, jitter_photo, render_photo
+from piclassify.trainer.photos import SAMPLE_SIZE, render_photo
 from piclassify.trainer.publish import record_metrics
 
 FOLDER = "clothing-photos"

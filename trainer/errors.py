@@ -3,9 +3,5 @@
 from piclassify.shared.errors import PiclassifyError
 
 
-class DatasetError(PiclassifyError):
-    """Data or weights are missing, truncated, or not in the expected format or layout."""
-
-
 class ExportError(PiclassifyError):
     """An exported model does not compute what the trained Keras model computes."""

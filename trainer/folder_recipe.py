@@ -13,12 +13,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.manifest import Manifest, Reject, Scaling
+from piclassify.shared.photo_folders import load_folder_dataset
 from piclassify.trainer.background import BACKGROUND_LABEL, calibrate_background, load_background
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
-from piclassify.trainer.folder_data import load_folder_dataset
 from piclassify.trainer.models import build_photo_cnn
 from piclassify.trainer.nothing_in_view import measure_and_record
 from piclassify.trainer.publish import ModelContract, write_model
@@ -54,7 +54,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=2e-3, seed=seed, augment="photos",
                          label_smoothing=0.1, weight_decay=0.004, mixup=0.2, validate_every=5,
                          context_from=len(data.classes))
-    model, summary = train_model(model, images, labels, scaling, config,
+    model, summary = train_model(model, images, labels, scaling, config, log=log,
                                  monitor=(data.validation.images, data.validation.labels), draws=draws)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization,

@@ -19,20 +19,18 @@ import numpy as np
 from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
-from piclassify.shared.head import build_head
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.head_model import head_manifest, write_head_model
 from piclassify.shared.manifest import Manifest
+from piclassify.shared.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
+from piclassify.shared.photo_head import VARIANTS, fit_photo_head
+from piclassify.shared.progress import Progress
 from piclassify.shared.runtime import load_runtime
 from piclassify.shared.tensors import output_probabilities, predicted_indices
 from piclassify.trainer.backbone.build import find_backbone
-from piclassify.trainer.errors import DatasetError
-from piclassify.trainer.features import backbone_views
-from piclassify.trainer.folder_data import FolderDataset, PhotoSplit, load_folder_dataset
 from piclassify.trainer.nothing_in_view import kinds_in, measure_and_record, record_kinds
 from piclassify.trainer.parallel import usable_cores
 from piclassify.trainer.publish import producer_versions, record_metrics
-
-VARIANTS = 4  # jittered copies of each training photo the head also learns from
 
 
 def limit_per_class(split: PhotoSplit, count: Optional[int]) -> PhotoSplit:
@@ -57,14 +55,12 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     train = limit_per_class(data.train, per_class)
     if per_class is not None:
         log(f"learning from the first {per_class} photos of each class: {len(train.labels)} photos")
-    plain, jittered = backbone_views(extractor, train.images, "the training photos", log, VARIANTS, seed)
-    features = np.concatenate([plain.features, jittered.features])
-    labels = np.concatenate([train.labels, np.repeat(train.labels, VARIANTS)])
-    groups = np.concatenate([np.arange(len(train.labels)), np.repeat(np.arange(len(train.labels)), VARIANTS)])
-    fitted = build_head(plain.logits, features, labels, len(data.classes), groups, seed)
-    log(f"head: {len(data.classes)} classes from {len(labels)} views of {len(train.labels)} photos (weight decay "
-        f"{fitted.linear.l2:g} by cross-validation: {100 * fitted.linear.cross_validated_accuracy:.1f}%); nothing in "
-        f"view below similarity {fitted.min_similarity:.3f} to the {fitted.neighbours} nearest of {fitted.bank_photos}")
+    with Progress("backbone on the training photos", log, total=len(train.labels) * (1 + VARIANTS)) as progress:
+        fitted = fit_photo_head(extractor, train.images, train.labels, len(data.classes), seed, progress.advance)
+    log(f"head: {len(data.classes)} classes from {len(train.labels) * (1 + VARIANTS)} views of {len(train.labels)} "
+        f"photos (weight decay {fitted.linear.l2:g} by cross-validation: "
+        f"{100 * fitted.linear.cross_validated_accuracy:.1f}%); nothing in view below similarity "
+        f"{fitted.min_similarity:.3f} to the {fitted.neighbours} nearest of {fitted.bank_photos}")
     training = {"arch": f"{BACKBONE_NAME} head", "dataset": str(root), "photos": int(len(train.labels)),
                 "photos_per_class": {c: int(np.sum(train.labels == i)) for i, c in enumerate(data.classes)},
                 "views_per_photo": 1 + VARIANTS, "skipped_files": len(data.train.skipped) + len(data.validation.skipped),

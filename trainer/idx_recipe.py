@@ -9,15 +9,16 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
 from piclassify.trainer.camera_head import add_backbone_head, measure_camera_head
 from piclassify.trainer.clothing import add_camera_photos, measure_and_record_photos
 from piclassify.trainer.datasets import DATASETS, load_dataset
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.models import ARCHITECTURES
 from piclassify.trainer.nothing_in_view import measure_and_record
+from piclassify.trainer.paper_digits import DIGITS as DIGITS_ON_PAPER, framed_paper_digits
 from piclassify.trainer.photos import render_photo
 from piclassify.trainer.publish import ModelContract, write_model
 from piclassify.trainer.training import TrainConfig, train_model
@@ -52,11 +53,18 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     if name == "fashion":
         x_train, y_train, photos_root, photos_info = add_camera_photos(x_train, y_train, dataset.labels, photos,
                                                                        data_dir, seed, log)
+    else:
+        framing_started = time.monotonic()
+        x_paper, y_paper = framed_paper_digits(x_train, y_train, min(DIGITS_ON_PAPER, len(x_train)), seed)
+        log(f"{len(x_paper)} training digits written on paper and framed as the Pi frames them, in "
+            f"{time.monotonic() - framing_started:.0f} s")
+        x_train, y_train = np.concatenate([x_train, x_paper]), np.concatenate([y_train, y_paper])
+        photos_info = {"digits_on_paper": int(len(x_paper))}
     height, width = x_train.shape[1:]
     model = ARCHITECTURES[arch]((height, width, 1), len(dataset.labels))
     log(f"training {arch} ({model.count_params():,} parameters) on {len(x_train)} images for up to {epochs} epochs")
     config = TrainConfig(epochs=epochs, seed=seed, augment=name)
-    model, summary = train_model(model, x_train, y_train, SCALING, config)
+    model, summary = train_model(model, x_train, y_train, SCALING, config, log=log)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
     contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",

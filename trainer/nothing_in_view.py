@@ -13,10 +13,9 @@ from typing import Callable, Iterable, Mapping, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import ImageError
+from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.manifest import Manifest
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.publish import record_metrics
 from piclassify.trainer.scenes import empty_scenes
 

@@ -2,8 +2,7 @@
 
 ``render_photo`` prints a 28x28 item dark on light, unevenly lit paper, off-centre, noisy: what the
 device will see, made from images with known labels, so the framing in ``shared.framing`` can be
-measured end to end (tests) and sample photos can be made for the demo. ``jitter_photo`` is another
-shot of a real photo's subject: another crop, white balance, exposure and gamma.
+measured end to end (tests) and sample photos can be made for the demo.
 """
 
 from __future__ import annotations
@@ -35,17 +34,6 @@ def render_photo(item: np.ndarray, rng: np.random.Generator, size: tuple[int, in
     tint = rng.uniform(0.9, 1.05, size=3).astype(np.float32)
     photo = paper[..., np.newaxis] * tint + rng.normal(0.0, 3.0, (height, width, 3)).astype(np.float32)
     return np.clip(photo, 0, 255).astype(np.uint8)
-
-
-def jitter_photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Another shot of the same subject: cropped closer or off-centre, other white balance, exposure, gamma."""
-    h, w = image.shape[:2]
-    crop_w, crop_h = int(w * rng.uniform(0.85, 1.0)), int(h * rng.uniform(0.85, 1.0))
-    x0, y0 = int(rng.integers(0, w - crop_w + 1)), int(rng.integers(0, h - crop_h + 1))
-    shot = image[y0:y0 + crop_h, x0:x0 + crop_w].astype(np.float32)
-    shot = shot * (rng.uniform(0.8, 1.2, 3) * rng.uniform(0.8, 1.2)).astype(np.float32) + rng.uniform(-20, 20)
-    shot = 255.0 * (np.clip(shot, 0, 255) / 255.0) ** rng.uniform(0.7, 1.4)
-    return np.clip(shot, 0, 255).astype(np.uint8)
 
 
 def render_on_paper(item: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.ndarray:
@@ -95,6 +83,25 @@ def render_on_paper(item: np.ndarray, rng: np.random.Generator, size: tuple[int,
     quality = int(rng.integers(55, 96))
     encoded = cv2.imencode(".jpg", photo[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
     return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+
+def render_drawing(item: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (280, 280)) -> np.ndarray:
+    """A 28x28 light-on-dark item drawn with a finger or a mouse on the web view's canvas, or scanned: strokes of
+    one width in black or dark blue on a flat white background, and nothing else (no paper, light or lens)."""
+    width, height = size
+    side = int(min(width, height) * rng.uniform(0.4, 0.85))
+    stroke = cv2.resize(item, (side, side), interpolation=cv2.INTER_CUBIC)
+    thicker = int(rng.integers(0, 4)) * max(1, side // 60)  # a finger is broader than MNIST's pen
+    if thicker:
+        stroke = cv2.dilate(stroke, np.ones((thicker + 1,) * 2, np.uint8))
+    ink = np.zeros((height, width), np.float32)
+    x0 = int(rng.integers(0, width - side + 1))
+    y0 = int(rng.integers(0, height - side + 1))
+    ink[y0:y0 + side, x0:x0 + side] = np.clip(stroke.astype(np.float32) / 160.0, 0, 1)  # solid cores, soft edges
+    colour = np.array([(0, 0, 0), (20, 30, 120)][int(rng.integers(0, 2))], np.float32)
+    background = np.float32(rng.uniform(235, 255))
+    drawing = background * (1 - ink[..., np.newaxis]) + colour * ink[..., np.newaxis]
+    return np.clip(drawing, 0, 255).astype(np.uint8)
 
 
 def paper_sheet(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:

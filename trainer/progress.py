@@ -3,21 +3,16 @@
 TensorFlow and its converter print dozens of lines of their internals (``TensorSpec(...)``, "Saved
 artifact at ...", oneDNN notices, converter warnings) from Python and from C++ alike. ``quiet_console``
 points file descriptors 1 and 2 at a log file for the whole command and hands back the terminal
-for our own lines; ``--verbose`` keeps everything on the console instead. ``Progress`` is one
-stage of work: on a terminal a bar that updates in place with the time left, elsewhere (a CI log,
-a pipe) a line every tenth of the way.
+for our own lines (``shared.progress``); ``--verbose`` keeps everything on the console instead.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TextIO
-
-BAR = 24
+from typing import Iterator, Optional, TextIO
 
 
 @contextmanager
@@ -47,79 +42,3 @@ def quiet_console(log_file: Optional[Path]) -> Iterator[TextIO]:
             os.close(saved_out)
             os.close(saved_err)
             terminal.close()
-
-
-class Console:
-    """The trainer's ``log``: a line to the user's terminal (or stdout); ``Progress`` draws its bar on ``stream``."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def __call__(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
-
-
-class Progress:
-    """One stage of work (``with Progress("extracting features", log, total=2000) as p: ... p.advance()``).
-
-    ``log`` is a ``Console`` (a bar that updates in place on a terminal) or any function taking a line.
-    """
-
-    def __init__(self, what: str, log: Callable[[str], None], total: Optional[int] = None) -> None:
-        self.what, self.log, self.total = what, log, total
-        self.stream: Optional[TextIO] = getattr(log, "stream", None)
-        stream = self.stream
-        self.done = 0
-        self.started = time.monotonic()
-        self._shown_tenth = 0  # a line at each tenth of the way, none at the start
-        self._live = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-
-    def __enter__(self) -> "Progress":
-        if not self._live:
-            self.log(f"{self.what}{f' ({self.total:,})' if self.total else ''} ...")
-        return self
-
-    def note(self, text: str) -> None:
-        """A detail of this stage, on a line of its own."""
-        self._clear()
-        self.log(f"  {text}")
-
-    def advance(self, count: int = 1) -> None:
-        self.done += count
-        if not self.total:
-            return
-        if self._live:
-            self._draw()
-            return
-        tenth = int(10 * self.done / self.total)
-        if self._shown_tenth < tenth < 10:
-            self._shown_tenth = tenth
-            self.log(f"  {self.what}: {self.done:,}/{self.total:,}{self._eta()}")
-
-    def _eta(self) -> str:
-        elapsed = time.monotonic() - self.started
-        if not self.done or not self.total or self.done >= self.total:
-            return ""
-        return f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
-
-    def _draw(self) -> None:
-        filled = int(BAR * self.done / self.total)
-        self.stream.write(f"\r{self.what} [{'#' * filled}{'.' * (BAR - filled)}] {self.done:,}/{self.total:,}"
-                          f"{self._eta()}\033[K")
-        self.stream.flush()
-
-    def _clear(self) -> None:
-        if self._live:
-            self.stream.write("\r\033[K")
-
-    def __exit__(self, kind, error, trace) -> None:
-        self._clear()
-        if kind is None:
-            self.log(f"{self.what}: done in {_duration(time.monotonic() - self.started)}")
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"

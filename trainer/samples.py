@@ -14,9 +14,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.errors import DatasetError
 from piclassify.trainer.clothing import MAPPED, find_photos
 from piclassify.trainer.datasets import load_dataset
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.photos import SAMPLE_SIZE, render_photo
 from piclassify.trainer.scenes import render_empty_scene
 

@@ -13,8 +13,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.table_csv import cell_place, finite_number, read_csv
-from piclassify.trainer.errors import DatasetError
 
 KINDS = ("binary", "multiclass", "regression")
 MIN_ROWS = 10

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.manifest import Manifest, Scaling, Table, write_manifest
 from piclassify.shared.runtime import load_runtime
 from piclassify.shared.scaling import scale_pixels
 from piclassify.shared.table_manifest import table_manifest
-from piclassify.trainer.errors import DatasetError
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.publish import producer_versions, record_metrics
 from piclassify.trainer.table_data import held_out_split, infer_kind, make_target, read_table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import keras
 import numpy as np
@@ -114,13 +114,14 @@ def validation_epochs(config: TrainConfig) -> list[int]:
 
 def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scaling, config: TrainConfig,
                 monitor: Optional[tuple[np.ndarray, np.ndarray]] = None,
-                draws: Sequence[Draw] = ()) -> tuple[keras.Model, dict]:
+                draws: Sequence[Draw] = (), log: Optional[Callable[[str], None]] = None) -> tuple[keras.Model, dict]:
     """Fit ``model`` on uint8 images ``x``; return it and a summary (epochs run, seconds, val accuracy).
 
     Without ``monitor``, a validation split is held out and early stopping keeps the best weights.
     With ``monitor`` (small photo sets, where every training image counts), nothing is held out:
     the fixed schedule runs to its end and the monitor images are only shown, never used to choose.
     Each of ``draws`` adds its ``per_epoch`` images to every epoch, sampled afresh from its pool.
+    With ``log``, each epoch is one line of ours (``EpochLines``) instead of Keras's own progress bar.
     """
     keras.utils.set_random_seed(config.seed)
     callbacks: list[keras.callbacks.Callback] = []
@@ -157,9 +158,11 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
                  else keras.optimizers.Adam(schedule))
     model.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     started = time.monotonic()
+    if log is not None:
+        callbacks.append(EpochLines(log, config.epochs))
     history = model.fit(train_ds, validation_data=(x_val, y_val), epochs=config.epochs, callbacks=callbacks,
                         steps_per_epoch=steps_per_epoch if draws else None, validation_freq=validation_epochs(config),
-                        verbose=1 if sys.stdout.isatty() else 2, shuffle=False)
+                        verbose=0 if log is not None else 1 if sys.stdout.isatty() else 2, shuffle=False)
     seconds = time.monotonic() - started
     return model, {
         "epochs_run": len(history.history["loss"]),
@@ -170,6 +173,25 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
         "validation_images": int(len(x_val)),
         "seed": config.seed,
     }
+
+
+class EpochLines(keras.callbacks.Callback):
+    """One line per epoch on the trainer's console: loss, accuracy, validation accuracy when measured, time left
+    (at most ``epochs``: early stopping may end sooner)."""
+
+    def __init__(self, log: Callable[[str], None], epochs: int) -> None:
+        super().__init__()
+        self.log, self.epochs = log, epochs
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        logs = logs or {}
+        elapsed = time.monotonic() - self.started
+        left = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
+        validation = f", validation accuracy {100 * logs['val_accuracy']:.2f}%" if "val_accuracy" in logs else ""
+        self.log(f"  epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', float('nan')):.4f}, accuracy "
+                 f"{100 * logs.get('accuracy', float('nan')):.2f}%{validation} ({elapsed / (epoch + 1):.0f} s an "
+                 f"epoch" + (f", at most {left / 60:.0f} min left)" if left else ")"))
 
 
 def training_batches(x: np.ndarray, y: np.ndarray, draws: Sequence[Draw], classes: int,

@@ -18,6 +18,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
+from piclassify.device.examples import CLASS_NAME, SPLITS
 from piclassify.device.loop import MODES, LoopSettings
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.regular_file import open_regular
@@ -98,6 +99,14 @@ def _labels(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise _Invalid("a list of labels")
     return tuple(value)
+
+
+def _class_pins(value: Any) -> dict[str, Pin]:
+    pins = _label_pins(value)
+    for name in pins:
+        if not CLASS_NAME.fullmatch(name) or name.lower() in SPLITS:
+            raise _Invalid(f"a table of class = pin, each class 1-32 letters, digits, '-' or '_' (not {name!r})")
+    return pins
 
 
 def _label_pins(value: Any) -> dict[str, Pin]:
@@ -278,6 +287,17 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class TeachConfig:
+    """The web view's teach panel (on while [web] is): examples captured into classes, models fitted on the Pi."""
+
+    examples: Path = setting(Path("/var/lib/piclassify/examples"), _path, "examples kept to fit from, a folder "
+                                                                          "per class (at most 16 x 500)")
+    models: Path = setting(Path("/var/lib/piclassify/models"), _path, "where models taught here are written")
+    buttons: Mapping[str, Pin] = setting({}, _class_pins, "a push button per class: a press keeps the newest frame "
+                                                          "as an example of it,\ne.g. { mug = 17, keys = 27 }")
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything ``piclassify service`` reads from its config file; the defaults are a working setup."""
 
@@ -304,6 +324,7 @@ class ServiceConfig:
     frames: FramesConfig = field(default_factory=FramesConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    teach: TeachConfig = field(default_factory=TeachConfig)
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(mode=self.mode, interval_s=self.interval_s, min_score=self.min_score,
@@ -322,6 +343,7 @@ class ServiceConfig:
             "feedback.buzzer_pin": self.feedback.buzzer_pin,
         }
         named.update({f"feedback.label_pins.{label}": pin for label, pin in self.feedback.label_pins.items()})
+        named.update({f"teach.buttons.{name}": pin for name, pin in self.teach.buttons.items()})
         return {key: pin for key, pin in named.items() if pin is not None}
 
 

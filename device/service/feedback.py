@@ -38,11 +38,11 @@ class TriggerButton:
     """
 
     def __init__(self, config: ButtonConfig, on_press: Callable[[], None],
-                 on_hold: Optional[Callable[[], None]]) -> None:
+                 on_hold: Optional[Callable[[], None]], key: str = "button.pin") -> None:
         self._on_press = on_press
         self._on_hold = on_hold
         self._held = False
-        self.device = _open_device("Button", "button.pin", config.pin, pull_up=config.pull_up,
+        self.device = _open_device("Button", key, config.pin, pull_up=config.pull_up,
                                    bounce_time=config.bounce_s or None, hold_time=config.hold_s)
         self.device.when_pressed = self._pressed
         self.device.when_held = self._held_down

@@ -161,6 +161,8 @@ def install_commands(unit_text: str, config_text: str, *, user_exists: bool, mis
         MakeDirectory(layout.state_dir, 0o750, user, user),
         MakeDirectory(layout.state_dir / "results", 0o750, user, user),
         MakeDirectory(layout.state_dir / "frames", 0o750, user, user),
+        MakeDirectory(layout.state_dir / "examples", 0o750, user, user),  # the web view's teach panel
+        MakeDirectory(layout.state_dir / "models", 0o750, user, user),
         WriteFile(layout.unit_dir / UNIT_NAME, unit_text, 0o644),
     ]
     if network_text is not None:

@@ -67,9 +67,13 @@ class ResultLog:
             log.error("%s: cannot open result log yet: %s; classifying meanwhile, each result tries again",
                       self.path, _reason(error))
 
+    def wants(self, delivery: Delivery) -> bool:
+        """Every result with a label; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all day)."""
+        return delivery.result.label is not None or self.log_nothing
+
     def handle(self, delivery: Delivery) -> None:
-        """One line per result; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all day)."""
-        if delivery.result.label is not None or self.log_nothing:
+        """One line per result it wants."""
+        if self.wants(delivery):
             self.append(delivery.result.json())
 
     def append(self, line: str) -> None:

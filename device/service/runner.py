@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import queue
 from contextlib import ExitStack, closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
@@ -30,6 +31,7 @@ from piclassify.shared.runtime import NoRuntimeError
 if TYPE_CHECKING:
     from piclassify.device.pipeline import Pipeline
     from piclassify.device.sources import FrameSource
+    from piclassify.device.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +41,20 @@ PipelineFactory = Callable[[str, Optional[int]], "Pipeline"]
 
 @dataclass
 class Outputs:
-    """The sinks a config asks for, and the button that feeds the loop's events."""
+    """The sinks a config asks for, the button that feeds the loop's events, and the teach panel's class buttons."""
 
     sinks: Sinks
-    button: Optional[TriggerButton]
+    buttons: list[TriggerButton]
 
     @classmethod
     def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
              classified: Callable[[], int] = lambda: 0,
-             loop: Callable[[], Optional[FrameLoop]] = lambda: None) -> "Outputs":
+             loop: Callable[[], Optional[FrameLoop]] = lambda: None, teacher: Optional[Teacher] = None) -> "Outputs":
         """Open each output; if one fails, those already opened are closed before the error goes up.
 
         ``classified`` counts the loop's classified frames (MQTT publishes frames per second from it);
-        ``loop`` is the running loop, once there is one (the web view shows its counters and status).
+        ``loop`` is the running loop, once there is one (the web view shows its counters and status);
+        ``teacher`` is the web view's teach panel.
         """
         manifest = pipeline.manifest
         positive = manifest.labels[1] if manifest.task == "binary" else None
@@ -71,17 +74,24 @@ class Outputs:
             if config.web.enabled:
                 from piclassify.device.web_sink import open_web_sink
 
-                sinks.append(opened.enter_context(closing(open_web_sink(config, pipeline, events, loop))))
-            button = None
+                sinks.append(opened.enter_context(closing(open_web_sink(config, pipeline, events, loop, teacher))))
+            buttons = []
             if config.button.pin is not None:
                 on_hold = (lambda: events.put(RELOAD)) if config.button.on_hold == "reload" else None
-                button = TriggerButton(config.button, lambda: events.put(CAPTURE), on_hold)
+                buttons.append(opened.enter_context(closing(
+                    TriggerButton(config.button, lambda: events.put(CAPTURE), on_hold))))
+            if teacher is not None:
+                sinks.append(teacher)  # keeps the newest frame for the class buttons
+                for name, pin in config.teach.buttons.items():  # a press keeps the newest frame as an example
+                    buttons.append(opened.enter_context(closing(TriggerButton(
+                        replace(config.button, pin=pin), partial(teacher.capture_newest, name), None,
+                        f"teach.buttons.{name}"))))
             opened.pop_all()
-        return cls(Sinks(sinks), button)
+        return cls(Sinks(sinks), buttons)
 
     def close(self) -> None:
-        if self.button is not None:
-            self.button.close()
+        for button in self.buttons:
+            button.close()
         self.sinks.close()
 
 
@@ -100,12 +110,15 @@ class Service:
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.loop: Optional[FrameLoop] = None
         self.outputs: Optional[Outputs] = None
+        self.taught_model: Optional[str] = None  # a model the teach panel made; until a restart, it replaces config's
+        self.teacher = self._teacher(config)
 
     def run(self) -> int:
         with signals_to_events(self.events):
             try:
                 pipeline = self._load_pipeline(self.config)
-                self.outputs = Outputs.open(self.config, pipeline, self.events, self._classified, self._loop)
+                self.outputs = Outputs.open(self.config, pipeline, self.events, self._classified, self._loop,
+                                            self.teacher)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
                                       on_reload=self._reload, events=self.events)
@@ -120,7 +133,7 @@ class Service:
                 if self.outputs is not None:
                     self.outputs.close()
                 self.notifier.close()
-                log.info("stopped")
+        log.info("stopped")
         return 0
 
     def _classified(self) -> int:
@@ -132,8 +145,23 @@ class Service:
     def _opener(self, config: ServiceConfig) -> Callable[[], FrameSource]:
         return lambda: self.source_factory(config.source, config.size)
 
+    def _teacher(self, config: ServiceConfig) -> Optional[Teacher]:
+        """The teach panel, with the web view or class buttons: it outlives reloads (a fit may be running)."""
+        if not (config.web.enabled or config.teach.buttons):
+            return None
+        from piclassify.device.examples import ExampleStore
+        from piclassify.device.teacher import Teacher
+
+        return Teacher(ExampleStore(config.teach.examples), config.teach.models, self.use_model,
+                       lambda: self.taught_model or self.config.model, config.threads or None)
+
+    def use_model(self, path: Path) -> None:
+        """Switch to a model the teach panel made (a reload with it in place of the config's model)."""
+        self.taught_model = str(path)
+        self.events.put(RELOAD)
+
     def _load_pipeline(self, config: ServiceConfig) -> Pipeline:
-        pipeline = self.pipeline_factory(config.model, config.threads or None)
+        pipeline = self.pipeline_factory(self.taught_model or config.model, config.threads or None)
         manifest = pipeline.manifest
         check_against_model(config, manifest.task, tuple(manifest.labels), manifest.name, self.config_path)
         return pipeline
@@ -154,10 +182,11 @@ class Service:
             log.error("reload failed, keeping the running configuration: %s", error)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events, self._classified, self._loop)
+            outputs = Outputs.open(config, pipeline, self.events, self._classified, self._loop, self.teacher)
         except PiclassifyError as error:
             log.error("reload failed, keeping the running configuration: %s", error)
-            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._classified, self._loop)
+            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._classified, self._loop,
+                                        self.teacher)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)
@@ -176,14 +205,22 @@ def main(config_path: Union[str, Path], source_factory: Optional[SourceFactory] 
         config = load_config(config_path)
         configure_logging(config.log_level)
         if source_factory is None:
-            from piclassify.device.sources import open_source as source_factory
+            from piclassify.device.sources import open_source
+
+            def source_factory(spec: str, size: tuple[int, int]) -> FrameSource:
+                return open_source(spec, size, watch=True)  # a folder the service watches: new photos come later
         if pipeline_factory is None:
             from piclassify.device.pipeline import Pipeline
 
             pipeline_factory = Pipeline.load
         service = Service(config_path, config, source_factory=source_factory, pipeline_factory=pipeline_factory,
                           notifier=Notifier.from_environ())
-        return service.run()
     except (PiclassifyError, NoRuntimeError) as error:
         log.error("%s", error)
+        return 2
+    try:
+        return service.run()
+    except (PiclassifyError, NoRuntimeError) as error:
+        log.error("%s", error)  # the reason first, then that the service stopped for it
+        log.info("stopped")
         return 2

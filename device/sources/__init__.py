@@ -37,8 +37,10 @@ def _is_images(part: str) -> bool:
     return any(ch in part for ch in "*?[") and bool(glob.glob(part))
 
 
-def open_source(spec: str, size: tuple[int, int] = (640, 480), loop: bool = False) -> FrameSource:
-    """Open what ``spec`` names; ``CameraError`` says which camera is missing and why."""
+def open_source(spec: str, size: tuple[int, int] = (640, 480), loop: bool = False,
+                watch: bool = False) -> FrameSource:
+    """Open what ``spec`` names; ``CameraError`` says which camera is missing and why. ``watch``: image folders go on
+    with images added later (the service)."""
     if spec == "auto":
         return _open_auto(size)
     if spec == "picamera2":
@@ -46,7 +48,7 @@ def open_source(spec: str, size: tuple[int, int] = (640, 480), loop: bool = Fals
     if camera_index(spec) is not None:
         return OpenCVSource(spec, size)
     if is_image_spec(spec):
-        return ImageFilesSource(spec.split(","), loop=loop)
+        return ImageFilesSource(spec.split(","), loop=loop, watch=watch)
     return OpenCVSource(spec, size)
 
 

@@ -11,6 +11,10 @@ import numpy as np
 from piclassify.device.frames import Frame
 
 
+class NothingYet(Exception):
+    """A watched source (a folder the service watches) has no new frame now; the loop asks again shortly."""
+
+
 class FrameSource(ABC):
     """Iterate to get frames; use as a context manager (or call ``close``) to release the device."""
 

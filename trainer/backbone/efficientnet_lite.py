@@ -15,8 +15,8 @@ from typing import Optional
 
 import numpy as np
 
+from piclassify.shared.errors import DatasetError
 from piclassify.trainer.backbone.torch_file import read_state_dict
-from piclassify.trainer.errors import DatasetError
 
 INPUT_SIZE = 224
 FEATURES = 1280

@@ -1,8 +1,9 @@
 """Photo folders laid out as ``train/<class>/*.jpg`` and ``validation/<class>/*.jpg``, decoded once.
 
-Every photo is read and framed to the model's input size with ``shared.imagefile`` and
-``shared.framing`` — the very functions the device runs — and held in memory as uint8, so each epoch costs
-only augmentation and the model. Files that are not readable images are skipped and counted.
+The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` read the same layout. Every
+photo is read and framed to the model's input size with ``shared.imagefile`` and ``shared.framing`` (the
+very functions the device runs) and held in memory as uint8. Files that are not readable images are
+skipped and counted.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from piclassify.shared.errors import ImageError
+from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.trainer.errors import DatasetError
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,15 @@ def decode_photo(path: Path, width: int, height: int, resize: str) -> Optional[n
 
 
 def load_split(split_dir: Path, classes: tuple[str, ...], width: int, height: int, resize: str,
-               log: Callable[[str], None] = print) -> PhotoSplit:
+               log: Callable[[str], None] = print, per_class: Optional[int] = None) -> PhotoSplit:
+    """Each class folder's photos in file order (the first ``per_class`` readable ones of each, if given)."""
     images, labels, skipped = [], [], []
     for index, name in enumerate(classes):
         folder = split_dir / name
         if not folder.is_dir():
             raise DatasetError(f"{folder}: missing (classes come from the training folder: {', '.join(classes)})")
         for path in sorted(folder.iterdir()):
-            if not path.is_file():
+            if not path.is_file() or (per_class is not None and labels.count(index) >= per_class):
                 continue
             photo = decode_photo(path, width, height, resize) if path.suffix.lower() in IMAGE_SUFFIXES else None
             if photo is None:
@@ -92,3 +93,4 @@ def load_folder_dataset(root: Path, width: int, height: int, resize: str, valida
     log(f"no validation folder: holding out {n_val} of the training photos")
     return FolderDataset(classes, PhotoSplit(train.images[kept], train.labels[kept], train.skipped),
                          PhotoSplit(train.images[held], train.labels[held], []), f"{train_dir} (held out)")
+

@@ -1,0 +1,187 @@
+"""``piclassify teach``: a new photo model fitted on the Pi from a folder per class, with no TensorFlow.
+
+The examples here are the bundled sample photos (three pets, four garments), so the tests need no
+dataset; the accuracy on real photo collections is measured by ``scripts/bench_teach.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tensorflow_loaded_by
+from piclassify.device.bundled import SAMPLES_DIR
+from piclassify.device.cli import main
+from piclassify.device.pipeline import Pipeline
+from piclassify.shared.imagefile import read_image
+
+
+def examples(folder: Path, classes: dict[str, str]) -> Path:
+    """``folder/<class>/`` holding the bundled samples whose names start with each class's prefix."""
+    for name, prefix in classes.items():
+        (folder / name).mkdir(parents=True)
+        for photo in sorted(SAMPLES_DIR.glob(f"{prefix}-*.jpg")):
+            shutil.copy(photo, folder / name / photo.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def taught(tmp_path_factory) -> Path:
+    """``things``, taught pets and clothes from the samples; its folder is also the user's models folder."""
+    root = tmp_path_factory.mktemp("teach")
+    folder = examples(root / "examples", {"pets": "catsdogs", "clothes": "fashion"})
+    assert main(["teach", "things", "--from", str(folder), "--out", str(root / "models")]) == 0
+    return root / "models"
+
+
+def test_teach_writes_a_head_model_with_its_examples_and_cross_validated_accuracy(taught):
+    manifest = json.loads((taught / "things.json").read_text())
+    assert manifest["labels"] == ["clothes", "pets"]  # folder names, sorted
+    assert manifest["training"]["photos_per_class"] == {"clothes": 4, "pets": 3}
+    assert manifest["training"]["taught_on"] == "device"
+    assert 0.0 <= manifest["metrics"]["cross_validated_accuracy"] <= 1.0
+    assert manifest["reject"]["min_similarity"] > 0
+    assert sorted(p.name for p in taught.iterdir()) == ["efficientnet-lite0.backbone.json", "efficientnet-lite0.tflite",
+                                                        "things.json", "things.npz"]
+
+
+def test_the_taught_model_names_what_it_learnt_and_says_nothing_in_view_for_an_empty_scene(taught):
+    pipeline = Pipeline.load(str(taught / "things.npz"))
+    from conftest import classify_photo
+
+    assert classify_photo(pipeline, read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg")).prediction.label == "pets"
+    assert classify_photo(pipeline, read_image(SAMPLES_DIR / "fashion-2-trouser.jpg")).prediction.label == "clothes"
+    for scene in ("nothing-1-tabletop.jpg", "nothing-2-paper.jpg"):
+        assert classify_photo(pipeline, read_image(SAMPLES_DIR / scene)).prediction is None, scene
+
+
+def test_every_command_takes_a_taught_model_by_name_from_the_user_s_models_folder(taught, monkeypatch, capsys):
+    monkeypatch.setenv("PICLASSIFY_MODELS", str(taught))
+    assert main(["predict", "--model", "things", str(SAMPLES_DIR / "catsdogs-1-cat.jpg"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == "pets"
+    assert main(["models"]) == 0
+    listed = capsys.readouterr().out
+    assert "things" in listed and "cross-validated" in listed
+    assert main(["info", "things"]) == 0
+
+
+def test_teaching_needs_no_tensorflow(tmp_path):
+    folder = examples(tmp_path / "examples", {"cats": "catsdogs-1", "dogs": "catsdogs-2"})
+    for photo in list(folder.rglob("*.jpg")):  # a second example of each: a mirror image
+        Image = pytest.importorskip("PIL.Image")
+        Image.fromarray(read_image(photo)[:, ::-1]).save(photo.with_name("mirrored.jpg"))
+    assert tensorflow_loaded_by(["teach", "pets", "--from", str(folder), "--out", str(tmp_path / "models")]) == []
+
+
+@pytest.mark.parametrize("name, why", [
+    ("../x", "a model name is 1-64 letters, digits"),
+    ("/tmp/x", "a model name is 1-64 letters, digits"),
+    ("a\nb", "a model name is 1-64 letters, digits"),
+    ("digits", "a bundled model has that name"),
+])
+def test_a_bad_name_is_one_line_and_writes_nothing(tmp_path, capsys, name, why):
+    folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})
+    assert main(["teach", name, "--from", str(folder), "--out", str(tmp_path / "models")]) == 2
+    error = capsys.readouterr().err
+    assert why in error and error.count("\n") == 1 and "Traceback" not in error
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("classes, why", [
+    ({"pets": "catsdogs"}, "expected at least two class folders"),
+    ({"pets": "catsdogs", "a-dog": "catsdogs-2"}, "each class needs at least 2 examples (a-dog has fewer)"),
+])
+def test_too_few_classes_or_examples_is_one_line_and_writes_nothing(tmp_path, capsys, classes, why):
+    folder = examples(tmp_path / "examples", classes)
+    assert main(["teach", "pets", "--from", str(folder), "--out", str(tmp_path / "models")]) == 2
+    error = capsys.readouterr().err
+    assert why in error and error.count("\n") == 1
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_failed_write_leaves_no_half_model(tmp_path, capsys, monkeypatch):
+    """The head is written first and the manifest last, each by a rename: without the manifest there is no model."""
+    import piclassify.shared.head_model as head_model
+
+    folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})
+    writes = []
+
+    def write_then_fail(path, data):
+        if Path(path).suffix == ".json" and Path(path).stem == "things":
+            raise OSError(28, "No space left on device")
+        writes.append(Path(path).name)
+        real_write(path, data)
+
+    real_write = head_model.write_atomically
+    monkeypatch.setattr(head_model, "write_atomically", write_then_fail)
+    assert main(["teach", "things", "--from", str(folder), "--out", str(tmp_path / "models")]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "models" / "things.json").exists()
+    assert not list((tmp_path / "models").glob(".*"))  # no temporary file left either
+    assert np.any([name == "things.npz" for name in writes])
+
+
+@pytest.mark.parametrize("out", ["a-file", "read-only"])
+def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, out):
+    folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})
+    target = tmp_path / out
+    if out == "a-file":
+        target.write_text("in the way")
+    else:
+        target.mkdir()
+        target.chmod(0o500)
+        if os.access(target, os.W_OK):
+            pytest.skip("running as a user who may write anywhere")
+    assert main(["teach", "things", "--from", str(folder), "--out", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert "cannot write things there" in error and error.count("\n") == 1
+
+
+def test_a_model_of_few_photos_also_asks_the_backbone_s_imagenet_logits(taught, tmp_path):
+    """From a few examples the nearest neighbours cannot say alone what is unlike them: the manifest also holds the
+    strongest ImageNet logit that 1% of the examples' views fall below, and a frame below it is nothing in view."""
+    from conftest import classify_photo
+
+    manifest = json.loads((taught / "things.json").read_text())
+    assert manifest["reject"]["min_imagenet_logit"] is not None
+    for path in taught.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    manifest["reject"]["min_imagenet_logit"] = 1000.0  # no photo's strongest logit is this high
+    (tmp_path / "things.json").write_text(json.dumps(manifest))
+    result = classify_photo(Pipeline.load(str(tmp_path / "things.npz")), read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg"))
+    assert result.prediction is None and result.reason.startswith("nothing the backbone knows: strongest ImageNet logit")
+
+
+def test_the_bundled_models_learnt_from_thousands_of_photos_do_not_need_that_gate():
+    from piclassify.device.bundled import bundled_model_paths
+    from piclassify.shared.manifest import load_manifest
+
+    heads = [load_manifest(path) for path in bundled_model_paths() if load_manifest(path).backbone is not None]
+    assert heads and all(m.reject.min_imagenet_logit is None for m in heads)
+
+
+def test_the_example_store_is_bounded_and_undo_takes_the_newest_even_after_a_restart(tmp_path, monkeypatch):
+    """What the web view's teach panel keeps: a folder per class, numbered across classes."""
+    from piclassify.device import examples
+    from piclassify.device.examples import ExampleError, ExampleStore
+
+    monkeypatch.setattr(examples, "MAX_PER_CLASS", 2)
+    monkeypatch.setattr(examples, "MAX_CLASSES", 2)
+    pixel = np.zeros((8, 8, 3), np.uint8)
+    store = ExampleStore(tmp_path / "examples")
+    assert store.counts() == {} and store.undo() is None  # nothing yet, not even the folder
+    assert [store.add("cat", pixel), store.add("dog", pixel), store.add("cat", pixel)] == [1, 1, 2]
+    with pytest.raises(ExampleError, match="at most 2 examples a class"):
+        store.add("cat", pixel)
+    with pytest.raises(ExampleError, match="at most 2 classes"):
+        store.add("bird", pixel)
+    again = ExampleStore(tmp_path / "examples")  # a restart
+    assert again.undo() == "cat" and again.undo() == "dog"
+    assert again.counts() == {"cat": 1} and not (tmp_path / "examples" / "dog").exists()
+    assert again.add("dog", pixel) == 1
+    assert sorted(path.name for path in (tmp_path / "examples").rglob("*.jpg")) == ["00000001.jpg", "00000002.jpg"]
