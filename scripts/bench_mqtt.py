@@ -25,14 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from piclassify.device.bench import TimedSource
-from piclassify.device.frames import Frame
-from piclassify.device.loop import FrameLoop, LoopSettings
-from piclassify.device.mqtt_client import paho_version
-from piclassify.device.mqtt_sink import MqttSink
-from piclassify.device.pipeline import Pipeline
-from piclassify.device.service.config import MqttConfig
-from piclassify.device.sinks import Delivery, Sinks
+from piclassify.device.commands.bench import TimedSource
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.loop import FrameLoop, LoopSettings
+from piclassify.device.sinks.mqtt.client import paho_version
+from piclassify.device.sinks.mqtt.sink import MqttSink
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.config import MqttConfig
+from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.shared.framing import resize_area
 from piclassify.shared.imagefile import read_image
 

@@ -21,12 +21,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from piclassify.device.bench import TimedSource
-from piclassify.device.loop import CAPTURE, FrameLoop, LoopSettings
-from piclassify.device.pipeline import Pipeline
-from piclassify.device.service.results import ResultLog
-from piclassify.device.sinks import Sinks
-from piclassify.device.web_sink import WebSink, WebView
+from piclassify.device.commands.bench import TimedSource
+from piclassify.device.core.loop import CAPTURE, FrameLoop, LoopSettings
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.sinks.results_log import ResultLog
+from piclassify.device.core.sink import Sinks
+from piclassify.device.sinks.web.sink import WebSink
+from piclassify.device.sinks.web.state import WebView
 from piclassify.shared.framing import resize_area
 from piclassify.shared.imagefile import read_image
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from piclassify.device.bench import RUN_THEN_PEAK
-from piclassify.device.bundled import MODELS_DIR
-from piclassify.device.teach import BACKBONE_FILE, teach
+from piclassify.device.commands.bench import RUN_THEN_PEAK
+from piclassify.device.core.model_files import MODELS_DIR
+from piclassify.device.teach.fit import BACKBONE_FILE, teach
 from piclassify.shared.backbone import FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.imagefile import read_image

@@ -26,7 +26,7 @@ from piclassify.shared.tensors import InputEncoder, Prediction, decode_probabili
 
 if TYPE_CHECKING:
     from piclassify.shared.backbone import FeatureExtractor
-    from piclassify.shared.framing import FramingSteps
+    from piclassify.shared.framed import FramingSteps
 
 __all__ = ["Answer", "Classifier", "ModelLoadError"]
 

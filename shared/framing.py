@@ -16,7 +16,6 @@ too, so the device and the trainer's checks frame photos identically.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
@@ -24,28 +23,11 @@ import cv2
 import numpy as np
 
 from piclassify.shared.errors import ImageError
+from piclassify.shared.framed import Framed, FramingSteps
 from piclassify.shared.manifest import Manifest, Reject
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
 LIGHTING_GRID = (16, 12)  # the lighting surface is fitted on the frame's border at this resolution
-
-
-@dataclass(frozen=True)
-class Framed:
-    """The model's input, or ``None`` and why nothing is in view."""
-
-    image: Optional[np.ndarray]
-    reason: Optional[str] = None
-
-
-@dataclass
-class FramingSteps:
-    """Intermediate images of ``object`` framing, kept when asked for (``--debug-dir``)."""
-
-    images: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def keep(self, name: str, image: np.ndarray) -> None:
-        self.images[name] = image
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

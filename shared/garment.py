@@ -32,7 +32,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from piclassify.shared.framing import Framed, FramingSteps
+from piclassify.shared.framed import Framed, FramingSteps
 from piclassify.shared.manifest import Reject
 
 WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480

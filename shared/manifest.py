@@ -364,7 +364,7 @@ def load_manifest(model_path: Path) -> Manifest:
     if not isinstance(data, dict):
         raise ManifestError(f"{json_path}: expected a JSON object")
     try:
-        check_fields(data)
+        check_fields(data, Manifest, SCHEMA_VERSION)
         manifest = Manifest.from_dict(data)
     except ManifestError as exc:
         raise ManifestError(f"{json_path}: {exc}") from None

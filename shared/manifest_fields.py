@@ -23,16 +23,17 @@ class _Invalid(ValueError):
     """A value check failed; the message completes "<field> must be ..."."""
 
 
-def check_fields(data: Any) -> None:
-    """``ManifestError`` naming the first field of ``data`` (parsed JSON) whose type or range is wrong."""
-    from piclassify.shared.manifest import SCHEMA_VERSION, Manifest
+def check_fields(data: Any, manifest: type, schema_version: int) -> None:
+    """``ManifestError`` naming the first field of ``data`` (parsed JSON) whose type or range is wrong.
 
+    ``manifest`` is the ``Manifest`` dataclass; it is passed in, so that this module stays below it.
+    """
     if not isinstance(data, dict):
         raise ManifestError(f"the manifest must be a JSON object, got {_show(data)}")
     version = data.get("schema_version")
-    if isinstance(version, bool) or version != SCHEMA_VERSION:
-        raise ManifestError(f"schema_version {version!r} is not supported (this piclassify reads {SCHEMA_VERSION})")
-    _check_object(Manifest, data, "")
+    if isinstance(version, bool) or version != schema_version:
+        raise ManifestError(f"schema_version {version!r} is not supported (this piclassify reads {schema_version})")
+    _check_object(manifest, data, "")
     _check_scaling(data)
 
 

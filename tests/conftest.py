@@ -13,7 +13,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pytest
 
-from piclassify.device.frames import Frame
+from piclassify.device.core.frames import Frame
 from piclassify.shared.result import Result
 from piclassify.shared.tensors import Prediction
 
@@ -79,7 +79,7 @@ def classify_photo(pipeline, image: np.ndarray) -> Result:
 
 def tensorflow_loaded_by(args: Sequence[str]) -> list[str]:
     """Run ``piclassify ARGS`` in a fresh process (it must succeed); the TensorFlow/Keras modules it imported."""
-    code = ("import sys; from piclassify.device.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from piclassify.device.commands.cli import main; rc = main(sys.argv[1:]); "
             "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras'))); "
             "sys.exit(rc)")
     completed = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
@@ -92,7 +92,7 @@ def copy_model(name: str, folder: Path) -> Path:
     returns the copy's model file, for tests that change or break it."""
     import shutil
 
-    from piclassify.device.bundled import resolve_model
+    from piclassify.device.core.model_files import resolve_model
     from piclassify.shared.backbone import description_path
     from piclassify.shared.manifest import load_manifest
 

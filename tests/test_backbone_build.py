@@ -10,7 +10,7 @@ its cat and dog classes; and the bundled int8 file agrees with the float network
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
+from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, load_description
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import read_image

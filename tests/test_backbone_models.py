@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR, bundled_model_paths, resolve_model
-from piclassify.device.frames import Frame
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths, resolve_model
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.backbone import BACKBONE_NAME, description_path, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import ManifestError

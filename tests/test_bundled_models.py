@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR, bundled_model_paths
+from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.manifest import load_manifest
 from piclassify.shared.tensors import predicted_indices

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import classify_photo
 
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.trainer.photos import render_photo
 
 

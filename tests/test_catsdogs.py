@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import SAMPLES_DIR
-from piclassify.device.pipeline import Pipeline
-from piclassify.device.sources.picamera import Picamera2Source
+from piclassify.device.core.model_files import SAMPLES_DIR
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.imagefile import read_image
 from tests import picamera2_standin
 from tests.conftest import classify_photo, require_dataset

@@ -11,8 +11,8 @@ import pytest
 from conftest import copy_model, tensorflow_loaded_by
 from PIL import Image
 
-from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
-from piclassify.device.cli import main
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
+from piclassify.device.commands.cli import main
 from piclassify.shared.framing import frame_for_model
 from piclassify.shared.imagefile import read_image
 from piclassify.shared.manifest import load_manifest, sha256_of
@@ -161,7 +161,7 @@ def test_info_shows_contract_and_the_runtime_in_use(capsys):
 
 def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
-    monkeypatch.setattr("piclassify.device.sources.glob.glob", lambda pattern: [])
+    monkeypatch.setattr("piclassify.device.core.sources.glob.glob", lambda pattern: [])
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "no camera found" in out

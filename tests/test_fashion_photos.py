@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from conftest import classify_photo, require_dataset
 
-from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
-from piclassify.device.pipeline import Pipeline
-from piclassify.shared.framing import FramingSteps, frame_for_model
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.shared.framed import FramingSteps
+from piclassify.shared.framing import frame_for_model
 from piclassify.shared.garment import frame_garment, garment_mask, work_size
 from piclassify.shared.imagefile import read_image
 from piclassify.shared.manifest import load_manifest

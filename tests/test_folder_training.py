@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from piclassify.device.frames import Frame
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.photo_folders import load_folder_dataset

@@ -6,7 +6,8 @@ import pytest
 import cv2
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.framing import Framed, FramingSteps, frame_for_model, frame_object, frame_rgb, resize_area
+from piclassify.shared.framed import Framed, FramingSteps
+from piclassify.shared.framing import frame_for_model, frame_object, frame_rgb, resize_area
 from piclassify.shared.manifest import Reject
 from piclassify.trainer.photos import render_photo
 from tests.manifests import binary_like, digits_like

@@ -25,10 +25,10 @@ import pytest
 from conftest import REPO, copy_model
 from PIL import Image
 
-from piclassify.device.bundled import MODELS_DIR, SAMPLES_DIR
-from piclassify.device.cli import main
-from piclassify.device.frames import Frame
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
+from piclassify.device.commands.cli import main
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.imagefile import read_image

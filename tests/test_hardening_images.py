@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 from test_fuzz import guard
 
-from piclassify.device.bundled import SAMPLES_DIR
-from piclassify.device.cli import main
+from piclassify.device.core.model_files import SAMPLES_DIR
+from piclassify.device.commands.cli import main
 from piclassify.shared.errors import ImageError
 from piclassify.shared.imagefile import MAX_PIXELS, read_image
 
@@ -172,7 +172,7 @@ def run_predict(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
     The peak is the process's own VmHWM: ``ru_maxrss`` would also count the pytest process it was
     spawned from, which Linux folds into the child's maximum at exec.
     """
-    code = ("import re, sys; from piclassify.device.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import re, sys; from piclassify.device.commands.cli import main; rc = main(sys.argv[1:]); "
             "status = open('/proc/self/status').read(); "
             "print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024); sys.exit(rc)")
     environ = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR, bundled_model_paths
-from piclassify.device.cli import main
+from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
+from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier, ModelLoadError
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import load_manifest, sha256_of
@@ -173,7 +173,7 @@ def test_a_model_whose_signature_names_a_missing_subgraph_is_refused_not_a_crash
     """LiteRT 2.3 dies of SIGSEGV building this model; the check before it keeps the process alive."""
     model_copy.write_bytes(without_subgraphs(model_copy.read_bytes()))
     edit_manifest(model_copy, set_field("sha256", sha256_of(model_copy)))
-    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "info", str(model_copy)],
+    done = subprocess.run([sys.executable, "-m", "piclassify.device.commands.cli", "info", str(model_copy)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, f"exit {done.returncode}: {done.stderr}"  # -11 would be the crash
     assert done.stderr == f"piclassify: error: {model_copy}: not a model {runtime_in_use()} can open " \

@@ -25,14 +25,14 @@ import pytest
 from conftest import REPO, make_frame, make_result, wait_until
 from test_service_runner import FakePipeline
 
-from piclassify.device.service import results as results_module
-from piclassify.device.service.config import ConfigError, FramesConfig, check_against_model, load_config
-from piclassify.device.service.frames_store import FrameStore, FrameStoreError
+from piclassify.device.sinks import results_log as results_module
+from piclassify.device.config import ConfigError, FramesConfig, check_against_model, load_config
+from piclassify.device.sinks.frames_store import FrameStore, FrameStoreError
 from piclassify.device.service.install import InstallError, MakeDirectory, WriteFile
-from piclassify.device.service.results import TORN_KEPT, ResultLog, ResultLogError
+from piclassify.device.sinks.results_log import TORN_KEPT, ResultLog, ResultLogError
 from piclassify.device.service.runner import Outputs
-from piclassify.device import sinks as sinks_module
-from piclassify.device.sinks import Delivery, Sinks
+from piclassify.device.core import sink as sinks_module
+from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.shared.errors import PiclassifyError
 
 # (case, config text, what its one-line error must contain). {tmp} is the test's folder; every

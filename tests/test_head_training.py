@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
-from piclassify.device.frames import Frame
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.model_files import MODELS_DIR
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.trainer.cli import main as train_main
 from tests.test_folder_training import draw, write_shapes

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import tensorflow_loaded_by
 
-from piclassify.device.cli import main
+from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.manifest import sha256_of
 from piclassify.shared.tensors import encode_features, output_probabilities, output_values
@@ -210,7 +210,7 @@ def test_an_out_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(exp
 
 def test_a_failed_import_leaves_no_half_model(exports, tmp_path, capsys, monkeypatch):
     """The device's own load check fails after the files are staged: nothing reaches --out."""
-    import piclassify.device.table_import as table_import
+    import piclassify.device.tables.workshop_import as table_import
 
     folder, _ = exports["binary"]
 

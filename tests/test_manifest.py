@@ -107,7 +107,7 @@ def test_mirror_average_survives_the_round_trip_and_an_older_manifest_has_it_off
 
 
 def test_with_mirror_average_the_classifier_averages_an_image_and_its_mirror_image():
-    from piclassify.device.bundled import MODELS_DIR
+    from piclassify.device.core.model_files import MODELS_DIR
     from piclassify.shared.classifier import Classifier
 
     plain = Classifier.load(MODELS_DIR / "digits.tflite")  # any model shows it

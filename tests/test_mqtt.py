@@ -25,10 +25,10 @@ from typing import Any, Optional, Union
 import pytest
 from conftest import REPO, make_frame, make_result, wait_until
 
-from piclassify.device.cli import main as cli_main
-from piclassify.device.loop import CAPTURE
-from piclassify.device.service.config import ConfigError, MqttConfig, load_config, parse_config
-from piclassify.device.sinks import Delivery, Sinks
+from piclassify.device.commands.cli import main as cli_main
+from piclassify.device.core.loop import CAPTURE
+from piclassify.device.config import ConfigError, MqttConfig, load_config, parse_config
+from piclassify.device.core.sink import Delivery, Sinks
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin:/usr/local/sbin")
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or shutil.which("mosquitto_passwd", path="/usr/sbin:/usr/bin")
@@ -95,7 +95,7 @@ class Mosquitto:
             self.process.wait(10)
 
     def address(self, **options: Any) -> Any:
-        from piclassify.device.mqtt_client import Broker
+        from piclassify.device.sinks.mqtt.client import Broker
 
         return Broker("127.0.0.1", self.port, **options)
 
@@ -135,7 +135,7 @@ class Listener:
     """A subscriber that reconnects by itself (a broker restart) and keeps every message it gets."""
 
     def __init__(self, broker: Any, topics: tuple[str, ...] = ("#",)) -> None:
-        from piclassify.device.mqtt_client import new_client, on_connect, on_message, on_subscribe
+        from piclassify.device.sinks.mqtt.client import new_client, on_connect, on_message, on_subscribe
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self._subscribed = threading.Event()
@@ -411,7 +411,7 @@ def test_fleet_passes_over_what_no_pi_would_publish(capsys):
     command, never reaches the terminal with control characters, and --json stays JSON."""
     import io
 
-    from piclassify.device.fleet import MAX_PIS, Fleet, _print
+    from piclassify.device.commands.fleet import MAX_PIS, Fleet, _print
 
     fleet = Fleet("piclassify")
     good = {"time": "2026-01-01T00:00:00+00:00", "label": "cat", "score": 0.9, "model": "catsdogs"}
@@ -467,7 +467,7 @@ def run_service(tmp_path: Path, mqtt: str, frames: int = 40, frame_s: float = 0.
 def test_a_reload_reconnects_with_the_new_setup_and_loses_nothing(tmp_path, broker, listen):
     from test_service_runner import FRAMES, Harness
 
-    from piclassify.device.loop import RELOAD
+    from piclassify.device.core.loop import RELOAD
 
     listener = listen(broker, ("piclassify/#",))
     mqtt = f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nclient_id = "pi1"'
@@ -553,7 +553,7 @@ def make_certificates(openssl: Path, folder: Path) -> dict[str, Path]:
 
 def test_nothing_in_view_is_published_only_when_it_starts_and_handle_never_waits(broker, listen):
     """The sink alone: an empty desk is one message, not one per frame; a full queue drops the oldest."""
-    from piclassify.device.mqtt_sink import MqttSink
+    from piclassify.device.sinks.mqtt.sink import MqttSink
 
     listener = listen(broker, ("piclassify/solo/result",))
     config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="solo", homeassistant=False)
@@ -585,8 +585,8 @@ def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(br
     The dead socket is how CI once lost the MQTT thread for good: paho marks such a message failed
     (``is_published()`` raises) even after it has sent it again and the broker has acknowledged it.
     """
-    from piclassify.device.mqtt_client import new_client
-    from piclassify.device.mqtt_sink import MqttSink
+    from piclassify.device.sinks.mqtt.client import new_client
+    from piclassify.device.sinks.mqtt.sink import MqttSink
 
     faults: list[int] = []
 
@@ -603,7 +603,7 @@ def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(br
         client.publish = publish_with_a_fault
         return client
 
-    caplog.set_level("INFO", "piclassify.device.mqtt_sink")
+    caplog.set_level("INFO", "piclassify.device.sinks.mqtt.sink")
     listener = listen(broker, ("piclassify/cut/result",))
     config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="cut", homeassistant=False, qos=qos)
     sink = MqttSink(config, model=_Model(), events=__import__("queue").SimpleQueue(), client_factory=faulty_client)
@@ -631,7 +631,7 @@ def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(br
 
 def test_while_the_broker_is_away_the_queue_keeps_the_newest_and_status_says_so(tmp_path, caplog):
     require(have_paho(), "paho-mqtt is not installed (pip install -e '.[test]')")
-    from piclassify.device.mqtt_sink import MqttSink
+    from piclassify.device.sinks.mqtt.sink import MqttSink
 
     port = free_port()
     config = MqttConfig(host="127.0.0.1", port=port, client_id="away", queue_size=5)
@@ -658,7 +658,7 @@ class _Model:
 
 
 def test_the_trigger_topic_puts_capture_on_the_loops_queue_but_a_retained_message_does_not(broker, listen):
-    from piclassify.device.mqtt_sink import MqttSink
+    from piclassify.device.sinks.mqtt.sink import MqttSink
 
     events = __import__("queue").SimpleQueue()
     config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="trig")
@@ -676,7 +676,7 @@ def test_the_trigger_topic_puts_capture_on_the_loops_queue_but_a_retained_messag
 # -- config and compatibility -----------------------------------------------------------------
 
 def config_error(text: str) -> str:
-    from piclassify.device.service.config import tomllib  # tomli on Python 3.9 and 3.10
+    from piclassify.device.config import tomllib  # tomli on Python 3.9 and 3.10
 
     with pytest.raises(ConfigError) as caught:
         parse_config(tomllib.loads(text))
@@ -700,7 +700,7 @@ def test_the_mqtt_section_checks_its_keys():
 
 def test_connack_refusals_read_the_same_from_paho_1_and_2():
     require(have_paho(), "paho-mqtt is not installed (pip install -e '.[test]')")
-    from piclassify.device.mqtt_client import refusal
+    from piclassify.device.sinks.mqtt.client import refusal
 
     assert refusal(0) is None  # paho 1.x hands integers; 2.x ReasonCodes (below)
     assert refusal(5) == "refused: not authorized (check username and password_file)"
@@ -718,8 +718,8 @@ def test_connack_refusals_read_the_same_from_paho_1_and_2():
 def test_without_paho_a_configured_broker_stops_the_service_with_how_to_install(tmp_path, monkeypatch):
     import builtins
 
-    from piclassify.device.mqtt_client import MqttUnavailable
-    from piclassify.device.mqtt_sink import MqttSink
+    from piclassify.device.sinks.mqtt.client import MqttUnavailable
+    from piclassify.device.sinks.mqtt.sink import MqttSink
 
     real_import = builtins.__import__
 

@@ -14,11 +14,11 @@ import pytest
 from conftest import classify_photo, make_frame, make_result
 from PIL import Image
 
-from piclassify.device.bundled import SAMPLES_DIR, resolve_model
-from piclassify.device.cli import main
-from piclassify.device.pipeline import Pipeline
-from piclassify.device.service.results import ResultLog
-from piclassify.device.sinks import Delivery
+from piclassify.device.core.model_files import SAMPLES_DIR, resolve_model
+from piclassify.device.commands.cli import main
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.sinks.results_log import ResultLog
+from piclassify.device.core.sink import Delivery
 from piclassify.shared.manifest import Manifest, Reject
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.imagefile import read_image

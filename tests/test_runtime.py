@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
+from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.classifier import Classifier, ModelLoadError
 from piclassify.shared.manifest import load_manifest
 from piclassify.shared.runtime import RUNTIMES, NoRuntimeError, Runtime, load_runtime

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from piclassify.device.cli import main
-from piclassify.device.service.config import (ConfigError, ServiceConfig, check_against_model, example_config,
+from piclassify.device.commands.cli import main
+from piclassify.device.config import (ConfigError, ServiceConfig, check_against_model, example_config,
                                                 load_config, parse_config)
 
 EXAMPLE = REPO / "systemd" / "piclassify.toml"

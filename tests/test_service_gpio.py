@@ -9,9 +9,9 @@ from typing import Optional
 import pytest
 from conftest import make_frame, make_result, wait_until
 
-from piclassify.device.service.config import ButtonConfig, FeedbackConfig
-from piclassify.device.service.feedback import Feedback, GpioError, TriggerButton
-from piclassify.device.sinks import Delivery
+from piclassify.device.config import ButtonConfig, FeedbackConfig
+from piclassify.device.sinks.gpio import Feedback, GpioError, TriggerButton
+from piclassify.device.core.sink import Delivery
 
 gpiozero = pytest.importorskip("gpiozero")
 

@@ -10,11 +10,11 @@ import pytest
 from conftest import make_frame, make_result
 from PIL import Image
 
-from piclassify.device.service import results as results_module
-from piclassify.device.service.config import FramesConfig
-from piclassify.device.service.frames_store import FrameStore
-from piclassify.device.service.results import ResultLog, ResultLogError
-from piclassify.device.sinks import Delivery
+from piclassify.device.sinks import results_log as results_module
+from piclassify.device.config import FramesConfig
+from piclassify.device.sinks.frames_store import FrameStore
+from piclassify.device.sinks.results_log import ResultLog, ResultLogError
+from piclassify.device.core.sink import Delivery
 
 
 def lines(path: Path) -> list[dict]:

@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 from conftest import REPO, make_result, wait_until
 
-from piclassify.device.backoff import Backoff
+from piclassify.device.core.backoff import Backoff
 from piclassify.device.errors import CameraError, UnknownModelError
-from piclassify.device.frames import Frame
-from piclassify.device.loop import CAPTURE, RELOAD, STOP
-from piclassify.device.service.config import load_config
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.loop import CAPTURE, RELOAD, STOP
+from piclassify.device.config import load_config
 from piclassify.device.service.notify import Notifier
 from piclassify.device.service.runner import Service, main
 from piclassify.shared.errors import ImageError
@@ -472,7 +472,7 @@ def test_the_real_service_classifies_a_watched_folder_skipping_bad_files_and_pic
     config = tmp_path / "piclassify.toml"
     config.write_text(f'model = "digits"\nsource = "{folder}"\n[results]\npath = "{results_path}"\n'
                       f'[frames]\nsave = "all"\npath = "{tmp_path / "frames"}"\n')
-    service = subprocess.Popen([sys.executable, "-m", "piclassify.device.cli", "service", "--config", str(config)],
+    service = subprocess.Popen([sys.executable, "-m", "piclassify.device.commands.cli", "service", "--config", str(config)],
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "NOTIFY_SOCKET": ""})
     lines = lambda: results_path.read_text().splitlines() if results_path.exists() else []  # noqa: E731
     try:
@@ -497,8 +497,8 @@ def test_the_real_service_classifies_a_watched_folder_skipping_bad_files_and_pic
 
 
 def test_a_watched_folder_that_starts_empty_waits_for_its_first_photo(tmp_path):
-    from piclassify.device.sources import open_source
-    from piclassify.device.sources.base import NothingYet
+    from piclassify.device.core.sources import open_source
+    from piclassify.device.core.sources.base import NothingYet
 
     with open_source(str(tmp_path), watch=True) as source:
         with pytest.raises(NothingYet):

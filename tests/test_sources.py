@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from piclassify.device.errors import CameraError, SourceError
-from piclassify.device.sources import open_source
-from piclassify.device.sources.images import ImageFilesSource
-from piclassify.device.sources.picamera import Picamera2Source
+from piclassify.device.core.sources import open_source
+from piclassify.device.core.sources.images import ImageFilesSource
+from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.errors import ImageError
 from piclassify.shared.imagefile import read_image
 from tests import picamera2_standin
@@ -156,7 +156,7 @@ def test_auto_prefers_the_pi_camera(monkeypatch):
 
 def test_auto_without_any_camera_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)
-    monkeypatch.setattr("piclassify.device.sources.glob.glob", lambda pattern: [])
+    monkeypatch.setattr("piclassify.device.core.sources.glob.glob", lambda pattern: [])
     with pytest.raises(CameraError, match="auto: no camera found"):
         open_source("auto")
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
-from piclassify.device.cli import main
+from piclassify.device.core.model_files import MODELS_DIR
+from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import Manifest, Scaling, Table, TensorSpec
@@ -80,7 +80,7 @@ def test_the_bundled_admission_model_matches_its_manifest():
 def test_the_bundled_admission_model_scores_what_its_manifest_says_on_its_held_out_rows():
     """The trainer's seeded split gives the 20 held-out rows back: the bounds are the other rows', and the
     device's code scores exactly the manifest's accuracy on the 20."""
-    from piclassify.trainer.table_data import held_out_split, make_target, read_table  # NumPy only, no TensorFlow
+    from piclassify.trainer.tables.data import held_out_split, make_target, read_table  # NumPy only, no TensorFlow
 
     classifier = Classifier.load(ADMISSION)
     m = classifier.manifest
@@ -169,7 +169,7 @@ def test_values_for_an_image_model_are_refused(capsys):
 
 
 def test_a_table_prediction_imports_neither_tensorflow_nor_opencv_nor_pillow():
-    code = ("import sys; from piclassify.device.cli import main; "
+    code = ("import sys; from piclassify.device.commands.cli import main; "
             "rc = main(['predict', '--model', 'admission', '--values', '45.3,85.1']); "
             "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'cv2', 'PIL'))); "
             "sys.exit(rc)")

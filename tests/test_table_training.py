@@ -13,9 +13,9 @@ import pytest
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.scaling import scale_pixels
 from piclassify.shared.tensors import encode_features, output_probabilities, output_values
-from piclassify.trainer import table_recipe
+from piclassify.trainer.tables import recipe as table_recipe
 from piclassify.trainer.cli import main
-from piclassify.trainer.table_data import infer_kind
+from piclassify.trainer.tables.data import infer_kind
 from tests.conftest import require_dataset
 
 

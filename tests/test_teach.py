@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from conftest import tensorflow_loaded_by
-from piclassify.device.bundled import SAMPLES_DIR
-from piclassify.device.cli import main
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.model_files import SAMPLES_DIR
+from piclassify.device.commands.cli import main
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.imagefile import read_image
 
 
@@ -158,7 +158,7 @@ def test_a_model_of_few_photos_also_asks_the_backbone_s_imagenet_logits(taught, 
 
 
 def test_the_bundled_models_learnt_from_thousands_of_photos_do_not_need_that_gate():
-    from piclassify.device.bundled import bundled_model_paths
+    from piclassify.device.core.model_files import bundled_model_paths
     from piclassify.shared.manifest import load_manifest
 
     heads = [load_manifest(path) for path in bundled_model_paths() if load_manifest(path).backbone is not None]
@@ -167,8 +167,8 @@ def test_the_bundled_models_learnt_from_thousands_of_photos_do_not_need_that_gat
 
 def test_the_example_store_is_bounded_and_undo_takes_the_newest_even_after_a_restart(tmp_path, monkeypatch):
     """What the web view's teach panel keeps: a folder per class, numbered across classes."""
-    from piclassify.device import examples
-    from piclassify.device.examples import ExampleError, ExampleStore
+    from piclassify.device.teach import examples
+    from piclassify.device.teach.examples import ExampleError, ExampleStore
 
     monkeypatch.setattr(examples, "MAX_PER_CLASS", 2)
     monkeypatch.setattr(examples, "MAX_CLASSES", 2)

@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 from conftest import wait_until
 
-from piclassify.device.bundled import SAMPLES_DIR
-from piclassify.device.loop import STOP
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.core.model_files import SAMPLES_DIR
+from piclassify.device.core.loop import STOP
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.service import runner
-from piclassify.device.service.config import load_config
+from piclassify.device.config import load_config
 from piclassify.device.service.notify import Notifier
-from piclassify.device.sources import open_source
+from piclassify.device.core.sources import open_source
 from piclassify.shared.imagefile import read_image
 from tests import picamera2_standin
 from test_web import Chromium, chromium_or_skip, free_port

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from piclassify.device.bundled import MODELS_DIR
+from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.runtime import load_runtime
 from piclassify.trainer.cli import main as train_main

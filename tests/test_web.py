@@ -32,19 +32,20 @@ import pytest
 from conftest import REPO, wait_until, without_backbone
 from PIL import Image
 
-from piclassify.device import metrics, web_server
-from piclassify.device.loop import RELOAD, STOP, FrameLoop, LoopSettings
-from piclassify.device.pipeline import Pipeline
+from piclassify.device.sinks.web import metrics, server as web_server
+from piclassify.device.core.loop import RELOAD, STOP, FrameLoop, LoopSettings
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.service import runner
-from piclassify.device.service.config import ConfigError, load_config
+from piclassify.device.config import ConfigError, load_config
 from piclassify.device.service.notify import Notifier
-from piclassify.device.sources import open_source
-from piclassify.device.web_auth import WebError, parse_listen
-from piclassify.device.web_history import read_recent
-from piclassify.device.sinks import Sinks
-from piclassify.device.web_page import PAGE
-from piclassify.device.web_sink import WebSink, WebView
-from piclassify.device.web_status import cpu_temperature
+from piclassify.device.core.sources import open_source
+from piclassify.device.sinks.web.auth import WebError, parse_listen
+from piclassify.device.sinks.web.history import read_recent
+from piclassify.device.core.sink import Sinks
+from piclassify.device.sinks.web.page import PAGE
+from piclassify.device.sinks.web.sink import WebSink
+from piclassify.device.sinks.web.state import WebView
+from piclassify.device.sinks.web.status import cpu_temperature
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
 SAMPLES = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
@@ -415,7 +416,7 @@ def test_a_log_line_that_is_no_result_is_skipped_not_fatal(tmp_path, odd):
 
 
 def test_a_request_reads_a_bounded_number_of_lines_however_long_the_log(tmp_path):
-    from piclassify.device.web_history import MAX_LINES_READ
+    from piclassify.device.sinks.web.history import MAX_LINES_READ
 
     path = tmp_path / "results.jsonl"
     good = json.dumps({"time": "2024-01-01T00:00:00.000+00:00", "frame": 3})
@@ -686,7 +687,7 @@ def test_a_thousand_connections_leak_no_thread_and_no_file_descriptor(start_web)
 def test_run_web_serves_recent_results_from_memory_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "piclassify.device.cli", "run", "--model", "digits", "--source",
+        [sys.executable, "-m", "piclassify.device.commands.cli", "run", "--model", "digits", "--source",
          str(REPO / "device" / "samples" / "digits-*.jpg"), "--repeat", "--max-fps", "20", "--web", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -714,7 +715,7 @@ def test_run_web_serves_recent_results_from_memory_and_stops_on_ctrl_c(tmp_path)
 
 
 def test_run_web_on_another_address_needs_a_token_file(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "piclassify.device.cli", "run", "--model", "digits", "--source",
+    done = subprocess.run([sys.executable, "-m", "piclassify.device.commands.cli", "run", "--model", "digits", "--source",
                            str(SAMPLES[0]), "--web", "0.0.0.0:8080"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
@@ -727,7 +728,7 @@ def test_run_web_on_another_address_needs_a_token_file(tmp_path):
 
 
 def test_web_token_writes_a_fresh_secret_readable_by_its_owner_only(tmp_path):
-    from piclassify.device.cli import main
+    from piclassify.device.commands.cli import main
 
     path = tmp_path / "web-token"
     assert main(["web-token", "--out", str(path)]) == 0

@@ -12,7 +12,7 @@ from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.progress import Console
 from piclassify.trainer.export import QUANTIZATIONS
 from piclassify.trainer.progress import quiet_console
-from piclassify.trainer.table_cli import add_table_command, run_table
+from piclassify.trainer.tables.cli import add_table_command, run_table
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,7 @@ def add_service_commands(subparsers: Any) -> None:
 
 def _run_service(args: argparse.Namespace) -> int:
     if args.example_config:
-        from piclassify.device.service.config import example_config
+        from piclassify.device.config import example_config
 
         print(example_config(), end="")
         return 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
-from piclassify.device.service.config import ConfigError, ServiceConfig, load_config, parse_config, tomllib
+from piclassify.device.config import ConfigError, ServiceConfig, load_config, parse_config, tomllib
 from piclassify.shared.errors import PiclassifyError
 
 SERVICE_USER = "piclassify"

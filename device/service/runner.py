@@ -1,6 +1,6 @@
 """``piclassify service``: the frame loop with the config's outputs, under systemd, for months.
 
-The loop itself (pacing, trigger mode, camera faults, events) is ``piclassify.device.loop``, shared
+The loop itself (pacing, trigger mode, camera faults, events) is ``piclassify.device.core.loop``, shared
 with ``piclassify run``. This module adds what a headless service needs around it: the config file,
 the outputs it names (results log, saved frames, LEDs and buzzer, the button), systemd's notify
 socket, signals, and SIGHUP reloads that keep the running setup when the new one is broken.
@@ -16,22 +16,23 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
-from piclassify.device.backoff import Backoff
-from piclassify.device.loop import CAPTURE, RELOAD, FrameLoop, signals_to_events
-from piclassify.device.service.config import ServiceConfig, check_against_model, load_config
-from piclassify.device.service.feedback import Feedback, TriggerButton
-from piclassify.device.service.frames_store import FrameStore
+from piclassify.device.core.backoff import Backoff
+from piclassify.device.core.loop import CAPTURE, RELOAD, FrameLoop, signals_to_events
+from piclassify.device.config import ServiceConfig, check_against_model, load_config
+from piclassify.device.sinks.gpio import Feedback, TriggerButton
+from piclassify.device.sinks.frames_store import FrameStore
 from piclassify.device.service.logs import configure_logging
 from piclassify.device.service.notify import Notifier
-from piclassify.device.service.results import ResultLog
-from piclassify.device.sinks import Sink, Sinks
+from piclassify.device.sinks.results_log import ResultLog
+from piclassify.device.core.sink import Sink, Sinks
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.runtime import NoRuntimeError
 
 if TYPE_CHECKING:
-    from piclassify.device.pipeline import Pipeline
-    from piclassify.device.sources import FrameSource
-    from piclassify.device.teacher import Teacher
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.sources import FrameSource
+    from piclassify.device.sinks.web.sink import WebSink
+    from piclassify.device.teach.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,13 @@ class Outputs:
                 sinks.append(FrameStore(config.frames))
             sinks.append(opened.enter_context(closing(Feedback(config.feedback, positive))))
             if config.mqtt.host is not None:
-                from piclassify.device.mqtt_sink import MqttSink  # paho-mqtt is optional: piclassify[mqtt]
+                from piclassify.device.sinks.mqtt.sink import MqttSink  # paho-mqtt is optional: piclassify[mqtt]
 
                 sinks.append(opened.enter_context(closing(MqttSink(
                     config.mqtt, model=manifest, events=events, trigger=config.mode == "trigger",
                     classified=classified))))
             if config.web.enabled:
-                from piclassify.device.web_sink import open_web_sink
-
-                sinks.append(opened.enter_context(closing(open_web_sink(config, pipeline, events, loop, teacher))))
+                sinks.append(opened.enter_context(closing(_open_web_sink(config, pipeline, events, loop, teacher))))
             buttons = []
             if config.button.pin is not None:
                 on_hold = (lambda: events.put(RELOAD)) if config.button.on_hold == "reload" else None
@@ -93,6 +92,20 @@ class Outputs:
         for button in self.buttons:
             button.close()
         self.sinks.close()
+
+
+def _open_web_sink(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
+                   loop: Callable[[], Optional[FrameLoop]], teacher: Optional[Teacher]) -> WebSink:
+    """The service's web view, as its ``[web]`` section says; ``WebError`` names what is wrong."""
+    from piclassify.device.sinks.web.auth import read_token
+    from piclassify.device.sinks.web.sink import WebSink
+    from piclassify.device.sinks.web.state import WebView
+
+    web = config.web
+    token = read_token(web.token_file) if web.token_file is not None else None
+    view = WebView.of(pipeline, config.source, config.mode, config.results.path, lambda: events.put(CAPTURE), loop,
+                      teacher)
+    return WebSink(view, web.host, web.port, token, web.max_streams, web.stream_fps)
 
 
 class Service:
@@ -149,8 +162,8 @@ class Service:
         """The teach panel, with the web view or class buttons: it outlives reloads (a fit may be running)."""
         if not (config.web.enabled or config.teach.buttons):
             return None
-        from piclassify.device.examples import ExampleStore
-        from piclassify.device.teacher import Teacher
+        from piclassify.device.teach.examples import ExampleStore
+        from piclassify.device.teach.teacher import Teacher
 
         return Teacher(ExampleStore(config.teach.examples), config.teach.models, self.use_model,
                        lambda: self.taught_model or self.config.model, config.threads or None)
@@ -205,12 +218,12 @@ def main(config_path: Union[str, Path], source_factory: Optional[SourceFactory] 
         config = load_config(config_path)
         configure_logging(config.log_level)
         if source_factory is None:
-            from piclassify.device.sources import open_source
+            from piclassify.device.core.sources import open_source
 
             def source_factory(spec: str, size: tuple[int, int]) -> FrameSource:
                 return open_source(spec, size, watch=True)  # a folder the service watches: new photos come later
         if pipeline_factory is None:
-            from piclassify.device.pipeline import Pipeline
+            from piclassify.device.core.pipeline import Pipeline
 
             pipeline_factory = Pipeline.load
         service = Service(config_path, config, source_factory=source_factory, pipeline_factory=pipeline_factory,

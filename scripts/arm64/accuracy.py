@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from piclassify.device.bundled import resolve_model
+from piclassify.device.core.model_files import resolve_model
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.tensors import predicted_indices
 from piclassify.trainer.idx import read_idx  # NumPy only; no TensorFlow

@@ -1,0 +1,496 @@
+"""``piclassify``: classify images and camera frames on the Pi, with bundled models and no TensorFlow.
+
+Exit codes: 0 success, 2 bad input (unreadable image, unknown model, manifest mismatch, no camera),
+each reported as one line naming the file or device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from piclassify.device.errors import OutputError, SourceError
+from piclassify.device.commands.fleet import add_fleet_command
+from piclassify.device.core.loop import LoopSettings
+from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.runtime import NoRuntimeError
+
+DEFAULT_MODEL = "digits"
+
+
+def _add_model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
+                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, or its .json")
+    p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
+                   help="interpreter threads, 1-64 (default: the runtime's choice)")
+    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+                   help="force a runtime (default: the first installed, in that order)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors as one line (and exit code 2), like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="piclassify",
+                                     description="Classify images and camera frames offline, with bundled models "
+                                                 "(digits, fashion, catsdogs) and no TensorFlow.",
+                                     epilog="Run `piclassify COMMAND --help` for each command's options.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("predict", help="classify image files", description="Classify image files, folders or globs; "
+                       "or, with a table model, rows of numbers (--values, --csv).")
+    _add_model_options(p)
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files, folders or globs (JPEG, PNG, BMP, WebP)")
+    add_values_options(p)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line (the result schema in README) instead of text")
+    p.add_argument("--debug-dir", type=Path, help="save each framing step and the exact model input here")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("run", help="classify frames continuously", description="Classify frames from a camera, "
+                       "video or images continuously, a line per result. Ctrl-C stops.")
+    _add_model_options(p)
+    _add_source_options(p)
+    p.add_argument("--repeat", action="store_true", help="image files and folders: start again when they run out")
+    p.add_argument("--web", type=_listen, metavar="[HOST:]PORT",
+                   help="also serve the web view (live stream, results, status) on PORT; HOST defaults to "
+                        "127.0.0.1, any other address needs --web-token-file")
+    p.add_argument("--web-token-file", type=Path, metavar="FILE",
+                   help="the web view's access token (made by `piclassify web-token --out FILE`)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("web-token", help="make an access token for the web view",
+                       description="Print 32 random bytes as hex, or write them to FILE (mode 0600) for "
+                                   "[web] token_file or --web-token-file.")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the token to FILE (replacing it), mode 0600")
+    p.set_defaults(func=cmd_web_token)
+
+    p = sub.add_parser("demo", help="the main job on defaults: camera if there is one, else bundled photos",
+                       description="Classify what the camera sees; without a camera, classify the bundled sample photos.")
+    p.add_argument("--model", default=None, help=f"model for the camera (default {DEFAULT_MODEL})")
+    p.add_argument("--count", type=bounded(int, 1, 10 ** 9), default=10,
+                   help="frames to classify from a camera (default 10)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("evaluate", help="measure a model on your own labelled photos",
+                       description="Classify every photo in FOLDER/<label>/ (and FOLDER/nothing/, for scenes that "
+                                   "should get \"nothing in view\"); print per-class accuracy, the nothing-in-view "
+                                   "rate and a confusion matrix.")
+    _add_model_options(p)
+    p.add_argument("folder", type=Path, help="a folder with one sub-folder per label, and nothing/")
+    p.add_argument("--map", metavar="FOLDER=LABEL,...",
+                   help="sub-folders named otherwise, e.g. pants=Trouser,t-shirt=T-shirt/top (or =nothing)")
+    p.add_argument("--json", action="store_true", help="the same as one JSON object")
+    p.add_argument("--report", type=Path, metavar="DIR", help="also save the confusion matrix as DIR/<model>-evaluate.png")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list bundled and taught models with their measured accuracy")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("teach", help="fit a new photo model on the Pi from a folder per class",
+                       description="Fit a new photo model from FOLDER/<class>/ photos (or FOLDER/train/<class>/, "
+                                   "with FOLDER/validation/<class>/ to measure it): the bundled ImageNet backbone "
+                                   "looks at each example, a head is fitted in NumPy, and \"nothing in view\" is "
+                                   "calibrated on the examples themselves. No TensorFlow; 10-20 examples per class "
+                                   "are enough to start.")
+    p.add_argument("name", help="the new model's name: letters, digits, '-' and '_' (e.g. pets)")
+    p.add_argument("--from", dest="folder", type=Path, required=True, metavar="FOLDER",
+                   help="a folder with one sub-folder of photos per class")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where to write NAME.npz and NAME.json (default: $PICLASSIFY_MODELS, else "
+                        "~/.local/share/piclassify/models, where --model NAME finds it)")
+    p.add_argument("--per-class", type=bounded(int, 2, 10 ** 6), default=None, metavar="N",
+                   help="learn from the first N photos of each class only")
+    p.add_argument("--size", type=bounded(int, 96, 320), default=None,
+                   help="the backbone's input size, 96-320 (default 224; smaller is faster)")
+    p.add_argument("--threads", type=bounded(int, 1, 64), default=None, help="interpreter threads, 1-64")
+    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.set_defaults(func=cmd_teach)
+
+    p = sub.add_parser("info", help="show a model's contract and the runtime in use")
+    p.add_argument("model", help="bundled model name, or a model's .tflite, .npz or .json path")
+    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("bench", help="per-stage latency, frames per second, peak memory",
+                       description="Benchmark the pipeline on in-memory 640x480 frames (default) or a real source.")
+    _add_model_options(p)
+    p.add_argument("--source", default="memory", help="memory (default), or a source as for `run`")
+    p.add_argument("--frames", type=bounded(int, 1, 10 ** 7), default=2000, help="frames to time (default 2000)")
+    p.add_argument("--no-cold-start", action="store_true", help="skip timing a fresh process's first prediction")
+    p.set_defaults(func=cmd_bench)
+
+    add_import_command(sub)
+    add_fleet_command(sub)
+    _add_service_commands(sub)
+    return parser
+
+
+def bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not from {low:g} to {high:g}")
+        return value
+    return parse
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="auto",
+                   help="auto (Pi camera, then first USB camera), picamera2, usb:N, /dev/videoN, a video file, "
+                        "or images (files, folders, globs)")
+    p.add_argument("--size", default="640x480", help="capture size WxH (default 640x480)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--every", type=bounded(float, 0.001, 86400), metavar="SECONDS",
+                      help="classify one frame every SECONDS (up to a day)")
+    pace.add_argument("--max-fps", type=bounded(float, 0.001, 1000), metavar="N",
+                      help="classify at most N frames per second")
+    p.add_argument("--min-score", type=bounded(float, 0, 1), default=0.0,
+                   help="print only results scoring at least this (0-1)")
+    p.add_argument("--on-change", action="store_true", help="print a result only when its label changes")
+    p.add_argument("--count", type=bounded(int, 1, 10 ** 9), help="stop after this many results")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line (the result schema in README) instead of text")
+
+
+def _add_service_commands(sub: argparse._SubParsersAction) -> None:
+    try:
+        from piclassify.device.service.cli import add_service_commands
+    except ImportError:
+        return
+    add_service_commands(sub)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    from piclassify.device.sinks.web.auth import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SourceError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
+    return width, height
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if args.values is not None or args.csv is not None:
+        return predict_table(args)  # before the image imports: the table path never loads OpenCV or Pillow
+    if not args.images:
+        raise SourceError("predict needs IMAGE files, or --values/--csv for a table model")
+    from piclassify.device.commands.debug import save_steps
+    from piclassify.device.core.frames import Frame
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.sources.images import expand_image_paths
+    from piclassify.shared.framed import FramingSteps
+    from piclassify.shared.imagefile import read_image
+
+    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
+    failures = 0
+    for number, path in enumerate(expand_image_paths(args.images)):
+        steps = FramingSteps() if args.debug_dir else None
+        try:
+            frame = Frame(read_image(path), time.time(), number, str(path))
+            result = pipeline.classify(frame, steps)
+        except PiclassifyError as exc:
+            failures += 1
+            print(f"piclassify: error: {exc}", file=sys.stderr)
+            continue
+        if steps is not None:
+            save_steps(args.debug_dir, path.stem, frame.rgb, steps)
+        print(result.json() if args.json else result.text(), flush=True)
+    return 2 if failures else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.sources import open_source
+
+    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
+    size = _size(args.size)
+    web = _web_sink_factory(args, pipeline) if args.web else None
+    first = open_source(args.source, size, loop=args.repeat)  # a source that cannot open at all is exit code 2, here
+    interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
+    settings = LoopSettings(interval_s=interval, min_score=args.min_score, on_change=args.on_change,
+                            count=args.count)
+    print(f"piclassify: classifying {first.name} with {pipeline.manifest.name} "
+          f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    _run_loop(pipeline, first, lambda: open_source(args.source, size, loop=args.repeat), settings, args.json, web)
+    return 0
+
+
+def _web_sink_factory(args: argparse.Namespace, pipeline):
+    """``--web``: a function of the loop's events and the loop that starts the web view (token checked first)."""
+    from piclassify.device.core.loop import CAPTURE
+    from piclassify.device.sinks.web.auth import WebError, is_loopback, read_token
+    from piclassify.device.sinks.web.sink import WebSink
+    from piclassify.device.sinks.web.state import WebView
+
+    host, port = args.web
+    token = read_token(args.web_token_file, "--web-token-file") if args.web_token_file else None
+    if token is None and not is_loopback(host):
+        raise WebError(f"--web {host}:{port}: any address but loopback needs --web-token-file "
+                       "(make one with `piclassify web-token --out FILE`)")
+
+    def start(events, loop):
+        view = WebView.of(pipeline, args.source, "continuous", None, lambda: events.put(CAPTURE), loop)
+        return WebSink(view, host, port, token)
+    return start
+
+
+def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool, web=None) -> None:
+    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault;
+    ``web(events, loop)`` adds the web view."""
+    import queue
+
+    from piclassify.device.sinks.console import ConsoleSink
+    from piclassify.device.core.loop import FrameLoop, signals_to_events
+    from piclassify.device.core.sink import Sinks
+
+    events: queue.SimpleQueue[str] = queue.SimpleQueue()
+    running: list[FrameLoop] = []
+    try:
+        sinks = Sinks([ConsoleSink(as_json)] + ([web(events, lambda: running[0] if running else None)] if web else []))
+    except BaseException:
+        first.close()
+        raise
+    opened = [first]
+    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, sinks, settings, events=events)
+    running.append(loop)
+    try:
+        with signals_to_events(loop.events):
+            loop.run()
+    finally:
+        sinks.close()
+
+
+def cmd_web_token(args: argparse.Namespace) -> int:
+    from piclassify.device.sinks.web.auth import new_token, write_token
+
+    if args.out is None:
+        print(new_token())
+        return 0
+    write_token(args.out)
+    print(f"piclassify: wrote a new web token to {args.out} (mode 0600)", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import SAMPLES_DIR, bundled_model_paths
+    from piclassify.device.tables.cli import answer_text
+    from piclassify.device.tables.predict import TablePredictor, csv_rows
+    from piclassify.shared.manifest import load_manifest
+    from piclassify.device.errors import CameraError
+    from piclassify.device.core.frames import Frame
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.sources import open_source
+    from piclassify.shared.imagefile import read_image
+
+    try:
+        source = open_source("auto")
+    except CameraError as exc:
+        print(f"piclassify demo: {exc}; classifying the bundled sample photos instead", flush=True)
+    else:
+        pipeline = Pipeline.load(args.model or DEFAULT_MODEL)
+        print(f"piclassify demo: {source.name} with model {pipeline.manifest.name}", flush=True)
+        _run_loop(pipeline, source, lambda: open_source("auto"), LoopSettings(interval_s=0.5, count=args.count),
+                  as_json=False)
+        return 0
+    empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
+    for model_path in bundled_model_paths():
+        manifest = load_manifest(model_path)
+        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
+        if manifest.table is None:
+            samples += empty_scenes
+        if not samples:
+            continue
+        accuracy = manifest.metrics.get("tflite_accuracy")
+        print(f"\n{manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else f"\n{manifest.name}:")
+        if manifest.table is not None:  # a CSV of rows: the workshop's own Pi app
+            predictor = TablePredictor.load(str(model_path))
+            for number, row in csv_rows(samples[0], predictor.features):
+                values = ", ".join(f"{name} {value:g}" for name, value in zip(predictor.features, row))
+                print(f"  {samples[0].name} row {number} ({values}): "
+                      f"{answer_text(manifest, predictor.predict(row))}", flush=True)
+            continue
+        pipeline = Pipeline.load(str(model_path))
+        for number, sample in enumerate(samples):
+            frame = Frame(read_image(sample), time.time(), number, str(sample))
+            print("  " + pipeline.classify(frame).text(sample.name), flush=True)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from piclassify.device.commands.evaluate import evaluate_folder, parse_map
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.shared.confusion import save_confusion_png
+
+    mapping = parse_map(args.map)
+    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
+    evaluation = evaluate_folder(pipeline, args.folder, mapping)
+    print(json.dumps(evaluation.record()) if args.json else "\n".join(evaluation.lines()))
+    if args.report:
+        path = args.report / f"{evaluation.model}-evaluate.png"
+        try:
+            args.report.mkdir(parents=True, exist_ok=True)
+            save_confusion_png(evaluation.matrix, evaluation.labels,
+                               f"{evaluation.model}: {100 * evaluation.accuracy:.1f}% of {evaluation.photos} photos",
+                               path)
+        except OSError as exc:  # a read-only folder, a file in the way, /proc
+            raise OutputError(f"--report {args.report}: cannot save the confusion matrix there: "
+                              f"{exc.strerror or exc}") from None
+        print(f"piclassify: confusion matrix saved as {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import user_models_dir
+    from piclassify.device.teach.fit import teach
+
+    teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
+          log=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
+    from piclassify.shared.manifest import load_manifest
+
+    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
+    print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
+    for path in bundled_model_paths() + taught:
+        m = load_manifest(path)
+        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
+        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
+            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
+        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
+        size = f"{path.stat().st_size / 1024:.0f} KiB"
+        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
+        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import resolve_model
+    from piclassify.shared.classifier import Classifier
+
+    classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
+    m = classifier.manifest
+    reading = ("sigmoid" if m.task == "binary" else "softmax") if m.task != "regression" else "a value"
+    rows = [
+        ("model", str(classifier.model_path)),
+        ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
+        ("task", m.task + (f" (threshold {m.threshold})" if m.task == "binary" else "")),
+        ("labels", ", ".join(m.labels) or "none"),
+        ("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} "
+                  f"(scale {m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
+        ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}"),
+        ("output", f"{m.output.dtype} (scale {m.output.quantization.scale:.6g}, zero point "
+                   f"{m.output.quantization.zero_point}) -> {reading}"),
+        ("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
+        ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
+        ("sha256", m.sha256),
+    ]
+    if m.table is not None:
+        rows[4:6] = [("input", f"{', '.join(m.table.features)} (min-max scaled from the training rows' bounds)"),
+                     ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else ""))]
+    else:
+        rows.insert(6, ("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)))
+    if m.is_all_head:  # no network of its own: what the backbone sees and what the head does replace its rows
+        rows[4:8] = _backbone_rows(classifier)
+    elif m.backbone is not None:
+        rows[6:6] = _backbone_rows(classifier)
+    for key, value in rows:
+        print(f"{key:>15}: {value}")
+    return 0
+
+
+def _backbone_rows(classifier) -> list[tuple[str, str]]:
+    """``info`` for a model on the ImageNet backbone: what the backbone sees, what the head holds."""
+    m, bank = classifier.manifest, len(classifier.head.bank)
+    b = m.backbone
+    names = ("softmax over the features -> labels; " if m.is_all_head else
+             "names what a camera photo shows (a 28x28 image goes to the network); " if m.head.classifies else "")
+    logit = m.reject.min_imagenet_logit
+    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
+                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
+            ("head", f"{m.head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
+                     f"the {m.head.neighbours} nearest of {bank} training photos"
+                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from piclassify.device.commands.bench import cold_start, in_memory_frames, run_bench
+    from piclassify.device.core.model_files import SAMPLES_DIR
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.sources import open_source
+    from piclassify.shared.framing import resize_area
+    from piclassify.shared.imagefile import read_image
+
+    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
+    samples = sorted(SAMPLES_DIR.glob(f"{pipeline.manifest.name}-*")) or sorted(SAMPLES_DIR.glob("*.jpg"))
+    if args.source == "memory":
+        images = [resize_area(read_image(p), 640, 480) for p in samples]
+        frames = in_memory_frames(images, args.frames + 20)
+        where = f"{len(images)} bundled samples as 640x480 RGB frames in memory"
+    else:
+        source = open_source(args.source)
+        frames = (frame for _, frame in zip(range(args.frames + 20), source))
+        where = f"{source.name} ({source.layout} frames)"
+    print(f"bench: {pipeline.manifest.name} on {where} with {pipeline.classifier.runtime.name} "
+          f"{pipeline.classifier.runtime.version}")
+    for line in run_bench(pipeline, frames).lines():
+        print(line)
+    if not args.no_cold_start and samples:
+        seconds, rss = cold_start(args.model, str(samples[0]))
+        print(f"cold start: a fresh `piclassify predict` on {samples[0].name} took {seconds:.2f} s, "
+              f"peak RSS {rss:.1f} MB")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="piclassify: %(message)s")
+    # Pillow warns and logs about odd files (DecompressionBombWarning, corrupt EXIF, "More samples per
+    # pixel than can be decoded"; every PNG chunk at debug level); shared.imagefile decides what is
+    # readable and says so in one line, so Pillow's own words are noise on the terminal and in the journal.
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+    logging.getLogger("PIL").setLevel(logging.CRITICAL)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (PiclassifyError, NoRuntimeError) as exc:
+        print(f"piclassify: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `piclassify predict ... | head`: the reader has all it wanted
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Saved frames: JPEGs of classified frames in a folder that never grows past ``max_count`` files.
+
+Looking at the frames a model got wrong (or was unsure about) is how the next model gets better;
+the bound keeps a months-long run from filling the SD card. The folder may be one others can write
+to: a frame is written into a file this store creates (``O_EXCL``, never through a planted symlink)
+and renamed into place, and only regular files of the store's own name pattern count as its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+from PIL.Image import Image as PILImage
+
+from piclassify.device.config import FramesConfig
+from piclassify.shared.errors import PiclassifyError
+
+if TYPE_CHECKING:
+    from piclassify.device.core.sink import Delivery
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# What this store writes: <UTC time>-<frame number>-<label>.jpg (and .part while writing). Only such
+# files are ever deleted, so photos a user keeps in the same folder are safe.
+_OURS = re.compile(r"\d{8}T\d{6}\.\d{6}Z-\d{8}-[A-Za-z0-9_.-]+\.(jpg|part)")
+FILE_MODE = 0o640
+
+
+class FrameStoreError(PiclassifyError):
+    """The saved-frames folder cannot be created or written."""
+
+
+class FrameStore:
+    """Saves the frames ``config.save`` asks for; deletes the oldest beyond ``config.max_count``. A sink."""
+
+    name = "frames store"
+
+    def __init__(self, config: FramesConfig) -> None:
+        self.config = config
+        self.folder = Path(config.path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with os.scandir(self.folder) as entries:
+                ours = sorted(Path(entry.path) for entry in entries
+                              if _OURS.fullmatch(entry.name) and entry.is_file(follow_symlinks=False))
+            for partial in (path for path in ours if path.suffix == ".part"):  # cut short by a power loss
+                partial.unlink()
+            # Names start with a fixed-width UTC time, so name order is age order.
+            self._saved = deque(path for path in ours if path.suffix == ".jpg")
+        except OSError as error:
+            raise FrameStoreError(f"{self.folder}: cannot use frames folder: {error.strerror or error}") from error
+        self._prune()
+
+    def wants(self, delivery: Delivery) -> bool:
+        """Frames with something in view, all of them or only the uncertain ones."""
+        if delivery.result.label is None:
+            return False
+        return self.config.save == "all" or (self.config.save == "uncertain" and delivery.uncertain)
+
+    def handle(self, delivery: Delivery) -> None:
+        if self.wants(delivery):
+            self.save(delivery)
+
+    def save(self, delivery: Delivery) -> Path:
+        """Write the frame as ``<UTC time>-<frame id>-<label>.jpg``; return its path."""
+        frame, label = delivery.frame, str(delivery.result.label)
+        stamp = datetime.fromtimestamp(frame.timestamp, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        path = self.folder / f"{stamp}-{frame.index:08d}-{_UNSAFE.sub('_', label)}.jpg"
+        partial = path.with_suffix(".part")
+        try:
+            self._write(Image.fromarray(frame.rgb), partial)
+            os.replace(partial, path)
+        except OSError as error:
+            raise FrameStoreError(f"{path}: cannot save frame: {error.strerror or error}") from error
+        self._saved.append(path)
+        self._prune()
+        return path
+
+    def close(self) -> None:
+        """Nothing stays open between frames."""
+
+    def _write(self, image: PILImage, partial: Path) -> None:
+        """Into a new file only (never an existing one, never through a symlink); on failure none is left."""
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                image.save(handle, format="JPEG", quality=self.config.jpeg_quality)
+        except BaseException:
+            partial.unlink()
+            raise
+
+    def _prune(self) -> None:
+        while len(self._saved) > self.config.max_count:
+            oldest = self._saved.popleft()
+            try:
+                oldest.unlink()
+            except FileNotFoundError:
+                log.debug("saved frame %s was already gone", oldest)

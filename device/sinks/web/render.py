@@ -1,0 +1,84 @@
+"""Pictures for the web view: a frame with its label, score and fps drawn on it as JPEG; the model input as PNG.
+
+Runs in the web server's threads, never in the classify loop. The frame is converted from the
+camera's layout into a new array (the loop's ``Frame`` and its cached conversions are not touched),
+so drawing never marks pixels another sink may still save.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from piclassify.device.core.frames import Frame
+from piclassify.shared.result import Result
+
+STREAM_WIDTHS = (320, 640)  # frames are scaled into this range of widths before encoding
+JPEG_QUALITY = 75
+
+
+def to_bgr(frame: Frame) -> np.ndarray:
+    """A new (H, W, 3) BGR array from a frame in any layout."""
+    pixels, layout = frame.pixels, frame.layout
+    if layout == "BGR":
+        return pixels.copy()
+    if layout == "RGB":
+        return cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    if layout == "BGRA":
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
+    if layout == "YUV420":
+        return np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_YUV2BGR_I420)[:, :frame.width])
+    return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+
+
+def caption(result: Optional[Result], fps: float) -> str:
+    """``7 (0.98)  12.3 fps``; ``nothing in view``; ``waiting for a frame``."""
+    if result is None:
+        what = "waiting for a frame"
+    elif result.label is None:
+        what = "nothing in view"
+    else:
+        what = f"{result.label} ({result.score:.2f})" if result.score is not None else result.label
+    return f"{what}  {fps:.1f} fps"
+
+
+def _fit(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    low, high = STREAM_WIDTHS
+    target = min(max(width, low), high)
+    if target == width:
+        return image
+    interpolation = cv2.INTER_AREA if target < width else cv2.INTER_LINEAR
+    return cv2.resize(image, (target, max(1, round(height * target / width))), interpolation=interpolation)
+
+
+def frame_jpeg(frame: Frame, text: str, quality: int = JPEG_QUALITY) -> bytes:
+    """The frame, scaled to 320-640 pixels wide, with ``text`` on a dark band at the top, as JPEG."""
+    image = _fit(to_bgr(frame))
+    width = image.shape[1]
+    scale = width / 640 * 1.5
+    thickness = max(1, round(scale * 2))
+    (_, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    band = text_h + baseline + 2 * max(4, round(8 * scale))
+    band = min(band, image.shape[0])
+    image[:band] = image[:band] // 3  # darken, so white text reads on any picture
+    cv2.putText(image, text, (max(4, round(10 * scale)), band - baseline - max(2, round(6 * scale))),
+                cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV only fails on empty images
+        raise ValueError("cannot encode frame as JPEG")
+    return data.tobytes()
+
+
+def model_input_png(image: Optional[np.ndarray], size: tuple[int, int]) -> bytes:
+    """The exact model input, lossless; black at the model's (width, height) when nothing is in view yet."""
+    if image is None:
+        image = np.zeros((size[1], size[0]), np.uint8)
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(image))
+    if not ok:  # pragma: no cover
+        raise ValueError("cannot encode model input as PNG")
+    return data.tobytes()

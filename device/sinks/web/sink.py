@@ -1,0 +1,40 @@
+"""The web view as a sink: the loop hands it each result, and its HTTP server shows them (started here)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from piclassify.device.core.sink import Delivery
+from piclassify.device.sinks.web.server import WebServer
+from piclassify.device.sinks.web.state import WebState, WebView
+
+
+class WebSink:
+    """The sink the loop hands results to, and the HTTP server that shows them (started here, stopped by ``close``)."""
+
+    name = "web view"
+
+    def __init__(self, view: WebView, host: str = "127.0.0.1", port: int = 8080, token: Optional[str] = None,
+                 max_streams: int = 4, stream_fps: float = 5.0) -> None:
+        self.state = WebState(view)
+        self.server = WebServer(self.state, host, port, token, max_streams, stream_fps)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="piclassify-web", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.server_address[:2]
+
+    def handle(self, delivery: Delivery) -> None:
+        self.state.handle(delivery)
+
+    def wants_model_input(self) -> bool:
+        return self.state.wants_model_input()
+
+    def close(self) -> None:
+        self.state.close()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)

@@ -1,0 +1,223 @@
+"""What the web view shows: the newest frame, model input and results, shared by the sink and the server's threads.
+
+``WebState.handle`` runs in the classify loop, so it only stores references under a lock and wakes
+the waiting streams: O(1), never waiting for a client. Everything costly happens in the server's
+threads: a frame is JPEG-encoded once, by the first stream client that wants it, for all of them
+(``WebState.jpeg``), and not at all while nobody watches. The loop keeps the framed model input
+only while someone looked at the page in the last ``WATCH_S`` seconds (``wants_model_input``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import numpy as np
+
+from piclassify.device.core.sink import Delivery
+from piclassify.device.sinks.web.history import result_id
+from piclassify.device.sinks.web.render import caption, frame_jpeg
+from piclassify.shared.result import Result
+
+if TYPE_CHECKING:
+    from piclassify.device.core.loop import FrameLoop
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.teach.teacher import Teacher
+
+WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
+RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
+STAGES = ("preprocess", "invoke", "postprocess")
+
+
+@dataclass(frozen=True)
+class WebView:
+    """What the web view reads from the service (or ``piclassify run``), handed over explicitly."""
+
+    model: str
+    accuracy: Optional[float]  # the manifest's measured accuracy (tflite_accuracy), 0-1
+    runtime: str
+    source: str
+    mode: str  # "continuous" or "trigger"
+    input_size: tuple[int, int]  # the model's input (width, height)
+    results_log: Optional[Path]  # the durable results log; None: recent results from memory only
+    trigger: Callable[[], None]  # what the GPIO button does: one CAPTURE on the loop's events
+    loop: Callable[[], Optional[FrameLoop]] = lambda: None  # the running loop (counters, status), once started
+    teacher: Optional[Teacher] = None  # the teach panel (the service's), or none
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, source: str, mode: str, results_log: Optional[Path],
+           trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]],
+           teacher: Optional[Teacher] = None) -> "WebView":
+        manifest = pipeline.manifest
+        classifier = getattr(pipeline, "classifier", None)
+        runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
+        accuracy = getattr(manifest, "metrics", {}).get("tflite_accuracy")
+        size = (getattr(manifest, "width", 0), getattr(manifest, "height", 0))
+        head = getattr(manifest, "head", None)
+        if head is not None and head.classifies:  # a camera photo's label comes from what the backbone saw
+            size = (manifest.backbone.size, manifest.backbone.size)
+        return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
+
+
+@dataclass(frozen=True)
+class Jpeg:
+    """A frame as the streams send it: its number, the JPEG, and when it was encoded (``time.monotonic()``)."""
+
+    seq: int
+    data: bytes
+    at: float
+
+
+class Published:
+    """A result as the web view publishes it: its record (the result schema), made once, and its id."""
+
+    __slots__ = ("result", "_record")
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        self._record: Optional[dict[str, Any]] = None
+
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            record = self.result.record()
+            self._record = {**record, "id": result_id(record)}
+        return self._record
+
+    @property
+    def id(self) -> Optional[int]:
+        return self.record()["id"]
+
+
+class WebState:
+    """What the loop last handed over, the recent results, the counts, and the streams' shared JPEG."""
+
+    def __init__(self, view: WebView, recent: int = RECENT) -> None:
+        self.view = view
+        self.changed = threading.Condition(threading.Lock())  # guards everything below; notified per delivery
+        self.closed = threading.Event()
+        self.seq = 0  # deliveries so far: the number of the newest frame
+        self.delivery: Optional[Delivery] = None
+        self.recent: deque[Published] = deque(maxlen=recent)
+        self.published = 0  # results ever appended to ``recent``
+        self.counts: dict[str, int] = {}
+        self.stage_sum = dict.fromkeys(STAGES, 0.0)
+        self.stage_count = 0
+        self.watch_until = 0.0
+        self.stream_sent = 0  # frames sent to stream clients
+        self.stream_dropped = 0  # frames a stream client never got: a newer one came first (rate cap, slow client)
+        self.encoded = 0  # frames JPEG-encoded for the streams and snapshots
+        self._jpeg: Optional[Jpeg] = None
+        self._encode = threading.Lock()
+        self._rate = _Rate()
+
+    # -- from the loop ----------------------------------------------------------------------------
+
+    def handle(self, delivery: Delivery) -> None:
+        """Keep references to the newest frame and result; O(1), never blocking on a client."""
+        result = delivery.result
+        with self.changed:
+            self.seq += 1
+            self.delivery = delivery
+            if result.label is not None:
+                self.counts[result.label] = self.counts.get(result.label, 0) + 1
+            if result.label is not None or delivery.changed:  # "nothing in view" once when it starts
+                self.recent.append(Published(result))
+                self.published += 1
+            for stage in STAGES:
+                self.stage_sum[stage] += result.stage_ms.get(stage, 0.0)
+            self.stage_count += 1
+            self.changed.notify_all()
+
+    def wants_model_input(self) -> bool:
+        return time.monotonic() < self.watch_until
+
+    # -- for the server's threads -----------------------------------------------------------------
+
+    def touch(self) -> None:
+        """Someone is watching: keep the model input coming for ``WATCH_S``."""
+        self.watch_until = time.monotonic() + WATCH_S
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed.set()
+            self.changed.notify_all()
+
+    def wait_frame(self, after: int, timeout: float) -> int:
+        """The newest frame's number, once it is above ``after`` or ``timeout`` passed (or closing)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.seq > after or self.closed.is_set(), timeout)
+            return self.seq
+
+    def wait_results(self, cursor: int, timeout: float) -> tuple[list[Published], int]:
+        """Results published after ``cursor`` (a count of ``published``), waiting up to ``timeout``; the new cursor.
+
+        A client too slow to keep up skips the results that fell out of memory.
+        """
+        with self.changed:
+            self.changed.wait_for(lambda: self.published > cursor or self.closed.is_set(), timeout)
+            size = len(self.recent)
+            new = min(self.published - cursor, size)
+            return [self.recent[index] for index in range(size - new, size)], self.published
+
+    def recent_results(self) -> tuple[list[Published], int]:
+        with self.changed:
+            return list(self.recent), self.published
+
+    def latest(self) -> tuple[int, Optional[Delivery]]:
+        with self.changed:
+            return self.seq, self.delivery
+
+    def fps(self) -> float:
+        """Frames classified per second (by the loop, or as delivered here before it runs)."""
+        loop = self.view.loop()
+        rate = self._rate(loop.counts.classified if loop is not None else self.seq)
+        if rate is None and loop is not None:  # asked for the first time: the average since the loop started
+            rate = loop.counts.classified / max(time.monotonic() - loop.counts.started, 1e-3)
+        return rate or 0.0
+
+    def jpeg(self, every_s: float = 0.0) -> Optional[Jpeg]:
+        """The newest frame with its caption as JPEG, encoded once however many clients ask for it.
+
+        Streams pass their frame period: a newer frame is encoded only once ``every_s`` has passed since
+        the last, so all streams share one frame per period, and one encoding.
+        """
+        with self._encode:
+            seq, delivery = self.latest()
+            cached = self._jpeg
+            if cached is not None and (cached.seq >= seq or time.monotonic() < cached.at + every_s):
+                return cached
+            if delivery is None:
+                return None
+            data = frame_jpeg(delivery.frame, caption(delivery.result, self.fps()))
+            self._jpeg = Jpeg(seq, data, time.monotonic())
+            with self.changed:
+                self.encoded += 1
+            return self._jpeg
+
+    def model_input(self) -> Optional[np.ndarray]:
+        with self.changed:
+            return self.delivery.model_input if self.delivery is not None else None
+
+
+class _Rate:
+    """Events per second over about the last two seconds, from a growing total sampled when asked."""
+
+    def __init__(self, window_s: float = 2.0) -> None:
+        self._window = window_s
+        self._samples: deque[tuple[float, int]] = deque(maxlen=64)
+        self._lock = threading.Lock()
+
+    def __call__(self, total: int) -> Optional[float]:
+        now = time.monotonic()
+        with self._lock:
+            samples = self._samples
+            if not samples or now - samples[-1][0] >= 0.1:
+                samples.append((now, total))
+            while len(samples) > 2 and now - samples[1][0] >= self._window:
+                samples.popleft()
+            start, count = samples[0]
+            return (total - count) / (now - start) if now - start >= 0.2 else None

@@ -1,0 +1,131 @@
+"""The CLI for tabular models: ``predict --values/--csv`` and ``import`` of a workshop model.
+
+``device/commands/cli.py`` adds these to its parser: ``add_values_options`` on ``predict``,
+``add_import_command`` on the subcommands, and calls ``predict_table`` when values are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+from piclassify.shared.result import Result
+from piclassify.shared.tables.csv_file import TableError
+from piclassify.shared.tensors import Prediction
+
+if TYPE_CHECKING:
+    from piclassify.device.tables.predict import TableAnswer, TablePredictor
+    from piclassify.shared.manifest import Manifest
+
+
+def add_values_options(predict: argparse.ArgumentParser) -> None:
+    predict.add_argument("--values", metavar="V1,V2,...",
+                         help="one row for a table model, in feature order (45.3,85.1) or by name "
+                              "(exam1=45.3,exam2=85.1); starting with a negative number, write --values=-5,3")
+    predict.add_argument("--csv", type=Path, metavar="FILE",
+                         help="rows for a table model: a CSV whose header names the model's features "
+                              "(other columns are ignored)")
+
+
+def add_import_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import", help="make a workshop model (model.tflite + min-max.json) a piclassify model",
+        description="Check a TFLite model exported as in the workshop's notebook (a Keras Dense model through "
+                    "TFLiteConverter) against its min-max.json ({\"x_min\": [...], \"x_max\": [...]}) and the "
+                    "labels, then write NAME.tflite with its manifest NAME.json into --out.",
+        epilog='Example: piclassify import --tflite model.tflite --min-max min-max.json '
+               '--labels "not admitted,admitted" --name admission --features exam1,exam2 --out models/')
+    p.add_argument("--tflite", type=Path, required=True, help="the model file, e.g. model.tflite")
+    p.add_argument("--min-max", type=Path, required=True, help="the MinMaxScaler bounds, e.g. min-max.json")
+    p.add_argument("--name", required=True, help="model name (becomes NAME.tflite and NAME.json)")
+    p.add_argument("--labels", type=_names,
+                   help='class names in output order, e.g. "not admitted,admitted" (binary: one sigmoid output, '
+                        'two labels); leave out for a regression model')
+    p.add_argument("--features", type=_names, help="feature names in input order (default x1,x2,...)")
+    p.add_argument("--target", help='what the model predicts (default: "admitted" for labels '
+                                    '"not admitted,admitted", else "target")')
+    p.add_argument("--unit", default="", help="a regression model's unit, shown with each prediction")
+    p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: the current one)")
+    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+                   help="force a runtime (default: the first installed)")
+    p.set_defaults(func=import_command)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    if "" in names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct comma-separated names")
+    return names
+
+
+def predict_table(args: argparse.Namespace) -> int:
+    """``piclassify predict --values ...`` or ``--csv FILE``: one line (or JSON object) per row."""
+    from piclassify.device.tables.predict import TablePredictor, csv_rows, parse_values
+
+    if getattr(args, "images", None):
+        raise TableError("give image files, or --values/--csv for a table model, not both")
+    if args.values is not None and args.csv is not None:
+        raise TableError("give --values or --csv, not both")
+    if getattr(args, "debug_dir", None):
+        raise TableError("--debug-dir saves framing steps of images; a table model has none")
+    predictor = TablePredictor.load(args.model, threads=args.threads, runtime=args.runtime)
+    if args.values is not None:
+        _show(predictor, "--values", None, predictor.predict(parse_values(args.values, predictor.features)), args.json)
+        return 0
+    failures = 0
+    for number, row in csv_rows(args.csv, predictor.features):
+        if isinstance(row, TableError):
+            failures += 1
+            print(f"piclassify: error: {row}", file=sys.stderr)
+            continue
+        _show(predictor, str(args.csv), number, predictor.predict(row), args.json)
+    return 2 if failures else 0
+
+
+def _show(predictor: TablePredictor, source: str, row: Optional[int], answer: TableAnswer, as_json: bool) -> None:
+    """JSON carries the notes inside; text keeps stdout to one answer per row and puts notes on stderr."""
+    if as_json:
+        print(json.dumps(answer_record(predictor.manifest, source, row, answer)), flush=True)
+        return
+    where = f"{source} row {row}: " if row is not None else ""
+    for note in answer.notes:
+        print(f"piclassify: note: {where}{note}", file=sys.stderr)
+    print(where + answer_text(predictor.manifest, answer), flush=True)
+
+
+def answer_text(m: Manifest, answer: TableAnswer) -> str:
+    """``admitted (0.87)``, or a regression's value with its unit: ``27.0 m``."""
+    if answer.value is None:
+        return f"{answer.label} ({answer.score:.2f})"
+    return f"{answer.value:.6g}" + (f" {m.table.unit}" if m.table.unit else "")
+
+
+def answer_record(m: Manifest, source: str, row: Optional[int], answer: TableAnswer) -> dict:
+    """The result schema (README), frame being the CSV row, plus the row's inputs, notes and a regression's value."""
+    extras: dict = {"inputs": dict(zip(m.table.features, answer.values)), "notes": list(answer.notes)}
+    prediction = None
+    if answer.value is None:
+        prediction = Prediction(answer.label, answer.index, answer.score, np.asarray(answer.probabilities), m.labels)
+    else:
+        extras.update(value=round(answer.value, 6), unit=m.table.unit)
+    return Result(m.name, source, row or 0, time.time(), prediction, latency_ms=answer.latency_ms,
+                  extras=extras).record()
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from piclassify.device.tables.workshop_import import import_workshop_model
+
+    manifest, path = import_workshop_model(args.tflite, args.min_max, args.name, args.out, labels=args.labels,
+                                           features=args.features, target=args.target, unit=args.unit,
+                                           runtime=args.runtime)
+    kind = f"{manifest.task}: {', '.join(manifest.labels)}" if manifest.labels else manifest.task
+    example = ",".join(f"{(lo + hi) / 2:g}" for lo, hi in zip(manifest.scaling.minimum, manifest.scaling.maximum))
+    print(f"wrote {path} and {path.with_suffix('.json')} ({kind}; features {', '.join(manifest.table.features)})")
+    print(f"try: piclassify predict --model {path} --values {example}")
+    return 0

@@ -1,0 +1,1 @@
+"""The tabular models' contract: their CSV input and their manifest section."""
