@@ -3,7 +3,7 @@
 Every file is untrusted: a 45-byte PNG can claim 30000x30000 pixels. The size in the header is
 checked before anything is decoded, against ``max_pixels()``: 16 million by default, above any Pi
 camera's frame (the HQ camera's 12.3 MP), and small enough that a whole ``piclassify predict`` of
-such an image peaks at about 230 MB RSS (x86; tests/test_hardening_images.py holds it under 300 MB),
+such an image peaks at about 230 MB RSS (x86; tests/hardening/test_hardening_images.py holds it under 300 MB),
 which a Pi with 1 GB survives. ``PICLASSIFY_MAX_PIXELS`` moves it per machine.
 
 A JPEG above the limit is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode, the DCT scaling of

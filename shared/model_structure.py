@@ -3,7 +3,7 @@
 TFLite's interpreter builder (LiteRT 2.3 here) trusts a model's signature list: a signature naming
 a subgraph the model does not have makes it read through a null pointer, and the whole process dies
 of SIGSEGV with no Python exception to catch (tflite-runtime 2.14 too). One byte is enough: zeroing
-the root table's vtable slot for ``subgraphs`` hides them all (tests/test_hardening_models.py builds
+the root table's vtable slot for ``subgraphs`` hides them all (tests/hardening/test_hardening_models.py builds
 that model). The manifest's sha256 already stops accidental corruption; this keeps a crafted or
 mis-exported model from taking a running service down on reload. It reads four fields with the
 ``flatbuffers`` package (a device dependency: tflite-runtime does not bring it, as LiteRT does);

@@ -2,7 +2,7 @@
 
 Used by scripts/test-arm64, on the x86 host and in the emulated arm64 root, to compare the two.
 The sample is every STRIDE-th test image (0, STRIDE, 2*STRIDE, ...), spread over the whole set;
-tests/test_bundled_models.py measures the same way on all 10,000.
+tests/models/test_bundled_models.py measures the same way on all 10,000.
 
 usage: python accuracy.py MODEL DATA_DIR STRIDE OUT_JSON
 writes {"model", "test_set", "stride", "n", "correct", "accuracy", "manifest_accuracy", "se", "predictions"}.

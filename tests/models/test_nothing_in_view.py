@@ -25,7 +25,7 @@ from piclassify.shared.imagefile import read_image
 from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, nothing_rate
 from piclassify.trainer.samples import make_empty_samples
 from piclassify.trainer.scenes import SCENES, empty_scenes
-from tests.manifests import digits_like
+from tests.helpers.manifests import digits_like
 
 PHOTO_MODELS = ["catsdogs", "digits", "fashion"]
 

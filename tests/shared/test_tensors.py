@@ -9,7 +9,7 @@ from piclassify.shared.errors import ImageError
 from piclassify.shared.manifest import Quantization, Reject, TensorSpec
 from piclassify.shared.tensors import (InputEncoder, decode_output, decode_probabilities, output_probabilities,
                                        predicted_indices)
-from tests.manifests import binary_like, digits_like
+from tests.helpers.manifests import binary_like, digits_like
 
 
 def test_encoder_adds_batch_and_channel_and_quantizes():

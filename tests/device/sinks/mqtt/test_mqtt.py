@@ -1,6 +1,6 @@
 """Results on MQTT, against a real broker: Mosquitto, started here on a free port and stopped after.
 
-The services run as in ``test_service_runner.py`` (``fake_service_main``: a camera of ~50 frames/s
+The services run as in ``tests/helpers/service.py`` (``fake_service_main``: a camera of ~50 frames/s
 and a 30 ms model, about 20 results a second), in-process where a test only needs the sink and as
 subprocesses where the process itself matters (kill -9, SIGTERM, two Pis at once). Without
 mosquitto these tests skip; with CI=true they fail instead (``.ci/run`` installs it).
@@ -177,8 +177,8 @@ def listen():
 
 # -- the service as a subprocess --------------------------------------------------------------
 
-SERVICE = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']; import test_service_runner; "
-           "sys.exit(test_service_runner.fake_service_main(sys.argv[2]))")
+SERVICE = ("import sys; sys.path[:0] = [sys.argv[1]]; from tests.helpers.service import fake_service_main; "
+           "sys.exit(fake_service_main(sys.argv[2]))")
 
 
 class Pi:
@@ -453,9 +453,9 @@ def test_fleet_names_an_unreachable_broker_in_one_line(capsys):
 # -- in-process: the sink in a Service with fakes --------------------------------------------
 
 def run_service(tmp_path: Path, mqtt: str, frames: int = 40, frame_s: float = 0.02):
-    """A ``Service`` (test_service_runner's Harness) on a camera of ``frames`` frames; returns the harness."""
+    """A ``Service`` (tests/helpers/service.py's Harness) on a camera of ``frames`` frames; returns the harness."""
     require(have_paho(), "paho-mqtt is not installed (pip install -e '.[test]')")
-    from test_service_runner import FRAMES, Harness
+    from tests.helpers.service import FRAMES, Harness
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     harness = Harness(tmp_path, [[FRAMES] * frames], f'model = "alpha"\n[mqtt]\n{mqtt}')
@@ -465,7 +465,7 @@ def run_service(tmp_path: Path, mqtt: str, frames: int = 40, frame_s: float = 0.
 
 
 def test_a_reload_reconnects_with_the_new_setup_and_loses_nothing(tmp_path, broker, listen):
-    from test_service_runner import FRAMES, Harness
+    from tests.helpers.service import FRAMES, Harness
 
     from piclassify.device.core.loop import RELOAD
 

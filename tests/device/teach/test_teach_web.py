@@ -29,8 +29,8 @@ from piclassify.device.config import load_config
 from piclassify.device.service.notify import Notifier
 from piclassify.device.core.sources import open_source
 from piclassify.shared.imagefile import read_image
-from tests import picamera2_standin
-from test_web import Chromium, chromium_or_skip, free_port
+from tests.helpers import picamera2_standin
+from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 
 PETS = [read_image(path) for path in sorted(SAMPLES_DIR.glob("catsdogs-*.jpg"))]
 FIT_S = 300  # seconds a fit may take: about 15 on x86, several times that on an emulated Pi (scripts/test-arm64)

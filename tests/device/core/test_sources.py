@@ -13,7 +13,7 @@ from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.errors import ImageError
 from piclassify.shared.imagefile import read_image
-from tests import picamera2_standin
+from tests.helpers import picamera2_standin
 
 
 def scene(width=640, height=480) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The service loop: ready only with a frame, camera faults retried, SIGTERM clean, SIGHUP reloads.
 
 In-process tests drive ``Service`` with fake sources and a fake model; the signal tests run the
-real ``main`` in a subprocess (``fake_service_main`` below) with a real sd_notify socket.
+real ``main`` in a subprocess (``fake_service_main`` in tests/helpers/service.py) with a real sd_notify socket.
 """
 
 from __future__ import annotations
@@ -14,165 +14,20 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Union
+from typing import Optional
 
-import numpy as np
 import pytest
-from conftest import REPO, make_result, wait_until
+from conftest import REPO, wait_until
 
 from piclassify.device.core.backoff import Backoff
-from piclassify.device.errors import CameraError, UnknownModelError
+from piclassify.device.errors import CameraError
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import CAPTURE, RELOAD, STOP
-from piclassify.device.config import load_config
-from piclassify.device.service.notify import Notifier
-from piclassify.device.service.runner import Service, main
 from piclassify.shared.errors import ImageError
-from piclassify.shared.result import Result
+from tests.helpers.service import FRAMES, Harness
 
-# -- fakes ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FakeManifest:
-    name: str
-    task: str = "multiclass"
-    labels: tuple[str, ...] = ()
-
-
-class FakeSource:
-    """Yields frames (or raises the CameraErrors) in ``script``; ``StopIteration`` when it runs out."""
-
-    def __init__(self, spec: str, script: Iterator[Union[None, Exception]], frame_s: float = 0.0) -> None:
-        self.name = f"fake:{spec}"
-        self._script = iter(script)
-        self._frame_s = frame_s
-        self._index = 0
-        self.closed = False
-
-    def __iter__(self) -> "FakeSource":
-        return self
-
-    def __next__(self) -> Frame:
-        step = next(self._script)
-        if isinstance(step, Exception):
-            raise step
-        time.sleep(self._frame_s)
-        frame = Frame(np.zeros((8, 8, 3), np.uint8), time.time(), self._index, self.name)
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakePipeline:
-    """Labels every frame with the model's name; ``on_classify`` lets a test act mid-run."""
-
-    def __init__(self, model: str, on_classify: Callable[[Frame], None] = lambda frame: None,
-                 classify_s: float = 0.0) -> None:
-        if model == "missing":
-            raise UnknownModelError(f"{model}: no such model file or bundled model")
-        self.manifest = FakeManifest(model, labels=(model, "other"))
-        self._on_classify = on_classify
-        self._classify_s = classify_s
-
-    def classify(self, frame: Frame) -> Result:
-        """A model called "empty" sees nothing in every second frame; others answer their own name."""
-        time.sleep(self._classify_s)
-        self._on_classify(frame)
-        label = None if self.manifest.name == "empty" and frame.index % 2 else self.manifest.name
-        return make_result(label, 0.75, labels=self.manifest.labels, model=self.manifest.name,
-                           source=frame.origin, frame=frame.index, time=frame.timestamp)
-
-
-class RecordingNotifier(Notifier):
-    def __init__(self) -> None:
-        super().__init__("recording")
-        self.messages: list[dict[str, str]] = []
-        self.is_ready = threading.Event()
-
-    def send(self, **fields: str) -> None:
-        self.messages.append(fields)
-        if "READY" in fields:
-            self.is_ready.set()
-
-    def statuses(self) -> list[str]:
-        return [message["STATUS"] for message in self.messages if "STATUS" in message]
-
-    def kinds(self) -> list[str]:
-        """The state changes in order: READY, RELOADING, STOPPING."""
-        return [key for message in self.messages for key in ("READY", "RELOADING", "STOPPING") if key in message]
-
-
-FRAMES = None  # a script step that delivers a frame
-
-
-class Harness:
-    """A config in tmp_path, scripted source opens (a list of steps, or an Exception the open raises).
-
-    ``results`` adds lines to the config's [results] section, which always points into tmp_path.
-    """
-
-    def __init__(self, tmp_path: Path, opens: list, config: str = "", results: str = "") -> None:
-        self.config_path = tmp_path / "piclassify.toml"
-        self.results_path = tmp_path / "results" / "results.jsonl"
-        self.results_options = results
-        self.write_config(config)
-        self.opens = list(opens)
-        self.sources: list[FakeSource] = []
-        self.notifier = RecordingNotifier()
-        self.on_classify: Callable[[Frame], None] = lambda frame: None
-        self.service: Service
-
-    def write_config(self, text: str) -> None:
-        self.config_path.write_text(f'{text}\n[results]\npath = "{self.results_path}"\n{self.results_options}\n')
-
-    def open_source(self, spec: str, size: tuple[int, int]) -> FakeSource:
-        script = self.opens.pop(0)
-        if isinstance(script, Exception):
-            raise script
-        source = FakeSource(spec, script)
-        self.sources.append(source)
-        return source
-
-    def run(self) -> int:
-        self.service = Service(self.config_path, load_config(self.config_path), source_factory=self.open_source,
-                               pipeline_factory=lambda model, threads: FakePipeline(model, self.on_classify),
-                               notifier=self.notifier, backoff=Backoff(0.01, 0.04))
-        return self.service.run()
-
-    def run_while(self, act: Callable[[], None]) -> int:
-        """Run the service while ``act`` (a user at its buttons) happens in another thread once it is ready; the
-        service is stopped when ``act`` ends."""
-        def acting() -> None:
-            try:
-                assert self.notifier.is_ready.wait(5)
-                act()
-            finally:
-                self.service.events.put(STOP)
-
-        actor = threading.Thread(target=acting, daemon=True)
-        actor.start()
-        try:
-            return self.run()
-        finally:
-            actor.join(5)
-
-    def line_count(self) -> int:
-        return self.results_path.read_bytes().count(b"\n") if self.results_path.exists() else 0
-
-    def results(self) -> list[dict]:
-        data = self.results_path.read_bytes()
-        assert data.endswith(b"\n")
-        return [json.loads(line) for line in data.splitlines()]
-
-
-# -- in-process -------------------------------------------------------------------------------
 
 def test_frames_are_classified_and_logged_until_a_file_source_runs_out(tmp_path):
     harness = Harness(tmp_path, [[FRAMES] * 3], 'model = "digits"')
@@ -328,13 +183,6 @@ def test_a_flood_of_triggers_is_one_capture_and_one_log_line(tmp_path, caplog, m
 
 # -- the real main() in a subprocess ----------------------------------------------------------
 
-def fake_service_main(config_path: str) -> int:
-    """``piclassify service`` with a camera delivering ~50 frames/s forever and a 30 ms model."""
-    return main(config_path,
-                source_factory=lambda spec, size: FakeSource(spec, itertools.repeat(FRAMES), frame_s=0.02),
-                pipeline_factory=lambda model, threads: FakePipeline(model, classify_s=0.03))
-
-
 class ServiceProcess:
     """``fake_service_main`` in a subprocess, with a real NOTIFY_SOCKET to hear it."""
 
@@ -345,8 +193,8 @@ class ServiceProcess:
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socket.bind(str(tmp_path / "notify"))
         self.socket.settimeout(10)
-        code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']; import test_service_runner; "
-                "sys.exit(test_service_runner.fake_service_main(sys.argv[2]))")
+        code = ("import sys; sys.path[:0] = [sys.argv[1]]; from tests.helpers.service import fake_service_main; "
+                "sys.exit(fake_service_main(sys.argv[2]))")
         env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), **(environ or {})}
         self.process = subprocess.Popen([sys.executable, "-c", code, str(REPO), str(self.config_path)],
                                         env=env, stderr=subprocess.PIPE, text=True)

@@ -21,7 +21,7 @@ from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import Manifest, Scaling, Table, TensorSpec
 from piclassify.shared.tensors import encode_features, output_probabilities, predicted_indices
 from tests.conftest import require_dataset
-from tests.manifests import digits_like
+from tests.helpers.manifests import digits_like
 
 ADMISSION = MODELS_DIR / "admission.tflite"
 ANSWER = r"(not admitted|admitted) \(\d\.\d\d\)"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_fuzz import guard
+from tests.helpers.guard import guard
 
 from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.commands.cli import main

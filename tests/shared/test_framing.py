@@ -10,7 +10,7 @@ from piclassify.shared.framed import Framed, FramingSteps
 from piclassify.shared.framing import frame_for_model, frame_object, frame_rgb, resize_area
 from piclassify.shared.manifest import Reject
 from piclassify.trainer.photos import render_photo
-from tests.manifests import binary_like, digits_like
+from tests.helpers.manifests import binary_like, digits_like
 
 # The bundled digits model's settings (device/models/digits.json "reject").
 DIGITS_REJECT = Reject(min_contrast=24, min_separation=30, min_size=0.06, border_is_background=True)

@@ -16,7 +16,7 @@ from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.trainer.cli import main as train_main
-from tests.test_folder_training import draw, write_shapes
+from tests.helpers.shapes import draw, write_shapes
 
 pytestmark = pytest.mark.training
 BACKBONE = MODELS_DIR / "efficientnet-lite0.tflite"

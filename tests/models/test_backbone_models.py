@@ -20,7 +20,7 @@ from piclassify.shared.backbone import BACKBONE_NAME, description_path, load_des
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import Manifest, checked_file, load_manifest
-from tests.manifests import head_like
+from tests.helpers.manifests import head_like
 
 BACKBONE = MODELS_DIR / f"{BACKBONE_NAME}.tflite"
 

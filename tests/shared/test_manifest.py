@@ -16,7 +16,7 @@ from piclassify.shared.manifest import (
     sha256_of,
     write_manifest,
 )
-from tests.manifests import binary_like, digits_like
+from tests.helpers.manifests import binary_like, digits_like
 
 
 @pytest.fixture

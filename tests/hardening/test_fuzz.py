@@ -13,12 +13,10 @@ from __future__ import annotations
 import io
 import json
 import random
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -33,6 +31,7 @@ from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.imagefile import read_image
 from piclassify.shared.manifest import sha256_of
+from tests.helpers.guard import guard
 
 # Pillow warns about many corrupt files (the CLI silences PIL's warnings); here they would only be noise.
 pytestmark = pytest.mark.filterwarnings("ignore:::PIL")
@@ -42,7 +41,6 @@ IMAGES_PER_FORMAT = 400
 PIPELINE_EVERY = 8  # every 8th readable mutated image also goes through a whole pipeline, backbone and all
 MODELS = 300
 MANIFESTS = 300
-CASE_GUARD_S = 10.0  # a hang guard, far above any real case (milliseconds); not a timing assertion
 FUZZ_MAX_PIXELS = "1000000"  # garbage that decodes to a full 16 MP frame is slow, not more interesting
 EXTREMES = (0, 1, 2, 255, 0x7FFF, 0x8000, 0xFFFF, 30000, 0x7FFFFFFF, 0xFFFFFFFF)
 
@@ -75,25 +73,6 @@ def mutate(rng: random.Random, data: bytes, header: int = 64) -> bytes:
         if not out:
             out = bytearray(data[:1])
     return bytes(out)
-
-
-class Hang(Exception):
-    """A case ran past ``CASE_GUARD_S``."""
-
-
-@contextmanager
-def guard(seconds: float = CASE_GUARD_S) -> Iterator[None]:
-    """Raise ``Hang`` in this (main) thread if the block runs longer than ``seconds``, blocking calls included."""
-    def expire(signum, frame):
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def outcome(run: Callable[[], object]) -> str:
@@ -291,9 +270,10 @@ def fuzz_models(folder: str, count: int) -> None:
 
 
 def test_mutated_models_load_or_give_one_line_and_never_crash_the_process(tmp_path):
-    code = ("import sys; sys.path[:0] = [sys.argv[1] + '/tests']; import test_fuzz; "
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests', sys.argv[4]]; import test_fuzz; "
             "test_fuzz.fuzz_models(sys.argv[2], int(sys.argv[3]))")
-    done = subprocess.run([sys.executable, "-c", code, str(REPO), str(tmp_path), str(MODELS)],
+    here = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", code, str(REPO), str(tmp_path), str(MODELS), here],
                           capture_output=True, text=True, timeout=300)
     lines = done.stdout.splitlines()
     last_case = next((line for line in reversed(lines) if line.startswith("case ")), "no case started")

@@ -2,7 +2,7 @@
 service that survives a SIGHUP with each of them, a full disk (start-up included) and symlinks
 planted in its folders.
 
-The subprocess tests run the real ``main`` with test_service_runner's fake camera and model, so
+The subprocess tests run the real ``main`` with tests/helpers/service.py's fake camera and model, so
 they need no camera and no model file, only signals, a notify socket and the file system.
 """
 
@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 import pytest
 from conftest import REPO, make_frame, make_result, wait_until
-from test_service_runner import FakePipeline
+from tests.helpers.service import FakePipeline
 
 from piclassify.device.sinks import results_log as results_module
 from piclassify.device.config import ConfigError, FramesConfig, check_against_model, load_config
@@ -148,8 +148,8 @@ class Child:
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socket.bind(str(tmp_path / "notify"))
         self.socket.settimeout(10)
-        code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']; import test_service_runner\n"
-                + setup + "\nsys.exit(test_service_runner.fake_service_main(sys.argv[2]))")
+        code = ("import sys; sys.path[:0] = [sys.argv[1]]; from tests.helpers.service import fake_service_main\n"
+                + setup + "\nsys.exit(fake_service_main(sys.argv[2]))")
         environ = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify"), "PYTHONDONTWRITEBYTECODE": "1",
                    **(env or {})}
         self.process = subprocess.Popen([sys.executable, "-c", code, str(REPO), str(self.config_path)],

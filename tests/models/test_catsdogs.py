@@ -13,7 +13,7 @@ from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.imagefile import read_image
-from tests import picamera2_standin
+from tests.helpers import picamera2_standin
 from tests.conftest import classify_photo, require_dataset
 
 

@@ -1,0 +1,1 @@
+"""What several test rooms share: fakes, stand-ins, a browser, manifests, drawn shapes."""
