@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from piclassify.device.commands.bench import TimedSource
+from piclassify.device.commands.bench import TimedSource, add_round_options, sample_frames
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import FrameLoop, LoopSettings
 from piclassify.device.sinks.mqtt.client import paho_version
@@ -33,10 +33,7 @@ from piclassify.device.sinks.mqtt.sink import MqttSink
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.config import MqttConfig
 from piclassify.device.core.sink import Delivery, Sinks
-from piclassify.shared.framing import resize_area
-from piclassify.shared.imagefile import read_image
 
-SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
 
 
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
@@ -111,12 +108,10 @@ def frame_ms(pipeline: Pipeline, images: list, count: int, port: int, mqtt: bool
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=int, default=20000, help="results for the throughput run")
-    parser.add_argument("--frames", type=int, default=3000, help="frames per unpaced loop round")
-    parser.add_argument("--paced-frames", type=int, default=300, help="frames per round at 30 frames/s")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of MQTT off and on, alternating")
+    add_round_options(parser, frames=3000, paced_frames=300, rounds=5, modes="MQTT off and on")
     args = parser.parse_args()
     pipeline = Pipeline.load("digits")
-    images = [resize_area(read_image(path), 640, 480) for path in sorted(SAMPLES.glob("digits-*.jpg"))]
+    _, images = sample_frames("digits")
     with tempfile.TemporaryDirectory() as folder:
         broker, port = start_broker(Path(folder))
         try:

@@ -21,17 +21,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from piclassify.device.commands.bench import TimedSource
+from piclassify.device.commands.bench import TimedSource, sample_frames
 from piclassify.device.core.loop import CAPTURE, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.sinks.results_log import ResultLog
 from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import WebView
-from piclassify.shared.framing import resize_area
-from piclassify.shared.imagefile import read_image
 
-SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
 
 
 class Reader(threading.Thread):
@@ -94,7 +91,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
     pipeline = Pipeline.load(args.model)
-    images = [resize_area(read_image(path), 640, 480) for path in sorted(SAMPLES.glob(f"{args.model}-*.jpg"))]
+    _, images = sample_frames(args.model)
     with tempfile.TemporaryDirectory() as folder:
         log_path = Path(folder) / "results.jsonl"
         line = ('{"schema": 1, "time": "2026-01-01T00:00:00.000+00:00", "model": "m", "source": "s", "frame": %d, '

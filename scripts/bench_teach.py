@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from piclassify.device.commands.bench import RUN_THEN_PEAK
 from piclassify.device.core.model_files import MODELS_DIR

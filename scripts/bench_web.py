@@ -21,18 +21,14 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-from piclassify.device.commands.bench import TimedSource
+from piclassify.device.commands.bench import TimedSource, add_round_options, sample_frames
 from piclassify.device.core.loop import CAPTURE, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import WebView
-from piclassify.shared.framing import resize_area
-from piclassify.shared.imagefile import read_image
 
-SAMPLES = Path(__file__).resolve().parent.parent / "device" / "samples"
 MODES = ("off", "on", "stream")
 
 
@@ -89,12 +85,10 @@ def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=1000, help="frames per unpaced round")
-    parser.add_argument("--paced-frames", type=int, default=150, help="frames per round at 30 frames/s")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of off, on and stream, alternating")
+    add_round_options(parser, frames=1000, paced_frames=150, rounds=10, modes="off, on and stream")
     args = parser.parse_args()
     pipeline = Pipeline.load("digits")
-    images = [resize_area(read_image(path), 640, 480) for path in sorted(SAMPLES.glob("digits-*.jpg"))]
+    _, images = sample_frames("digits")
     print(f"python {sys.version.split()[0]}, {pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}")
     for fps, count in ((0.0, args.frames), (30.0, args.paced_frames)):
         times: dict[str, list[float]] = {mode: [] for mode in MODES}

@@ -21,7 +21,7 @@ from piclassify.trainer.evaluation import evaluate_and_report
 from piclassify.trainer.export import calibration_samples, to_tflite
 from piclassify.trainer.models import build_photo_cnn
 from piclassify.trainer.nothing_in_view import measure_and_record
-from piclassify.trainer.publish import ModelContract, write_model
+from piclassify.trainer.publish import write_model
 from piclassify.trainer.training import Draw, TrainConfig, train_model
 
 RESIZE = "centre-crop"
@@ -59,13 +59,13 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization,
                        calibration_samples(np.concatenate([images, background.negatives]), scaling, seed=seed))
-    contract = ModelContract(name=name, task="multiclass", labels=classes, colour="rgb", polarity="any",
-                             scaling=scaling, resize=RESIZE, reject=Reject(background_label=BACKGROUND_LABEL),
-                             mirror_average=True)  # trained with mirror images ("photos" augmentation)
     training = {"arch": "photo-cnn", "quantization": quantization, "dataset": str(root),
                 "negatives": str(negatives) if negatives else None,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
-    model_path = write_model(tflite, contract, out_dir, training)
+    model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=classes, colour="rgb",
+                             polarity="any", scaling=scaling, resize=RESIZE,
+                             reject=Reject(background_label=BACKGROUND_LABEL),
+                             mirror_average=True)  # trained with mirror images ("photos" augmentation)
     calibrate_background(model_path, background, log)
     evaluate_and_report(model, model_path, data.validation.images, data.validation.labels,
                         f"{data.validation_name}", Path(out_dir) / "reports", log)

@@ -20,7 +20,7 @@ from piclassify.trainer.models import ARCHITECTURES
 from piclassify.trainer.nothing_in_view import measure_and_record
 from piclassify.trainer.paper_digits import DIGITS as DIGITS_ON_PAPER, framed_paper_digits
 from piclassify.trainer.photos import render_photo
-from piclassify.trainer.publish import ModelContract, write_model
+from piclassify.trainer.publish import write_model
 from piclassify.trainer.training import TrainConfig, train_model
 
 SCALING = Scaling("unit")
@@ -67,11 +67,10 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     model, summary = train_model(model, x_train, y_train, SCALING, config, log=log)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
-    contract = ModelContract(name=name, task="multiclass", labels=dataset.labels, colour="gray",
-                             polarity=DATASETS[name].polarity, scaling=SCALING,
-                             resize=DATASETS[name].resize, reject=DATASETS[name].reject)
     training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **photos_info, **summary}
-    model_path = write_model(tflite, contract, out_dir, training)
+    model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=dataset.labels,
+                             colour="gray", polarity=DATASETS[name].polarity, scaling=SCALING,
+                             resize=DATASETS[name].resize, reject=DATASETS[name].reject)
     evaluate_and_report(model, model_path, dataset.x_test, dataset.y_test, f"{DATASETS[name].folder} test",
                         Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, rendered_photos(dataset.x_test), f"{DATASETS[name].folder} test "

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from piclassify.shared.manifest import Manifest, Quantization, Reject, Scaling, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
 from piclassify.shared.runtime import distribution_version, load_runtime
 from piclassify.shared.tensors import output_probabilities, predicted_indices
-
-
-@dataclass(frozen=True)
-class ModelContract:
-    """What the trainer decides about a model's input and output, before the file exists."""
-
-    name: str
-    task: str
-    labels: tuple[str, ...]
-    colour: str
-    polarity: str
-    scaling: Scaling
-    resize: str
-    threshold: float = 0.5
-    reject: Reject = Reject()
-    mirror_average: bool = False  # trained on mirror images: the device averages both (see Manifest)
 
 
 def producer_versions() -> dict[str, str]:
@@ -50,25 +34,24 @@ def _spec(detail: Mapping[str, Any]) -> TensorSpec:
                       Quantization(float(scale), int(zero_point)))
 
 
-def write_model(tflite: bytes, contract: ModelContract, out_dir: Path, training: Mapping[str, Any]) -> Path:
-    """Write ``<name>.tflite`` and a manifest read off the model's own tensors; return the model path."""
+def write_model(tflite: bytes, out_dir: Path, training: Mapping[str, Any], **decided: Any) -> Path:
+    """Write ``<name>.tflite`` and its manifest; return the model path.
+
+    ``decided`` holds the ``Manifest`` fields the recipe chose (name, task, labels, colour, polarity,
+    scaling, resize, and threshold, reject, mirror_average where they differ from the defaults); the
+    tensors' shapes, types and quantization are read off the model file itself.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / f"{contract.name}.tflite"
+    model_path = out_dir / f"{decided['name']}.tflite"
     model_path.write_bytes(tflite)
     interpreter = load_runtime().interpreter_class(model_path=str(model_path))
     input_spec = _spec(interpreter.get_input_details()[0])
     output_spec = _spec(interpreter.get_output_details()[0])
     height, width, channels = input_spec.shape
-    manifest = Manifest(
-        name=contract.name, task=contract.task, labels=contract.labels, height=height, width=width,
-        channels=channels, colour=contract.colour, polarity=contract.polarity, scaling=contract.scaling,
-        resize=contract.resize, input=input_spec, output=output_spec, model_file=model_path.name,
-        sha256=sha256_of(model_path), threshold=contract.threshold, reject=contract.reject,
-        mirror_average=contract.mirror_average,
-        versions=producer_versions(),
-        training=dict(training),
-    )
+    manifest = Manifest(**decided, height=height, width=width, channels=channels, input=input_spec,
+                        output=output_spec, model_file=model_path.name, sha256=sha256_of(model_path),
+                        versions=producer_versions(), training=dict(training))
     write_manifest(manifest, model_path.with_suffix(".json"))
     return model_path
 

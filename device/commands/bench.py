@@ -5,18 +5,23 @@ Benchmarks are not tests: this prints numbers for people (and closing notes) to 
 
 from __future__ import annotations
 
+import argparse
 import resource
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from piclassify.device.core.frames import Frame
+from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import STAGES, Pipeline
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.framing import resize_area
+from piclassify.shared.imagefile import read_image
 
 ALL_STAGES = ("capture",) + STAGES
 
@@ -84,6 +89,20 @@ def run_bench(pipeline: Pipeline, frames: Iterable[Frame], warmup: int = 20) -> 
     stages = {name: StageStats(float(np.median(v)) if v else 0.0, float(np.percentile(v, 95)) if v else 0.0)
               for name, v in samples.items()}
     return BenchReport(counted, seconds, stages, peak_rss_mb())
+
+
+def sample_frames(model: str) -> tuple[list[Path], list[np.ndarray]]:
+    """The bundled samples of ``model`` (all of them if it has none), and each as a 640x480 RGB camera frame."""
+    samples = sorted(SAMPLES_DIR.glob(f"{model}-*.jpg")) or sorted(SAMPLES_DIR.glob("*.jpg"))
+    return samples, [resize_area(read_image(path), 640, 480) for path in samples]
+
+
+def add_round_options(parser: argparse.ArgumentParser, frames: int, paced_frames: int, rounds: int,
+                      modes: str) -> None:
+    """A sink benchmark's rounds: ``modes`` alternate, each round unpaced and then at 30 frames/s."""
+    parser.add_argument("--frames", type=int, default=frames, help="frames per unpaced round")
+    parser.add_argument("--paced-frames", type=int, default=paced_frames, help="frames per round at 30 frames/s")
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"rounds of {modes}, alternating")
 
 
 def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[Frame]:

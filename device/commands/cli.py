@@ -443,17 +443,13 @@ def _backbone_rows(classifier) -> list[tuple[str, str]]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from piclassify.device.commands.bench import cold_start, in_memory_frames, run_bench
-    from piclassify.device.core.model_files import SAMPLES_DIR
+    from piclassify.device.commands.bench import cold_start, in_memory_frames, run_bench, sample_frames
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import open_source
-    from piclassify.shared.framing import resize_area
-    from piclassify.shared.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
-    samples = sorted(SAMPLES_DIR.glob(f"{pipeline.manifest.name}-*")) or sorted(SAMPLES_DIR.glob("*.jpg"))
+    samples, images = sample_frames(pipeline.manifest.name)
     if args.source == "memory":
-        images = [resize_area(read_image(p), 640, 480) for p in samples]
         frames = in_memory_frames(images, args.frames + 20)
         where = f"{len(images)} bundled samples as 640x480 RGB frames in memory"
     else:
