@@ -22,8 +22,8 @@ from pathlib import Path
 
 from piclassify.device.commands.bench import RUN_THEN_PEAK
 from piclassify.device.core.model_files import MODELS_DIR
-from piclassify.device.teach.fit import BACKBONE_FILE, teach
-from piclassify.shared.backbone import FeatureExtractor, load_description
+from piclassify.device.teach.fit import teach
+from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.imagefile import read_image
 from piclassify.shared.photo_folders import class_names, load_split

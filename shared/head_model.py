@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from piclassify.shared.atomic_file import write_atomically
+from piclassify.shared.backbone import description_path
 from piclassify.shared.head import FittedHead
 from piclassify.shared.manifest import Backbone, Head, Manifest, Reject, TensorSpec, checked_file
 from piclassify.shared.errors import ManifestError
@@ -45,7 +46,7 @@ def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, back
     if Path(backbone_source).resolve() != target.resolve():
         if not target.exists():
             write_atomically(target, Path(backbone_source).read_bytes())
-            description = Path(backbone_source).with_name(Path(backbone_source).stem + ".backbone.json")
+            description = description_path(backbone_source)
             if description.is_file():
                 write_atomically(out_dir / description.name, description.read_bytes())
     try:

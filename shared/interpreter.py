@@ -1,11 +1,13 @@
 """Opening a ``.tflite`` with the runtime in use, with every way that can fail as one line naming the file.
 
 Both the models' own interpreters (``shared.classifier``) and the backbone's (``shared.backbone``) open here.
+A model may be kept gzipped (``.tflite.gz``, the bundled backbone): it is inflated in memory, with a cap.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -15,6 +17,7 @@ from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.model_structure import structure_problem
 from piclassify.shared.runtime import Runtime
 
+MAX_MODEL_BYTES = 64 * 2 ** 20  # far above any model here (the backbone is 5 MB); a gzip bomb stops here
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
 
 
@@ -33,17 +36,36 @@ def runtime_step(step: Callable[[], object], model_path: Path, runtime: Runtime,
         raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot {what} ({text})") from None
 
 
+def read_model(model_path: Path) -> bytes:
+    """The model's bytes: the file's, or inflated from a ``.gz`` (at most ``MAX_MODEL_BYTES``)."""
+    try:
+        data = Path(model_path).read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
+    if not str(model_path).endswith(".gz"):
+        return data
+    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+    try:
+        content = inflate.decompress(data, MAX_MODEL_BYTES)
+    except zlib.error as exc:
+        raise ModelLoadError(f"{model_path}: not a whole gzip file ({exc})") from None
+    if inflate.unconsumed_tail:
+        raise ModelLoadError(f"{model_path}: inflates to more than {MAX_MODEL_BYTES // 2 ** 20} MiB, "
+                             "more than any model") from None
+    if not inflate.eof:
+        raise ModelLoadError(f"{model_path}: not a whole gzip file (it ends early)") from None
+    return content
+
+
 def open_interpreter(model_path: Path, runtime: Runtime, threads: Optional[int], converter: str) -> Any:
     """The runtime's interpreter for ``model_path`` (not yet allocated); ``converter`` is the TensorFlow
     version that wrote the model, named when the runtime lacks one of its ops."""
-    try:
-        problem = structure_problem(model_path.read_bytes())
-    except OSError as exc:
-        raise ModelLoadError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
+    content = read_model(model_path)
+    problem = structure_problem(content)
     if problem:
         raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({problem})")
     try:
-        return runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
+        return runtime.interpreter_class(model_content=content, num_threads=threads)
     except SystemError as exc:
         if runtime.name == "tflite-runtime" and int(np.__version__.split(".")[0]) >= 2:
             raise ModelLoadError(

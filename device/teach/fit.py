@@ -21,7 +21,7 @@ import numpy as np
 from piclassify.device.core.model_files import MODELS_DIR, checked_model_name, resolve_bundled
 from piclassify.device.errors import ModelNameError, OutputError
 from piclassify.shared.atomic_file import write_atomically
-from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.backbone import BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import DatasetError
 from piclassify.shared.head_model import head_manifest, write_head_model
@@ -31,7 +31,6 @@ from piclassify.shared.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.progress import Progress
 from piclassify.shared.runtime import distribution_version, load_runtime
 
-BACKBONE_FILE = f"{BACKBONE_NAME}.tflite"
 MIN_EXAMPLES = 2  # per class: "nothing in view" is calibrated on examples left out in turn
 
 

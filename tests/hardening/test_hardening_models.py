@@ -121,7 +121,7 @@ class FailingInterpreter:
     fails_at = "allocate_tensors"
     manifest_path = MODELS_DIR / "digits.json"
 
-    def __init__(self, model_path: str, num_threads=None) -> None:
+    def __init__(self, model_content: bytes, num_threads=None) -> None:
         manifest = json.loads(self.manifest_path.read_text())
         self._details = [
             [{"index": 0, "shape": np.array([1, *manifest[role]["shape"]]), "dtype": np.int8,

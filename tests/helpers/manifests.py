@@ -33,7 +33,7 @@ def head_like(**changes) -> Manifest:
     """A photo model that is all head, shaped like the bundled catsdogs: the backbone's view in, two labels out."""
     from piclassify.shared.manifest import Backbone, Head, Reject
 
-    backbone = Backbone(model_file="efficientnet-lite0.tflite", sha256="1" * 64, size=192,
+    backbone = Backbone(model_file="efficientnet-lite0.tflite.gz", sha256="1" * 64, size=192,
                         input=TensorSpec((224, 224, 3), "int8", Quantization(1 / 128, -1)),
                         features=TensorSpec((1280,), "int8", Quantization(0.02, -128)),
                         logits=TensorSpec((1000,), "int8", Quantization(0.08, -50)))

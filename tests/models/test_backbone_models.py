@@ -1,6 +1,6 @@
 """Models on the ImageNet backbone, on the device: the manifest's backbone and head, checked; frames judged by them.
 
-The backbone is one int8 file beside the models (``efficientnet-lite0.tflite``); each model names it by
+The backbone is one int8 file beside the models (``efficientnet-lite0.tflite.gz``, inflated in memory); each model names it by
 sha256 and says at what size it looks. A photo model is all head (``catsdogs.npz``: a linear layer over
 the backbone's features, and the backbone's view of its training photos); the 28x28 models keep their own
 network and use a head to tell when a frame shows nothing like what they read.
@@ -16,13 +16,13 @@ import pytest
 from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths, resolve_model
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.shared.backbone import BACKBONE_NAME, description_path, load_description
+from piclassify.shared.backbone import BACKBONE_FILE, description_path, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.manifest import Manifest, checked_file, load_manifest
 from tests.helpers.manifests import head_like
 
-BACKBONE = MODELS_DIR / f"{BACKBONE_NAME}.tflite"
+BACKBONE = MODELS_DIR / BACKBONE_FILE
 
 
 def test_a_head_model_round_trips_through_json():

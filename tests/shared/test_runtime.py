@@ -1,5 +1,6 @@
 """Runtime choice (LiteRT, then tflite-runtime, then tf.lite) and load failures a user can understand."""
 
+import gzip
 import importlib.util
 import sys
 import types
@@ -7,7 +8,9 @@ import types
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
+from piclassify.shared.backbone import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier, ModelLoadError
+from piclassify.shared.interpreter import MAX_MODEL_BYTES, open_interpreter, read_model
 from piclassify.shared.manifest import load_manifest
 from piclassify.shared.runtime import RUNTIMES, NoRuntimeError, Runtime, load_runtime
 
@@ -91,3 +94,23 @@ def test_native_messages_kept_from_the_runtime_stay_one_a_line(capfd):
     with native_stderr(keep=not_info):
         os.write(2, b"unsupported op")
     assert capfd.readouterr().err == "a delegate message without a newline\nunsupported op\n"
+
+
+def test_a_gzipped_model_is_inflated_in_memory():
+    """The bundled backbone is kept gzipped (under 5 MiB in the checkout); the interpreter gets its bytes."""
+    plain, packed = read_model(MODELS_DIR / "digits.tflite"), read_model(MODELS_DIR / BACKBONE_FILE)
+    assert packed[4:8] == plain[4:8] == b"TFL3"  # both flatbuffers with the TFLite identifier
+    assert (MODELS_DIR / BACKBONE_FILE).stat().st_size < 5 * 2 ** 20 < len(packed)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[: len(data) // 2], "not a whole gzip file"),
+    (lambda data: b"\x1f\x8b" + b"\0" * 40, "not a whole gzip file"),
+    (lambda data: gzip.compress(b"\0" * (MAX_MODEL_BYTES + 1)), "inflates to more than 64 MiB"),
+])
+def test_a_damaged_or_oversized_gzip_is_one_line_naming_the_file(tmp_path, damage, message):
+    path = tmp_path / "model.tflite.gz"
+    path.write_bytes(damage(gzip.compress((MODELS_DIR / "digits.tflite").read_bytes())))
+    with pytest.raises(ModelLoadError, match=message) as error:
+        open_interpreter(path, load_runtime(), None, "2.16")
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)

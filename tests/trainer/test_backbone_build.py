@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
-from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, load_description
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import read_image
 from piclassify.shared.manifest import Scaling
@@ -82,7 +82,7 @@ def test_imagenet_top1_puts_the_cats_and_dogs_in_its_cat_and_dog_classes(network
 
 def test_the_bundled_int8_backbone_agrees_with_the_float_network(network, photos):
     images, _ = photos
-    backbone = MODELS_DIR / f"{BACKBONE_NAME}.tflite"
+    backbone = MODELS_DIR / BACKBONE_FILE
     extractor = FeatureExtractor(MODELS_DIR, load_description(backbone), load_runtime())
     int8 = [extractor.extract(image) for image in images]
     features, logits = network.predict(scale_pixels(images, Scaling("centred")), verbose=0, batch_size=25)

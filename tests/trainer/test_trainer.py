@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
+from piclassify.shared.backbone import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.runtime import load_runtime
 from piclassify.trainer.cli import main as train_main
 
-BACKBONE = MODELS_DIR / "efficientnet-lite0.tflite"
+BACKBONE = MODELS_DIR / BACKBONE_FILE
 
 pytestmark = [pytest.mark.training, pytest.mark.dataset]
 

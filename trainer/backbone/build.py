@@ -8,6 +8,7 @@ its description, with what was measured, is written beside it as ``<name>.backbo
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -15,10 +16,11 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from piclassify.shared.backbone import BACKBONE_NAME, FeatureExtractor, description_path
+from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, description_path
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.interpreter import read_model
 from piclassify.shared.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
 from piclassify.shared.runtime import distribution_version
 from piclassify.shared.scaling import scale_pixels
@@ -97,7 +99,7 @@ def describe(model_path: Path, size: int) -> Backbone:
     """The description a manifest carries, read off the file's own tensors."""
     from piclassify.shared.runtime import load_runtime
 
-    interpreter = load_runtime().interpreter_class(model_path=str(model_path))
+    interpreter = load_runtime().interpreter_class(model_content=read_model(model_path))
     (detail,) = interpreter.get_input_details()
     outputs = {int(d["shape"][-1]): d for d in interpreter.get_output_details()}
 
@@ -113,7 +115,7 @@ def describe(model_path: Path, size: int) -> Backbone:
 
 def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optional[Path] = None, seed: int = 1,
                    log: Callable[[str], None] = print) -> Path:
-    """Build, convert, prove and write the backbone; return the ``.tflite`` path."""
+    """Build, convert, prove and write the backbone; return the ``.tflite.gz`` path."""
     from piclassify.shared.runtime import load_runtime
 
     source = weights_path()
@@ -127,10 +129,10 @@ def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optio
         tflite = to_int8_tflite(model, calibration, INPUT_SIZE)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / f"{BACKBONE_NAME}.tflite"
-    model_path.write_bytes(tflite)
+    model_path = out_dir / BACKBONE_FILE
+    model_path.write_bytes(gzip.compress(tflite, compresslevel=9, mtime=0))  # the same bytes for the same model
     backbone = describe(model_path, INPUT_SIZE)
-    metrics = {"model_bytes": model_path.stat().st_size}
+    metrics = {"model_bytes": len(tflite), "file_bytes": model_path.stat().st_size}
     check = find_folder(CHECK_FOLDER, data_dir)
     if check is not None:
         images = load_photos(_photo_files(check)[:: max(1, len(_photo_files(check)) // CHECK_PHOTOS)], INPUT_SIZE)
@@ -177,7 +179,7 @@ def find_backbone(out_dir: Path, backbone: Optional[Path], photos: Path, data_di
         if not Path(backbone).is_file():
             raise DatasetError(f"{backbone}: no such backbone file")
         return Path(backbone)
-    existing = Path(out_dir) / f"{BACKBONE_NAME}.tflite"
+    existing = Path(out_dir) / BACKBONE_FILE
     if existing.is_file():
         log(f"backbone: {existing}")
         return existing

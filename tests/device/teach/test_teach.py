@@ -46,7 +46,7 @@ def test_teach_writes_a_head_model_with_its_examples_and_cross_validated_accurac
     assert manifest["training"]["taught_on"] == "device"
     assert 0.0 <= manifest["metrics"]["cross_validated_accuracy"] <= 1.0
     assert manifest["reject"]["min_similarity"] > 0
-    assert sorted(p.name for p in taught.iterdir()) == ["efficientnet-lite0.backbone.json", "efficientnet-lite0.tflite",
+    assert sorted(p.name for p in taught.iterdir()) == ["efficientnet-lite0.backbone.json", "efficientnet-lite0.tflite.gz",
                                                         "things.json", "things.npz"]
 
 
