@@ -73,7 +73,11 @@ def quantize_bank(logits: np.ndarray) -> np.ndarray:
 
 
 def dequantize_bank(bank: np.ndarray) -> np.ndarray:
-    return normalise(bank.astype(np.float32) / np.float32(BANK_SCALE))
+    """The int8 rows as float32 rows of norm 1, in one array: a 2,000-photo bank is 8 MB, not three times that."""
+    rows = bank.astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))  # no (rows x 1000) temporary, as linalg.norm would make
+    rows /= np.maximum(norms, np.float32(1e-12))[:, np.newaxis]
+    return rows
 
 
 def neighbours_for(photos: int) -> int:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import numpy as np
 
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.model_structure import structure_problem
-from piclassify.shared.runtime import Runtime
+from piclassify.shared.runtime import Runtime, default_threads
 
 MAX_MODEL_BYTES = 64 * 2 ** 20  # far above any model here (the backbone is 5 MB); a gzip bomb stops here
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
@@ -37,35 +37,44 @@ def runtime_step(step: Callable[[], object], model_path: Path, runtime: Runtime,
 
 
 def read_model(model_path: Path) -> bytes:
-    """The model's bytes: the file's, or inflated from a ``.gz`` (at most ``MAX_MODEL_BYTES``)."""
+    """The model's bytes: the file's, or inflated from a ``.gz`` (at most ``MAX_MODEL_BYTES``).
+
+    A ``.gz`` is inflated as it is read, so the packed and the inflated bytes are never both in memory.
+    """
     try:
-        data = Path(model_path).read_bytes()
+        with open(model_path, "rb") as file:
+            if not str(model_path).endswith(".gz"):
+                return file.read()
+            return _inflate(file, model_path)
     except OSError as exc:
         raise ModelLoadError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
-    if not str(model_path).endswith(".gz"):
-        return data
+
+
+def _inflate(file: BinaryIO, model_path: Path) -> bytes:
     inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+    content = bytearray()
     try:
-        content = inflate.decompress(data, MAX_MODEL_BYTES)
+        while not inflate.eof and (chunk := file.read(1 << 20)):
+            content += inflate.decompress(chunk, MAX_MODEL_BYTES + 1 - len(content))
+            if len(content) > MAX_MODEL_BYTES or inflate.unconsumed_tail:
+                raise ModelLoadError(f"{model_path}: inflates to more than {MAX_MODEL_BYTES // 2 ** 20} MiB, "
+                                     "more than any model")
     except zlib.error as exc:
         raise ModelLoadError(f"{model_path}: not a whole gzip file ({exc})") from None
-    if inflate.unconsumed_tail:
-        raise ModelLoadError(f"{model_path}: inflates to more than {MAX_MODEL_BYTES // 2 ** 20} MiB, "
-                             "more than any model") from None
     if not inflate.eof:
-        raise ModelLoadError(f"{model_path}: not a whole gzip file (it ends early)") from None
-    return content
+        raise ModelLoadError(f"{model_path}: not a whole gzip file (it ends early)")
+    return bytes(content)
 
 
 def open_interpreter(model_path: Path, runtime: Runtime, threads: Optional[int], converter: str) -> Any:
-    """The runtime's interpreter for ``model_path`` (not yet allocated); ``converter`` is the TensorFlow
-    version that wrote the model, named when the runtime lacks one of its ops."""
+    """The runtime's interpreter for ``model_path`` (not yet allocated), on ``threads`` (default: ``default_threads``);
+    ``converter`` is the TensorFlow version that wrote the model, named when the runtime lacks one of its ops."""
     content = read_model(model_path)
     problem = structure_problem(content)
     if problem:
         raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({problem})")
     try:
-        return runtime.interpreter_class(model_content=content, num_threads=threads)
+        return runtime.interpreter_class(model_content=content, num_threads=threads or default_threads())
     except SystemError as exc:
         if runtime.name == "tflite-runtime" and int(np.__version__.split(".")[0]) >= 2:
             raise ModelLoadError(

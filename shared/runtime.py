@@ -7,6 +7,7 @@ nothing and never pulls in TensorFlow. The device and the trainer's verification
 from __future__ import annotations
 
 import importlib
+import os
 import platform
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -30,6 +31,22 @@ class Runtime:
     name: str
     version: str
     interpreter_class: Callable[..., Any]
+
+
+MAX_DEFAULT_THREADS = 4  # a Pi 4 or 5 has 4 cores; beyond 4 an EfficientNet-Lite0 gains little and starves the rest
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a systemd CPUAffinity=), else all."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Interpreter threads when none are asked for: every usable core, at most ``MAX_DEFAULT_THREADS``.
+
+    The runtimes' own default is one thread, half or a quarter of what a Pi can do for the backbone.
+    """
+    return min(MAX_DEFAULT_THREADS, usable_cores())
 
 
 def distribution_version(distribution: str) -> str:

@@ -34,12 +34,11 @@ from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
 from piclassify.shared.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.progress import Progress
-from piclassify.shared.runtime import load_runtime
+from piclassify.shared.runtime import load_runtime, usable_cores
 from piclassify.trainer.backbone.build import find_backbone, find_folder
 from piclassify.trainer.clothing import MAPPED, find_photos, measure_and_record_photos
 from piclassify.trainer.datasets import DATASETS, load_dataset
 from piclassify.trainer.nothing_in_view import kinds_in, measure_and_record, record_kinds
-from piclassify.trainer.parallel import usable_cores
 from piclassify.trainer.photos import render_drawing, render_on_paper
 from piclassify.trainer.publish import record_metrics
 

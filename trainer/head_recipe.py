@@ -25,11 +25,10 @@ from piclassify.shared.manifest import Manifest
 from piclassify.shared.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
 from piclassify.shared.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.progress import Progress
-from piclassify.shared.runtime import load_runtime
+from piclassify.shared.runtime import load_runtime, usable_cores
 from piclassify.shared.tensors import output_probabilities, predicted_indices
 from piclassify.trainer.backbone.build import find_backbone
 from piclassify.trainer.nothing_in_view import kinds_in, measure_and_record, record_kinds
-from piclassify.trainer.parallel import usable_cores
 from piclassify.trainer.publish import producer_versions, record_metrics
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Sequence, TypeVar
 
+from piclassify.shared.runtime import usable_cores
+
 Job = TypeVar("Job")
 Answer = TypeVar("Answer")
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def map_on_cores(function: Callable[[Job], Answer], jobs: Sequence[Job], chunksize: int = 16) -> list[Answer]:

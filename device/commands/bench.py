@@ -43,6 +43,11 @@ class BenchReport:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
 
+    @property
+    def frame_ms(self) -> float:
+        """A frame's median milliseconds through the pipeline, capture aside."""
+        return sum(self.stages[stage].median_ms for stage in STAGES)
+
     def lines(self) -> list[str]:
         out = [f"{'stage':<12} {'median ms':>10} {'p95 ms':>10}"]
         for name, stats in self.stages.items():

@@ -25,11 +25,12 @@ from piclassify.shared.runtime import NoRuntimeError
 DEFAULT_MODEL = "digits"
 
 
-def _add_model_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+def _add_model_options(p: argparse.ArgumentParser, required: bool = True, threads: bool = True) -> None:
     p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
                    help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, or its .json")
-    p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
-                   help="interpreter threads, 1-64 (default: the runtime's choice)")
+    if threads:
+        p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
+                       help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
     p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
                    help="force a runtime (default: the first installed, in that order)")
 
@@ -125,9 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="per-stage latency, frames per second, peak memory",
                        description="Benchmark the pipeline on in-memory 640x480 frames (default) or a real source.")
-    _add_model_options(p)
+    _add_model_options(p, threads=False)
+    p.add_argument("--threads", type=thread_counts, default=(1, 2, 4), metavar="N[,N...]",
+                   help="interpreter threads to time, each in turn (default 1,2,4)")
     p.add_argument("--source", default="memory", help="memory (default), or a source as for `run`")
-    p.add_argument("--frames", type=bounded(int, 1, 10 ** 7), default=2000, help="frames to time (default 2000)")
+    p.add_argument("--frames", type=bounded(int, 1, 10 ** 7), default=500,
+                   help="frames to time for each thread count (default 500)")
     p.add_argument("--no-cold-start", action="store_true", help="skip timing a fresh process's first prediction")
     p.set_defaults(func=cmd_bench)
 
@@ -135,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet_command(sub)
     _add_service_commands(sub)
     return parser
+
+
+def thread_counts(text: str) -> tuple[int, ...]:
+    """An argparse type: thread counts from 1 to 64, separated by commas (``1,2,4``)."""
+    parse = bounded(int, 1, 64)
+    return tuple(parse(part) for part in text.split(","))
 
 
 def bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
@@ -446,20 +456,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from piclassify.device.commands.bench import cold_start, in_memory_frames, run_bench, sample_frames
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import open_source
+    from piclassify.shared.runtime import default_threads
 
-    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
-    samples, images = sample_frames(pipeline.manifest.name)
-    if args.source == "memory":
-        frames = in_memory_frames(images, args.frames + 20)
-        where = f"{len(images)} bundled samples as 640x480 RGB frames in memory"
-    else:
-        source = open_source(args.source)
-        frames = (frame for _, frame in zip(range(args.frames + 20), source))
-        where = f"{source.name} ({source.layout} frames)"
-    print(f"bench: {pipeline.manifest.name} on {where} with {pipeline.classifier.runtime.name} "
-          f"{pipeline.classifier.runtime.version}")
-    for line in run_bench(pipeline, frames).lines():
-        print(line)
+    reports = {}
+    for threads in args.threads:
+        pipeline = Pipeline.load(args.model, threads=threads, runtime=args.runtime)
+        samples, images = sample_frames(pipeline.manifest.name)
+        if args.source == "memory":
+            frames = in_memory_frames(images, args.frames + 20)
+            where = f"{len(images)} bundled samples as 640x480 RGB frames in memory"
+        else:
+            source = open_source(args.source)
+            frames = (frame for _, frame in zip(range(args.frames + 20), source))
+            where = f"{source.name} ({source.layout} frames)"
+        print(f"bench: {pipeline.manifest.name} on {where} with {pipeline.classifier.runtime.name} "
+              f"{pipeline.classifier.runtime.version}, {threads} thread{'s' if threads > 1 else ''}")
+        reports[threads] = run_bench(pipeline, frames)
+        for line in reports[threads].lines():
+            print(line)
+        print()
+    if len(reports) > 1:
+        print(f"{'threads':<8} {'ms a frame':>10} {'frames/s':>9}   (medians: preprocess + invoke + postprocess)")
+        for threads, report in reports.items():
+            print(f"{threads:<8} {report.frame_ms:10.2f} {report.fps:9.0f}")
+    print(f"default threads here: {default_threads()} (the usable cores, at most 4)")
     if not args.no_cold_start and samples:
         seconds, rss = cold_start(args.model, str(samples[0]))
         print(f"cold start: a fresh `piclassify predict` on {samples[0].name} took {seconds:.2f} s, "

@@ -114,3 +114,18 @@ def test_a_damaged_or_oversized_gzip_is_one_line_naming_the_file(tmp_path, damag
     with pytest.raises(ModelLoadError, match=message) as error:
         open_interpreter(path, load_runtime(), None, "2.16")
     assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 2), (4, 4), (8, 4)])
+def test_interpreters_use_the_usable_cores_up_to_4_unless_told(monkeypatch, cores, threads):
+    """The runtimes' own default is one thread; a Pi 4 or 5 has four cores for the backbone."""
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    asked = []
+
+    def interpreter(model_content, num_threads):
+        asked.append(num_threads)
+
+    runtime = Runtime("ai-edge-litert", "2.3.0", interpreter)
+    open_interpreter(MODELS_DIR / "digits.tflite", runtime, None, "2.16")
+    open_interpreter(MODELS_DIR / "digits.tflite", runtime, 3, "2.16")
+    assert asked == [threads, 3]

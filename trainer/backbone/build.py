@@ -22,13 +22,12 @@ from piclassify.shared.framing import frame_rgb
 from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.interpreter import read_model
 from piclassify.shared.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
-from piclassify.shared.runtime import distribution_version
+from piclassify.shared.runtime import distribution_version, usable_cores
 from piclassify.shared.scaling import scale_pixels
 from piclassify.trainer.backbone.efficientnet_lite import (FEATURES, IMAGENET_CLASSES, INPUT_SIZE, WEIGHTS_PACKAGE,
                                                            build_efficientnet_lite0, load_imagenet_weights, weights_path)
 from piclassify.trainer.datasets import candidate_dirs
 from piclassify.shared.errors import DatasetError
-from piclassify.trainer.parallel import usable_cores
 from piclassify.shared.progress import Progress
 from piclassify.trainer.publish import producer_versions
 

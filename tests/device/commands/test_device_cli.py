@@ -184,9 +184,19 @@ def test_a_device_prediction_never_imports_tensorflow(model):
     assert tensorflow_loaded_by(["predict", "--model", model, *map(str, samples)]) == []
 
 
-def test_bench_reports_every_stage_and_throughput(capsys):
-    assert main(["bench", "--model", "digits", "--frames", "30", "--no-cold-start"]) == 0
+def test_bench_reports_every_stage_and_throughput_for_each_thread_count(capsys):
+    assert main(["bench", "--model", "digits", "--frames", "30", "--threads", "1,2", "--no-cold-start"]) == 0
     out = capsys.readouterr().out
     for stage in ("capture", "preprocess", "invoke", "postprocess", "pre+post"):
-        assert f"\n{stage}" in out
-    assert "30 frames in" in out and "frames/s" in out and "peak RSS" in out
+        assert out.count(f"\n{stage}") == 2
+    assert out.count("30 frames in") == 2 and "frames/s" in out and "peak RSS" in out
+    assert ", 1 thread\n" in out and ", 2 threads\n" in out
+    summary = out[out.index("threads  ms a frame"):].splitlines()
+    assert [row.split()[0] for row in summary[1:3]] == ["1", "2"]
+    assert summary[3].startswith("default threads here: ")
+
+
+def test_bench_refuses_a_thread_count_out_of_range():
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--model", "digits", "--threads", "1,0"])
+    assert exit_.value.code == 2
