@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import pytest
 
@@ -26,12 +26,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 class Chromium:
     """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4): no WebSocket needed."""
 
-    def __init__(self, executable: str, profile: Path) -> None:
+    def __init__(self, executable: str, profile: Path, options: Sequence[str] = ()) -> None:
         to_browser, self._to = os.pipe()
         self._from, from_browser = os.pipe()
         command = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
+                   "--disable-dev-shm-usage", f"--user-data-dir={profile}", *options, "--remote-debugging-pipe",
+                   "about:blank"]
         self._log = open(profile.parent / "chromium.log", "wb")
         on_3_and_4 = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
                       "os.execv(sys.argv[3], sys.argv[3:])")

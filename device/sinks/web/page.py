@@ -1,11 +1,14 @@
 """The web view's one page: HTML, CSS and JavaScript in one string, no external assets (the Pi is offline).
 
-It shows the live stream (label, score and fps drawn on it by the server), the framed model input
-magnified, the last results, counts per label and the status; in trigger mode a "Classify now"
-button. With the service's teach panel: classes named here, examples captured from the camera into
-each (undo the last), a model fitted and run; a photo uploaded from a phone classified (and kept as
-an example, if asked); a digit drawn with a finger or the mouse classified by the digits model. A
-token in the page's address (``?token=``) is passed on to every request it makes.
+It shows the live view (label, score and fps drawn on it by the server), the framed model input
+magnified, the answer in its header, the last results, counts per label and the status; in trigger
+mode a "Classify now" button. The live view, its answer, the model input and the newest result are
+all of one frame: the page asks ``/api/frame`` which frame to show next, loads that frame's picture
+and model input, and shows them with its answer at once. With the service's teach panel: classes
+named here, examples captured from the camera into each (undo the last), a model fitted and run; a
+photo uploaded from a phone classified (and kept as an example, if asked); a digit drawn with a
+finger or the mouse classified by the digits model. A token in the page's address (``?token=``) is
+passed on to every request it makes.
 """
 
 PAGE_HTML = r"""<!doctype html>
@@ -103,8 +106,8 @@ canvas { display: block; width: 100%; max-width: 280px; aspect-ratio: 1; backgro
 "use strict";
 const token = new URLSearchParams(location.search).get("token");
 const $ = (id) => document.getElementById(id);
-const shown = new Set();
-let inputAt = 0, inputShown = 0;
+let lookSeq = 0, lookId = 0;  // the frame on screen: its number here, its result's id
+let ahead = [];  // results newer than the frame on screen, listed once it catches up (at most 100 wait)
 
 function url(path, extra) {
   const parts = [extra, token ? "token=" + encodeURIComponent(token) : ""].filter(Boolean);
@@ -130,39 +133,74 @@ function bytes(n) {
     : (n / 1048576).toFixed(1) + " MiB";
 }
 function addResult(r, id) {
-  if (id != null) { if (shown.has(id)) return; shown.add(id); }
-  const list = $("results");
+  // In the order of their ids (their capture times), each once, at most 30.
+  const list = $("results"), rows = [...list.querySelectorAll("li[data-id]")];
+  if (rows.some((li) => Number(li.dataset.id) === id)) return;
+  const older = rows.find((li) => Number(li.dataset.id) < id);
+  if (!older && rows.length >= 30) return;
   const empty = list.querySelector(".empty");
   if (empty) empty.remove();
   const li = node("li", undefined, r.label == null ? "none" : "");
+  li.dataset.id = id;
   li.append(node("span", clock(r.time), "t"),
             node("span", r.label == null ? "nothing in view" : r.label, "l"),
             node("span", r.score == null ? "" : r.score.toFixed(2), "s"));
   li.title = r.source + " #" + r.frame + (r.reason ? " (" + r.reason + ")" : "");
-  list.prepend(li);
+  list.insertBefore(li, older || null);
   while (list.children.length > 30) list.lastChild.remove();
 }
-function refreshInput() {
-  // Loaded off-screen, then shown: setting the visible image's src would blank it while the next loads.
-  const now = Date.now();
-  if (now - inputAt < 200) return;
-  inputAt = now;
-  const next = new Image();
-  next.onload = () => {
-    if (now < inputShown) return;  // a newer one is already shown
-    inputShown = now;
-    $("input").src = next.src;
-  };
-  next.src = url("model-input.png", "n=" + now);
+function arrived(r, id) {
+  // A result newer than the frame on screen waits for it, so the newest row is never ahead of the picture.
+  if (id > lookId) ahead.push({r, id}); else addResult(r, id);
+  if (ahead.length > 100) catchUp(ahead[0].id);
+}
+function catchUp(id) {
+  for (const a of ahead.filter((a) => a.id <= id)) addResult(a.r, a.id);
+  ahead = ahead.filter((a) => a.id > id);
+}
+function said(r) {
+  return r.label == null ? "nothing in view" : r.label + (r.score == null ? "" : " " + r.score.toFixed(2));
+}
+function picture(id, path, seq) {
+  const img = new Image();
+  img.id = id;
+  img.alt = $(id).alt;
+  img.src = url(path, "seq=" + seq);
+  return img;
+}
+async function show(f) {
+  // The frame (its answer drawn on it) and its model input load off-screen, then go in with its answer and its
+  // row at once: everything on screen is of one frame.
+  const live = picture("live", "snapshot.jpg", f.seq), input = picture("input", "model-input.png", f.seq);
+  lookSeq = f.seq;
+  try { await Promise.all([live.decode(), input.decode()]); } catch (error) { return; }  // gone: the next one
+  $("live").replaceWith(live);
+  $("input").replaceWith(input);
+  lookId = f.result.id;
+  $("now").textContent = said(f.result);
+  $("live-note").textContent = "live view, frame " + f.result.frame;
+  if (f.listed) addResult(f.result, lookId);
+  catchUp(lookId);
+}
+async function look() {
+  for (;;) {
+    try {
+      const response = await fetch(url("api/frame", "after=" + lookSeq), {cache: "no-store"});
+      if (!response.ok) throw new Error(response.status + " " + response.statusText);
+      const f = await response.json();
+      if (f.seq !== lookSeq) await show(f);
+    } catch (error) {
+      $("live-note").textContent = "live view unavailable (" + error.message + "); retrying";
+      catchUp(Infinity);  // the results need not wait for a picture that does not come
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
 }
 function row(dl, key, value) { dl.append(node("dt", key), node("dd", value)); }
 function renderStatus(s) {
   $("title").textContent = "piclassify: " + s.model;
   document.title = "piclassify: " + s.model;
   $("health").className = "dot " + (s.healthy ? "ok" : "bad");
-  const last = s.last;
-  $("now").textContent = !last ? "" : last.label == null ? "nothing in view"
-    : last.label + " " + last.score.toFixed(2);
   $("input-note").textContent = "model input, " + s.input[0] + "x" + s.input[1];
   $("trigger").hidden = s.mode !== "trigger";
   const dl = node("dl");
@@ -193,7 +231,11 @@ function renderStatus(s) {
     tr.append(node("td", label), node("td", String(s.counts[label]), "n"), cell);
     table.append(tr);
   }
-  if (!labels.length) table.append(node("tr")).append(node("td", "none yet", "empty"));
+  if (!labels.length) {
+    const tr = node("tr");
+    tr.append(node("td", "none yet", "empty"));
+    table.append(tr);
+  }
   $("counts").replaceWith(table);
 }
 async function status() {
@@ -201,7 +243,6 @@ async function status() {
     const response = await fetch(url("api/status"), {cache: "no-store"});
     if (!response.ok) throw new Error(response.status + " " + response.statusText);
     renderStatus(await response.json());
-    refreshInput();
   } catch (error) {
     $("health").className = "dot bad";
     $("now").textContent = "offline (" + error.message + ")";
@@ -210,21 +251,12 @@ async function status() {
 async function history() {
   try {
     const response = await fetch(url("api/results", "limit=30"), {cache: "no-store"});
-    if (response.ok) for (const r of (await response.json()).results) addResult(r, String(r.id));
+    if (response.ok) for (const r of (await response.json()).results) arrived(r, r.id);
   } catch (error) { /* the event stream carries on */ }
 }
 function events() {
   const source = new EventSource(url("api/events"));
-  source.onmessage = (e) => { addResult(JSON.parse(e.data), e.lastEventId); refreshInput(); };
-}
-function stream() {
-  const img = $("live");
-  img.onload = () => { $("live-note").textContent = "live view"; };
-  img.onerror = () => {
-    $("live-note").textContent = "live view unavailable (too many viewers, or offline); retrying";
-    setTimeout(stream, 5000);
-  };
-  img.src = url("stream.mjpg", "n=" + Date.now());
+  source.onmessage = (e) => arrived(JSON.parse(e.data), Number(e.lastEventId));
 }
 $("trigger").addEventListener("click", async () => {
   const button = $("trigger");
@@ -336,7 +368,7 @@ window.addEventListener("load", () => {
   status();
   setInterval(status, 2000);
   history().then(events);
-  setTimeout(stream, 0);
+  look();
 });
 </script>
 </body>

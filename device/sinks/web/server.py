@@ -31,7 +31,7 @@ from piclassify.device.sinks.web.auth import Access, WebError, is_loopback
 from piclassify.device.sinks.web.history import read_recent
 from piclassify.device.sinks.web.page import PAGE
 from piclassify.device.sinks.web.render import model_input_png
-from piclassify.device.sinks.web.state import WebState
+from piclassify.device.sinks.web.state import Look, WebState
 from piclassify.device.sinks.web.status import healthy, status
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.imagefile import decode_image
@@ -340,24 +340,69 @@ class Handler(BaseHTTPRequestHandler):
                    {"Content-Security-Policy": csp, "X-Frame-Options": "DENY"})
 
     def snapshot(self, query: dict[str, list[str]]) -> None:
-        jpeg = self.server.state.jpeg()
-        if jpeg is None:
-            self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
-            return
-        self._send(HTTPStatus.OK, jpeg.data, "image/jpeg")
+        """The newest frame with its answer drawn on it; ``?seq=N``: frame N (see ``api_frame``)."""
+        look = self._look(query)
+        if look is not None:
+            self._send(HTTPStatus.OK, look.jpeg, "image/jpeg")
 
     def model_input(self, query: dict[str, list[str]]) -> None:
-        """The newest frame's exact model input; the first request after a while waits for the next frame
-        (up to a second), since the loop keeps the input only while someone watches."""
+        """The newest frame's exact model input; ``?seq=N``: frame N's (see ``api_frame``)."""
         state = self.server.state
         state.touch()
+        if "seq" in query:
+            look = self._look(query)
+            if look is not None:
+                self._send(HTTPStatus.OK, look.png(state.view.input_size), "image/png")
+            return
+        self._await_model_input()
+        self._send(HTTPStatus.OK, model_input_png(state.model_input(), state.view.input_size), "image/png")
+
+    def _await_model_input(self) -> None:
+        """The loop keeps the model input only while someone watches: after a while, the next frame has it (wait up
+        to a second for it)."""
+        state = self.server.state
         seq, delivery = state.latest()
         deadline = time.monotonic() + WAIT_SLICE_S
         while delivery is not None and delivery.result.label is not None and delivery.model_input is None \
                 and time.monotonic() < deadline:
             seq = state.wait_frame(seq, deadline - time.monotonic())
             delivery = state.latest()[1]
-        self._send(HTTPStatus.OK, model_input_png(state.model_input(), state.view.input_size), "image/png")
+
+    def _look(self, query: dict[str, list[str]]) -> Optional[Look]:
+        """The newest frame's look, or ``?seq=N``'s; None after answering why not (no frame yet; not a number; no
+        longer kept: the page asks ``/api/frame`` for a newer one)."""
+        state = self.server.state
+        if "seq" not in query:
+            look = state.look()
+            if look is None:
+                self._error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
+            return look
+        seq = _whole(_first(query, "seq"))
+        if seq is None:
+            self._error(HTTPStatus.BAD_REQUEST, "seq must be a whole number")
+            return None
+        look = state.look_at(seq)
+        if look is None:
+            self._error(HTTPStatus.NOT_FOUND, "that frame is no longer kept")
+        return look
+
+    def api_frame(self, query: dict[str, list[str]]) -> None:
+        """``?after=N``: the frame the page shows next, once one newer than frame N is due (at most ``stream_fps``
+        a second, the same frame for every client), else after a second the newest again: its number ``seq``
+        (0: no frame yet), its result and whether that is one of the results. The page then fetches
+        ``snapshot.jpg?seq=`` and ``model-input.png?seq=``: everything it shows is of that one frame."""
+        after = _whole(_first(query, "after") or "0")
+        if after is None:
+            self._error(HTTPStatus.BAD_REQUEST, "after must be a whole number")
+            return
+        state = self.server.state
+        state.touch()
+        self._await_model_input()
+        look = state.next_look(after, self.server.frame_period, WAIT_SLICE_S)
+        if look is None:
+            self._json({"seq": 0, "result": None, "listed": False})
+            return
+        self._json({"seq": look.seq, "result": look.published.record(), "listed": look.listed})
 
     def stream(self, query: dict[str, list[str]]) -> None:
         """MJPEG: the newest frame at most ``stream_fps`` times a second, the same one (one encoding) for every
@@ -373,26 +418,18 @@ class Handler(BaseHTTPRequestHandler):
             sent_seq, sent_at = 0, 0.0
             while not state.closed.is_set():
                 state.touch()
-                seq = state.wait_frame(sent_seq, WAIT_SLICE_S)
+                look = state.next_look(sent_seq, server.frame_period, WAIT_SLICE_S)
                 if self._client_gone():
                     break
-                resend = seq == sent_seq and time.monotonic() - sent_at >= RESEND_S
-                if seq == 0 or (seq == sent_seq and not resend):
+                if look is None or (look.seq == sent_seq and time.monotonic() - sent_at < RESEND_S):
                     continue
-                jpeg = state.jpeg(server.frame_period)
-                if jpeg is None:
-                    continue
-                if jpeg.seq == sent_seq and not resend:  # the next shared frame is not due yet
-                    if state.closed.wait(max(0.0, jpeg.at + server.frame_period - time.monotonic())):
-                        break
-                    continue
-                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg.data)}"
-                                 "\r\n\r\n".encode("ascii") + jpeg.data + b"\r\n")
+                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(look.jpeg)}"
+                                 "\r\n\r\n".encode("ascii") + look.jpeg + b"\r\n")
                 with state.changed:
                     state.stream_sent += 1
-                    if sent_seq and jpeg.seq > sent_seq + 1:
-                        state.stream_dropped += jpeg.seq - sent_seq - 1
-                sent_seq, sent_at = jpeg.seq, time.monotonic()
+                    if sent_seq and look.seq > sent_seq + 1:
+                        state.stream_dropped += look.seq - sent_seq - 1
+                sent_seq, sent_at = look.seq, time.monotonic()
         except OSError:  # the client went away (reset, broken pipe, or stalled past the socket timeout)
             pass
         finally:
@@ -565,6 +602,11 @@ def _first(query: dict[str, list[str]], key: str) -> Optional[str]:
     return values[0] if values else None
 
 
+def _whole(text: Optional[str]) -> Optional[int]:
+    """A whole number written in ASCII digits (``int`` also takes "٣", signs, spaces and underscores), or None."""
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) <= 20 else None
+
+
 def _event(record: dict[str, Any]) -> bytes:
     body = {key: value for key, value in record.items() if key != "id"}
     return (f"id: {record['id']}\ndata: " + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -577,6 +619,7 @@ GET_ROUTES: dict[str, Callable[[Handler, dict[str, list[str]]], None]] = {
     "/snapshot.jpg": Handler.snapshot,
     "/model-input.png": Handler.model_input,
     "/api/status": Handler.api_status,
+    "/api/frame": Handler.api_frame,
     "/api/results": Handler.api_results,
     "/api/events": Handler.api_events,
     "/api/teach": Handler.api_teach,

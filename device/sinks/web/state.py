@@ -2,9 +2,13 @@
 
 ``WebState.handle`` runs in the classify loop, so it only stores references under a lock and wakes
 the waiting streams: O(1), never waiting for a client. Everything costly happens in the server's
-threads: a frame is JPEG-encoded once, by the first stream client that wants it, for all of them
-(``WebState.jpeg``), and not at all while nobody watches. The loop keeps the framed model input
+threads: a frame is JPEG-encoded once, by the first client that wants it, for all of them
+(``WebState.look``), and not at all while nobody watches. The loop keeps the framed model input
 only while someone looked at the page in the last ``WATCH_S`` seconds (``wants_model_input``).
+
+What a client shows of a frame is one ``Look``: its result, its JPEG with that result drawn on it,
+and its model input. The last ``LOOKS`` stay, by number, so the page can fetch the picture and the
+model input of the very frame whose answer it shows, not of whichever frame is newest by then.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.web.history import result_id
-from piclassify.device.sinks.web.render import caption, frame_jpeg
+from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
 from piclassify.shared.result import Result
 
 if TYPE_CHECKING:
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
 RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
+LOOKS = 8  # encoded frames kept for the pages still fetching their parts (a second or two at the stream's rate)
 STAGES = ("preprocess", "invoke", "postprocess")
 
 
@@ -63,15 +68,6 @@ class WebView:
         return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
 
 
-@dataclass(frozen=True)
-class Jpeg:
-    """A frame as the streams send it: its number, the JPEG, and when it was encoded (``time.monotonic()``)."""
-
-    seq: int
-    data: bytes
-    at: float
-
-
 class Published:
     """A result as the web view publishes it: its record (the result schema), made once, and its id."""
 
@@ -92,8 +88,35 @@ class Published:
         return self.record()["id"]
 
 
+def listed(delivery: Delivery) -> bool:
+    """Whether a delivery is one of the results (and events): "nothing in view" only when it starts."""
+    return delivery.result.label is not None or delivery.changed
+
+
+class Look:
+    """One frame as every client shows it: its number, its result, the frame with that result drawn on it as JPEG
+    (encoded here, once), when that was (``time.monotonic()``), and its model input as PNG (made when first asked
+    for). It keeps no frame, only the JPEG and the small model input."""
+
+    __slots__ = ("seq", "published", "listed", "jpeg", "at", "_model_input", "_png")
+
+    def __init__(self, seq: int, delivery: Delivery, fps: float) -> None:
+        self.seq = seq
+        self.published = Published(delivery.result)
+        self.listed = listed(delivery)
+        self.jpeg = frame_jpeg(delivery.frame, caption(delivery.result, fps))
+        self.at = time.monotonic()
+        self._model_input = delivery.model_input
+        self._png: Optional[bytes] = None
+
+    def png(self, size: tuple[int, int]) -> bytes:
+        if self._png is None:
+            self._png = model_input_png(self._model_input, size)
+        return self._png
+
+
 class WebState:
-    """What the loop last handed over, the recent results, the counts, and the streams' shared JPEG."""
+    """What the loop last handed over, the recent results, the counts, and the clients' shared looks."""
 
     def __init__(self, view: WebView, recent: int = RECENT) -> None:
         self.view = view
@@ -109,8 +132,8 @@ class WebState:
         self.watch_until = 0.0
         self.stream_sent = 0  # frames sent to stream clients
         self.stream_dropped = 0  # frames a stream client never got: a newer one came first (rate cap, slow client)
-        self.encoded = 0  # frames JPEG-encoded for the streams and snapshots
-        self._jpeg: Optional[Jpeg] = None
+        self.encoded = 0  # frames JPEG-encoded for the page, the streams and snapshots
+        self._looks: deque[Look] = deque(maxlen=LOOKS)  # oldest first
         self._encode = threading.Lock()
         self._rate = _Rate()
 
@@ -124,7 +147,7 @@ class WebState:
             self.delivery = delivery
             if result.label is not None:
                 self.counts[result.label] = self.counts.get(result.label, 0) + 1
-            if result.label is not None or delivery.changed:  # "nothing in view" once when it starts
+            if listed(delivery):
                 self.recent.append(Published(result))
                 self.published += 1
             for stage in STAGES:
@@ -179,24 +202,44 @@ class WebState:
             rate = loop.counts.classified / max(time.monotonic() - loop.counts.started, 1e-3)
         return rate or 0.0
 
-    def jpeg(self, every_s: float = 0.0) -> Optional[Jpeg]:
-        """The newest frame with its caption as JPEG, encoded once however many clients ask for it.
+    def look(self, every_s: float = 0.0) -> Optional[Look]:
+        """The newest frame's look, encoded once however many clients ask for it; None before the first frame.
 
-        Streams pass their frame period: a newer frame is encoded only once ``every_s`` has passed since
-        the last, so all streams share one frame per period, and one encoding.
+        Streams and pages pass their frame period: a newer frame is encoded only once ``every_s`` has passed since
+        the last, so all of them share one frame per period, and one encoding.
         """
         with self._encode:
             seq, delivery = self.latest()
-            cached = self._jpeg
+            with self.changed:
+                cached = self._looks[-1] if self._looks else None
             if cached is not None and (cached.seq >= seq or time.monotonic() < cached.at + every_s):
                 return cached
             if delivery is None:
                 return None
-            data = frame_jpeg(delivery.frame, caption(delivery.result, self.fps()))
-            self._jpeg = Jpeg(seq, data, time.monotonic())
+            look = Look(seq, delivery, self.fps())
             with self.changed:
+                self._looks.append(look)
                 self.encoded += 1
-            return self._jpeg
+            return look
+
+    def next_look(self, after: int, every_s: float, timeout: float) -> Optional[Look]:
+        """The shared look of a frame newer than ``after`` once one is due (see ``look``); when ``timeout`` passes
+        first (or on closing), the newest look, which may be the one numbered ``after`` again."""
+        deadline = time.monotonic() + timeout
+        while not self.closed.is_set() and time.monotonic() < deadline:
+            if self.wait_frame(after, deadline - time.monotonic()) <= after:
+                continue
+            look = self.look(every_s)
+            if look is None or look.seq > after:
+                return look
+            if self.closed.wait(max(0.0, min(look.at + every_s, deadline) - time.monotonic())):  # not due yet
+                break
+        return self.look(every_s)
+
+    def look_at(self, seq: int) -> Optional[Look]:
+        """Frame ``seq``'s look, while it is among the last ``LOOKS``."""
+        with self.changed:
+            return next((look for look in self._looks if look.seq == seq), None)
 
     def model_input(self) -> Optional[np.ndarray]:
         with self.changed:

@@ -195,7 +195,9 @@ def test_a_browser_teaches_two_classes_uploads_a_photo_and_draws_a_digit(tmp_pat
                           .startswith("clothes"), STEP_S), run("document.getElementById('upload-answer').textContent",
                                                            session)
 
-        box = run("(() => { const b = document.getElementById('draw').getBoundingClientRect(); "
+        assert wait_until(lambda: run("document.querySelectorAll('#results li').length", session) == 30, STEP_S)
+        box = run("(() => { const pad = document.getElementById('draw'); pad.scrollIntoView({block: 'center'}); "
+                  "const b = pad.getBoundingClientRect(); "
                   "return [b.left, b.top, b.width]; })()", session)
         left, top, width = box
         stroke = [(80, 90), (110, 60), (170, 60), (195, 100), (90, 220), (205, 220)]  # a "2", in canvas pixels

@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import pytest
 from conftest import REPO, wait_until, without_backbone
 from PIL import Image
@@ -43,9 +44,11 @@ from piclassify.device.sinks.web.auth import WebError, parse_listen
 from piclassify.device.sinks.web.history import read_recent
 from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.page import PAGE
+from piclassify.device.sinks.web.render import caption, frame_jpeg
 from piclassify.device.sinks.web.sink import WebSink
-from piclassify.device.sinks.web.state import WebView
+from piclassify.device.sinks.web.state import LOOKS, WebView
 from piclassify.device.sinks.web.status import cpu_temperature
+from piclassify.shared.framed import FramingSteps
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
 SAMPLES = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
@@ -317,6 +320,30 @@ def test_an_event_per_result_in_the_result_schema(start_web):
         assert len(sse_events(service, 1, {"Last-Event-ID": odd})) == 1
 
 
+def test_a_frame_its_picture_and_its_model_input_by_number(start_web, digits):
+    """``/api/frame`` names the frame to show and gives its result; ``snapshot.jpg`` and ``model-input.png`` give that
+    frame's, by its number, whichever frame is newest by then, while the last ``LOOKS`` are kept."""
+    model_inputs = {label: model_input for label, _, _, model_input in digit_looks(digits)}
+    service = start_web(web="stream_fps = 20")
+    first = service.json("/api/frame")
+    assert first["seq"] > 0 and first["listed"] is True and list(first["result"]) == RESULT_KEYS + ["id"]
+    shown = [first]
+    while len(shown) <= LOOKS:
+        shown.append(service.json(f"/api/frame?after={shown[-1]['seq']}"))
+        assert shown[-1]["seq"] > shown[-2]["seq"]
+    for frame in shown[1:3]:
+        number = f"?seq={frame['seq']}"
+        status, headers, jpeg = service.get("/snapshot.jpg" + number)
+        assert status == 200 and headers["Content-Type"] == "image/jpeg"
+        assert service.get("/snapshot.jpg" + number)[2] == jpeg, "encoded once"
+        status, _, png = service.get("/model-input.png" + number)
+        assert status == 200 and np.array_equal(gray(png), model_inputs[frame["result"]["label"]])
+    assert service.get(f"/snapshot.jpg?seq={first['seq']}")[0] == 404, "no longer kept"
+    assert service.get(f"/model-input.png?seq={first['seq']}")[0] == 404
+    for bad in ("/snapshot.jpg?seq=x", "/model-input.png?seq=-1", "/snapshot.jpg?seq=%D9%A3", "/api/frame?after=1.5"):
+        assert service.get(bad)[0] == 400, bad
+
+
 def test_a_reload_serves_the_web_view_again_on_its_new_settings(start_web):
     service = start_web()
     stream = StreamReader(service)
@@ -426,7 +453,8 @@ def test_a_token_is_required_when_one_is_configured_and_compared_in_full(tmp_pat
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
     service = start_web(host="127.0.0.2", web=f'token_file = "{token_file}"')  # stands for a LAN address
-    for path in ("/", "/api/status", "/stream.mjpg", "/snapshot.jpg", "/metrics", "/api/events"):
+    for path in ("/", "/api/status", "/stream.mjpg", "/snapshot.jpg", "/metrics", "/api/events", "/api/frame",
+                 "/model-input.png?seq=1"):
         status, headers, _ = service.get(path)
         assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer"), path
     assert service.get("/api/status", {"Authorization": "Bearer " + TOKEN[:-1] + "0"})[0] == 401
@@ -765,10 +793,9 @@ READY = """(() => {
 
 
 INPUT_BLANKS = """new Promise((done) => {
-  const input = document.getElementById("input");
   let looks = 0, blank = 0;
   const timer = setInterval(() => {
-    blank += input.naturalWidth === 0;
+    blank += document.getElementById("input").naturalWidth === 0;
     if (++looks === 200) { clearInterval(timer); done(blank); }
   }, 5);
 })"""
@@ -806,3 +833,87 @@ def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
             browser.send("Target.closeTarget", {"targetId": target})
     finally:
         browser.close()
+
+
+LOOK = """(() => {
+  const picture = (img) => {
+    if (!img.naturalWidth) return null;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    canvas.getContext("2d").drawImage(img, 0, 0);
+    return canvas.toDataURL("image/png");
+  };
+  const row = document.querySelector("#results li:not(.empty) .l");
+  return {live: picture(document.getElementById("live")), input: picture(document.getElementById("input")),
+          header: document.getElementById("now").textContent, row: row ? row.textContent : null};
+})()"""
+BELOW_CAPTION = np.s_[40:, :]  # the live frame under its caption's band
+CAPTION_TEXT = np.s_[8:34, :48]  # the caption's answer ("7 (1.00)"), left of its fps
+
+
+def gray(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32)
+
+
+def digit_looks(pipeline: Pipeline) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """How each digit photo looks on the page: its answer, its live frame, its caption's white text, its model input."""
+    looks = []
+    for path in SAMPLES:
+        with open_source(str(path)) as source:
+            frame = next(source)
+        steps = FramingSteps()
+        result = pipeline.classify(frame, steps)
+        live = gray(frame_jpeg(frame, caption(result, 0.0)))
+        looks.append((result.label, live[BELOW_CAPTION], live[CAPTION_TEXT] > 128,
+                      steps.images["model-input"].astype(np.float32)))
+    return looks
+
+
+def what_the_page_shows(look: dict, photos: list) -> dict[str, Any]:
+    """The answer of the digit photo that the live frame, its caption and the model input each show (recognised by
+    their pixels; "?": none), and what the header and the newest results row say."""
+    live = gray(base64.b64decode(look["live"].split(",", 1)[1]))
+    model_input = gray(base64.b64decode(look["input"].split(",", 1)[1]))
+
+    def nearest(distances: list[float], good: float) -> str:
+        return photos[int(np.argmin(distances))][0] if min(distances) < good else "?"
+
+    frame = [float(np.abs(live[BELOW_CAPTION] - shown).mean()) for _, shown, _, _ in photos]
+    text = [float(((live[CAPTION_TEXT] > 128) != mask).sum()) for _, _, mask, _ in photos]
+    seen = [float(np.abs(model_input - read).mean()) if model_input.shape == read.shape else 255.0
+            for _, _, _, read in photos]
+    return {"frame": nearest(frame, 6.0), "caption": nearest(text, 30), "model input": nearest(seen, 6.0),
+            "header": look["header"].split(" ")[0], "newest row": look["row"]}
+
+
+def test_the_caption_header_model_input_and_newest_row_show_the_same_frame(tmp_path, start_web, digits):
+    """Every element of the page that says what is in view says it of the same frame, look after look, while the
+    frames change (the photos loop 7, 2, 1, 0 at 20 frames/s): the live frame, the answer drawn on it, the header,
+    the model input and the newest results row, each recognised here by its pixels or its text."""
+    executable = chromium_or_skip()
+    photos = digit_looks(digits)
+    service = start_web(web="stream_fps = 7")  # 20 frames/s is no multiple: the looks land on every photo
+    browser = Chromium(executable, tmp_path / "profile")
+    try:
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        browser.send("Page.navigate", {"url": service.url("/")}, session)
+
+        def look() -> dict:
+            return browser.send("Runtime.evaluate", {"expression": LOOK, "returnByValue": True},
+                                session)["result"].get("value") or {}
+
+        assert wait_until(lambda: all(look().get(part) for part in ("live", "input", "header", "row")), 30), look()
+        shown, disagree = [], []
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            page = what_the_page_shows(look(), photos)
+            shown.append(page)
+            if len(set(page.values())) != 1:
+                disagree.append(page)
+            time.sleep(0.03)
+    finally:
+        browser.close()
+    assert not disagree, f"{len(disagree)} of {len(shown)} looks disagree, e.g. {disagree[:3]}"
+    assert len({page["frame"] for page in shown}) >= 3, "the frames changed while the page was looked at"
