@@ -107,3 +107,10 @@ def test_a_bad_head_file_is_one_line_naming_it(tmp_path, data, message):
     with pytest.raises(ManifestError, match=message) as error:
         load_head(path, 1280, 1000, 2)
     assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_loaded_bank_is_its_rows_normalised_and_laid_out_for_the_frame_product():
+    bank = quantize_bank(np.random.default_rng(3).standard_normal((50, 1000)))
+    rows = dequantize_bank(bank)
+    np.testing.assert_allclose(rows, normalise(bank.astype(np.float32)), rtol=1e-6, atol=1e-7)
+    assert rows.shape == (50, 1000) and rows.T.flags["C_CONTIGUOUS"]  # logits @ rows.T reads it in order
