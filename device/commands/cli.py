@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 import time
 import warnings
@@ -482,8 +483,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"default threads here: {default_threads()} (the usable cores, at most 4)")
     if not args.no_cold_start and samples:
         seconds, rss = cold_start(args.model, str(samples[0]))
+        uncached = " (PYTHONDONTWRITEBYTECODE is set: modules without a cached .pyc are compiled at every start)" \
+            if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
         print(f"cold start: a fresh `piclassify predict` on {samples[0].name} took {seconds:.2f} s, "
-              f"peak RSS {rss:.1f} MB")
+              f"peak RSS {rss:.1f} MB{uncached}")
     return 0
 
 
