@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 from piclassify.device.teach.examples import CLASS_NAME, SPLITS
 from piclassify.device.core.loop import MODES, LoopSettings
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.regular_file import open_regular
+from piclassify.shared.files.regular_file import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,10 +11,10 @@ frame). The first ``--warmup`` frames are run once untimed beforehand by every p
 
 The frames (seed ``--seed``; the exact ones are printed):
 
-- digits: MNIST test digits written on paper and photographed (``trainer.photos.render_on_paper``).
+- digits: MNIST test digits written on paper and photographed (``trainer.data.photos.render_on_paper``).
 - fashion: every ``clothing-photos/validation`` photo of the four classes that are Fashion-MNIST classes
   exactly (t-shirt, pants, dress, shirt), up to ``--frames``, letterboxed to 640x480
-  (``shared.framing.frame_rgb(..., "letterbox")``: aspect kept, black bars; most are 240x320 portraits).
+  (``shared.framing.model_input.frame_rgb(..., "letterbox")``: aspect kept, black bars; most are 240x320 portraits).
 - catsdogs: ``cats_and_dogs_filtered/validation`` photos, half cats and half dogs, letterboxed alike.
 
 The pipelines:
@@ -73,16 +73,16 @@ import numpy as np
 import PIL
 from PIL import Image
 
-from piclassify.shared.atomic_file import write_atomically
-from piclassify.shared.framing import frame_rgb
-from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.manifest import Quantization, Scaling, load_manifest
-from piclassify.shared.runtime import Runtime, load_runtime, usable_cores
-from piclassify.shared.scaling import quantize, scale_pixels
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.contract.manifest import Quantization, Scaling, load_manifest
+from piclassify.shared.inference.runtime import Runtime, load_runtime, usable_cores
+from piclassify.shared.contract.scaling import quantize, scale_pixels
 from piclassify.trainer.backbone.build import CAT_CLASSES, DOG_CLASSES
-from piclassify.trainer.clothing import MAPPED
-from piclassify.trainer.datasets import ENV_VAR, load_dataset
-from piclassify.trainer.photos import render_on_paper
+from piclassify.trainer.data.clothing import MAPPED
+from piclassify.trainer.data.datasets import ENV_VAR, load_dataset
+from piclassify.trainer.data.photos import render_on_paper
 
 MODELS = ("digits", "fashion", "catsdogs")
 FRAME_SIZE = (640, 480)

@@ -23,14 +23,14 @@ from pathlib import Path
 from piclassify.device.commands.bench import RUN_THEN_PEAK
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.teach.fit import teach
-from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, load_description
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.imagefile import read_image
-from piclassify.shared.photo_folders import class_names, load_split
-from piclassify.shared.photo_head import fit_photo_head
-from piclassify.shared.runtime import load_runtime
-from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, kinds_in
-from piclassify.trainer.scenes import empty_scenes
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.files.photo_folders import class_names, load_split
+from piclassify.shared.backbone.photo_head import fit_photo_head
+from piclassify.shared.inference.runtime import load_runtime
+from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, kinds_in
+from piclassify.trainer.data.scenes import empty_scenes
 
 CLOTHES = ("dress", "pants", "shirt", "t-shirt")
 

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.head import HeadArrays, load_head
-from piclassify.shared.interpreter import ModelLoadError, open_interpreter, runtime_step
+from piclassify.shared.backbone.head import HeadArrays, load_head
+from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
+from piclassify.shared.contract.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.native_stderr import native_stderr, not_info
-from piclassify.shared.runtime import Runtime, load_runtime
-from piclassify.shared.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
+from piclassify.shared.inference.runtime import Runtime, load_runtime
+from piclassify.shared.contract.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
 
 if TYPE_CHECKING:
-    from piclassify.shared.backbone import FeatureExtractor
-    from piclassify.shared.framed import FramingSteps
+    from piclassify.shared.backbone.extractor import FeatureExtractor
+    from piclassify.shared.framing.framed import FramingSteps
 
 __all__ = ["Answer", "Classifier", "ModelLoadError"]
 
@@ -118,7 +118,7 @@ class Classifier:
         ``colour`` is the same photo in RGB when ``photo`` is its gray version (the backbone sees colour).
         The device runs every camera frame through this, and the trainer measures its reject rates with it.
         """
-        from piclassify.shared.framing import frame_for_model  # OpenCV: only models of photos need it
+        from piclassify.shared.framing.model_input import frame_for_model  # OpenCV: only models of photos need it
 
         clock = _StageClock()
         features, manifest = None, self.manifest
@@ -180,7 +180,7 @@ class _StageClock:
 def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
                    threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
     """The backbone and the head file beside the manifest, each checked against it."""
-    from piclassify.shared.backbone import FeatureExtractor  # OpenCV: only photo models need it
+    from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
     head_path = checked_file(folder, manifest.head.file, manifest.head.sha256, "head")
     classes = len(manifest.labels) if manifest.head.classifies else None

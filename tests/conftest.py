@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from piclassify.device.core.frames import Frame
-from piclassify.shared.result import Result
-from piclassify.shared.tensors import Prediction
+from piclassify.shared.contract.result import Result
+from piclassify.shared.contract.tensors import Prediction
 
 os.environ["PICLASSIFY_OFFLINE"] = "1"  # tests never download data or weights
 
@@ -47,7 +47,7 @@ def fashion_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_test(mnist_dir: Path):
     """(images, labels) of the real MNIST test set."""
-    from piclassify.trainer.idx import read_idx
+    from piclassify.trainer.data.idx import read_idx
 
     return read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz"), read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
 
@@ -93,8 +93,8 @@ def copy_model(name: str, folder: Path) -> Path:
     import shutil
 
     from piclassify.device.core.model_files import resolve_model
-    from piclassify.shared.backbone import description_path
-    from piclassify.shared.manifest import load_manifest
+    from piclassify.shared.backbone.extractor import description_path
+    from piclassify.shared.contract.manifest import load_manifest
 
     model = resolve_model(name)
     manifest = load_manifest(model)

@@ -10,7 +10,7 @@ from typing import Callable, Optional, Sequence, TextIO, Union
 
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.progress import Console
-from piclassify.trainer.export import QUANTIZATIONS
+from piclassify.trainer.network.export import QUANTIZATIONS
 from piclassify.trainer.progress import quiet_console
 from piclassify.trainer.tables.cli import add_table_command, run_table
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "fashion":
             p.add_argument("--photos", type=Path,
                            help="real clothing photos, train/<class>/ and validation/<class>/ (default: a "
-                                "clothing-photos folder beside the IDX files); see trainer/clothing.py")
+                                "clothing-photos folder beside the IDX files); see trainer/data/clothing.py")
         _backbone_option(p)
         p.add_argument("--no-backbone", action="store_true",
                        help="skip the ImageNet backbone's head (then only the framing decides \"nothing in view\")")
@@ -142,13 +142,13 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
     """Run the command; a ``PiclassifyError`` comes back as its message (printed once the console is ours again)."""
     try:
         if args.dataset == "samples":
-            from piclassify.trainer.samples import make_samples
+            from piclassify.trainer.data.samples import make_samples
 
             for path in make_samples(args.out, args.per_dataset, args.data_dir):
                 print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
             return 0
         if args.dataset == "reject":
-            from piclassify.trainer.idx_recipe import add_reject_settings
+            from piclassify.trainer.recipes.digits_fashion import add_reject_settings
 
             add_reject_settings(args.model, args.trained_on, args.data_dir, args.photos, args.backbone, log)
             return 0
@@ -162,18 +162,18 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
             return 0
         if args.dataset == "folder":
             if args.arch == "photo-cnn":
-                from piclassify.trainer.folder_recipe import train_folder_model
+                from piclassify.trainer.recipes.folder_cnn import train_folder_model
 
                 train_folder_model(args.path, args.name, size=args.size or 96, epochs=args.epochs,
                                    quantization=args.quantize, out_dir=args.out, negatives=args.negatives,
                                    seed=args.seed, log=log)
                 return 0
-            from piclassify.trainer.head_recipe import train_head_model
+            from piclassify.trainer.recipes.folder_head import train_head_model
 
             train_head_model(args.path, args.name, out_dir=args.out, backbone=args.backbone, negatives=args.negatives,
                              per_class=args.per_class, data_dir=args.data_dir, size=args.size, seed=args.seed, log=log)
             return 0
-        from piclassify.trainer.idx_recipe import train_idx_model
+        from piclassify.trainer.recipes.digits_fashion import train_idx_model
 
         train_idx_model(args.dataset, arch=args.arch, epochs=args.epochs, quantization=args.quantize,
                         out_dir=args.out, data_dir=args.data_dir, limit=args.limit, seed=args.seed,

@@ -9,9 +9,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from piclassify.shared.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
-from piclassify.shared.runtime import distribution_version, load_runtime
-from piclassify.shared.tensors import output_probabilities, predicted_indices
+from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.inference.runtime import distribution_version, load_runtime
+from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 
 
 def producer_versions() -> dict[str, str]:

@@ -20,8 +20,8 @@ from piclassify.device.core.frames import Frame
 from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import STAGES, Pipeline
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.framing import resize_area
-from piclassify.shared.imagefile import read_image
+from piclassify.shared.framing.model_input import resize_area
+from piclassify.shared.files.imagefile import read_image
 
 ALL_STAGES = ("capture",) + STAGES
 

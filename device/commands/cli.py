@@ -21,7 +21,7 @@ from piclassify.device.commands.fleet import add_fleet_command
 from piclassify.device.core.loop import LoopSettings
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.runtime import NoRuntimeError
+from piclassify.shared.inference.runtime import NoRuntimeError
 
 DEFAULT_MODEL = "digits"
 
@@ -213,8 +213,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources.images import expand_image_paths
-    from piclassify.shared.framed import FramingSteps
-    from piclassify.shared.imagefile import read_image
+    from piclassify.shared.framing.framed import FramingSteps
+    from piclassify.shared.files.imagefile import read_image
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
@@ -311,12 +311,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from piclassify.device.core.model_files import SAMPLES_DIR, bundled_model_paths
     from piclassify.device.tables.cli import answer_text
     from piclassify.device.tables.predict import TablePredictor, csv_rows
-    from piclassify.shared.manifest import load_manifest
+    from piclassify.shared.contract.manifest import load_manifest
     from piclassify.device.errors import CameraError
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import open_source
-    from piclassify.shared.imagefile import read_image
+    from piclassify.shared.files.imagefile import read_image
 
     try:
         source = open_source("auto")
@@ -388,7 +388,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
-    from piclassify.shared.manifest import load_manifest
+    from piclassify.shared.contract.manifest import load_manifest
 
     taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
@@ -457,7 +457,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from piclassify.device.commands.bench import cold_start, in_memory_frames, run_bench, sample_frames
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import open_source
-    from piclassify.shared.runtime import default_threads
+    from piclassify.shared.inference.runtime import default_threads
 
     reports = {}
     for threads in args.threads:
@@ -494,7 +494,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="piclassify: %(message)s")
     # Pillow warns and logs about odd files (DecompressionBombWarning, corrupt EXIF, "More samples per
-    # pixel than can be decoded"; every PNG chunk at debug level); shared.imagefile decides what is
+    # pixel than can be decoded"; every PNG chunk at debug level); shared.files.imagefile decides what is
     # readable and says so in one line, so Pillow's own words are noise on the terminal and in the journal.
     warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     logging.getLogger("PIL").setLevel(logging.CRITICAL)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.framed import FramingSteps
+from piclassify.shared.framing.framed import FramingSteps
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

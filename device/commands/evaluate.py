@@ -20,7 +20,7 @@ from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.confusion import confusion_matrix, per_class_lines
 from piclassify.shared.errors import ImageError
-from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 
 NOTHING = "nothing"
 

@@ -24,13 +24,13 @@ from piclassify.device.errors import CameraError
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.device.core.sources.base import NothingYet
 from piclassify.shared.errors import ImageError
-from piclassify.shared.framed import FramingSteps
+from piclassify.shared.framing.framed import FramingSteps
 
 if TYPE_CHECKING:
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import FrameSource
-    from piclassify.shared.result import Result
+    from piclassify.shared.contract.result import Result
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from piclassify.device.errors import ModelNameError, UnknownModelError
-from piclassify.shared.manifest import manifest_path_for
+from piclassify.shared.contract.manifest import manifest_path_for
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"

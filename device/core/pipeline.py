@@ -14,9 +14,9 @@ from piclassify.device.core.model_files import resolve_model
 from piclassify.device.errors import UnknownModelError
 from piclassify.device.core.frames import Frame
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.framed import FramingSteps
-from piclassify.shared.manifest import Manifest
-from piclassify.shared.result import Result
+from piclassify.shared.framing.framed import FramingSteps
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.result import Result
 
 STAGES = ("preprocess", "invoke", "postprocess")
 

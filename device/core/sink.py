@@ -16,7 +16,7 @@ import numpy as np
 
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.frames import Frame
-from piclassify.shared.result import Result
+from piclassify.shared.contract.result import Result
 
 log = logging.getLogger(__name__)
 

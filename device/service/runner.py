@@ -26,7 +26,7 @@ from piclassify.device.service.notify import Notifier
 from piclassify.device.sinks.results_log import ResultLog
 from piclassify.device.core.sink import Sink, Sinks
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.runtime import NoRuntimeError
+from piclassify.shared.inference.runtime import NoRuntimeError
 
 if TYPE_CHECKING:
     from piclassify.device.core.pipeline import Pipeline

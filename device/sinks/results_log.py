@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.regular_file import NotRegularFileError
+from piclassify.shared.files.regular_file import NotRegularFileError
 
 if TYPE_CHECKING:
     from piclassify.device.core.sink import Delivery

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from piclassify.shared.result import Result
+from piclassify.shared.contract.result import Result
 from piclassify.shared.tables.csv_file import TableError
-from piclassify.shared.tensors import Prediction
+from piclassify.shared.contract.tensors import Prediction
 
 if TYPE_CHECKING:
     from piclassify.device.tables.predict import TableAnswer, TablePredictor
-    from piclassify.shared.manifest import Manifest
+    from piclassify.shared.contract.manifest import Manifest
 
 
 def add_values_options(predict: argparse.ArgumentParser) -> None:

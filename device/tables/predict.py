@@ -15,9 +15,9 @@ import numpy as np
 
 from piclassify.device.core.model_files import resolve_model
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.manifest import Manifest
+from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.tables.csv_file import TableError, cell_place, finite_number, read_csv
-from piclassify.shared.tensors import encode_features, output_probabilities, output_values, predicted_indices
+from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values, predicted_indices
 
 
 @dataclass(frozen=True)

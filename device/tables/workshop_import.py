@@ -17,12 +17,12 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from piclassify.device.core.model_files import checked_model_name
-from piclassify.shared.atomic_file import write_atomically
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.manifest import Manifest, Scaling, Table
-from piclassify.shared.regular_file import open_regular
-from piclassify.shared.runtime import distribution_version, load_runtime
+from piclassify.shared.contract.manifest import Manifest, Scaling, Table
+from piclassify.shared.files.regular_file import open_regular
+from piclassify.shared.inference.runtime import distribution_version, load_runtime
 from piclassify.shared.tables.manifest import table_manifest
 
 ACTIVATIONS = {"LOGISTIC": "sigmoid", "SOFTMAX": "softmax"}

@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from piclassify.shared.atomic_file import write_atomically
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.errors import PiclassifyError
 
 MAX_CLASSES = 16

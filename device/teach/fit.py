@@ -1,8 +1,8 @@
 """``piclassify teach``: a new photo model fitted on the Pi itself, from a folder per class, with no TensorFlow.
 
-The bundled backbone looks at every example (and at jittered copies of it); ``shared.photo_head``
+The bundled backbone looks at every example (and at jittered copies of it); ``shared.backbone.photo_head``
 fits the head in NumPy, exactly as ``piclassify-train folder`` does on a workstation, and
-``shared.head_model`` writes it atomically beside a copy of the backbone. The result is a model like
+``shared.backbone.head_model`` writes it atomically beside a copy of the backbone. The result is a model like
 any other: ``models``, ``info``, ``predict``, ``run``, ``evaluate``, the service, the web view and MQTT
 take it by name or path. Its manifest records the examples per class and the accuracy measured on
 examples left out; with a ``validation/`` folder beside ``train/``, the accuracy on those photos too.
@@ -20,16 +20,16 @@ import numpy as np
 
 from piclassify.device.core.model_files import MODELS_DIR, checked_model_name, resolve_bundled
 from piclassify.device.errors import ModelNameError, OutputError
-from piclassify.shared.atomic_file import write_atomically
-from piclassify.shared.backbone import BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import DatasetError
-from piclassify.shared.head_model import head_manifest, write_head_model
-from piclassify.shared.manifest import Manifest
-from piclassify.shared.photo_folders import PhotoSplit, class_names, load_split
-from piclassify.shared.photo_head import VARIANTS, fit_photo_head
+from piclassify.shared.backbone.head_model import head_manifest, write_head_model
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.files.photo_folders import PhotoSplit, class_names, load_split
+from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.progress import Progress
-from piclassify.shared.runtime import distribution_version, load_runtime
+from piclassify.shared.inference.runtime import distribution_version, load_runtime
 
 MIN_EXAMPLES = 2  # per class: "nothing in view" is calibrated on examples left out in turn
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from piclassify.device.core.model_files import resolve_model
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.tensors import predicted_indices
-from piclassify.trainer.idx import read_idx  # NumPy only; no TensorFlow
+from piclassify.shared.contract.tensors import predicted_indices
+from piclassify.trainer.data.idx import read_idx  # NumPy only; no TensorFlow
 
 
 def main(model: str, data_dir: str, stride: str, out: str) -> int:

@@ -29,8 +29,8 @@ from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.imagefile import read_image
-from piclassify.shared.manifest import sha256_of
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.contract.manifest import sha256_of
 from tests.helpers.guard import guard
 
 # Pillow warns about many corrupt files (the CLI silences PIL's warnings); here they would only be noise.

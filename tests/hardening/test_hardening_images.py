@@ -22,7 +22,7 @@ from tests.helpers.guard import guard
 from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.commands.cli import main
 from piclassify.shared.errors import ImageError
-from piclassify.shared.imagefile import MAX_PIXELS, read_image
+from piclassify.shared.files.imagefile import MAX_PIXELS, read_image
 
 SAMPLE = SAMPLES_DIR / "digits-1-7.jpg"
 

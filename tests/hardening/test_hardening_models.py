@@ -18,8 +18,8 @@ from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier, ModelLoadError
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.manifest import load_manifest, sha256_of
-from piclassify.shared.runtime import Runtime
+from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.inference.runtime import Runtime
 from tests.conftest import copy_model
 
 
@@ -182,7 +182,7 @@ def test_a_model_whose_signature_names_a_missing_subgraph_is_refused_not_a_crash
 
 def runtime_in_use() -> str:
     """"ai-edge-litert 2.3.0", or whichever runtime this venv has (tflite-runtime in scripts/test-arm64)."""
-    from piclassify.shared.runtime import load_runtime
+    from piclassify.shared.inference.runtime import load_runtime
 
     runtime = load_runtime()
     return f"{runtime.name} {runtime.version}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from piclassify.shared.manifest import Manifest, Quantization, Scaling, TensorSpec
+from piclassify.shared.contract.manifest import Manifest, Quantization, Scaling, TensorSpec
 
 
 def digits_like(**changes) -> Manifest:
@@ -31,7 +31,7 @@ def binary_like(**changes) -> Manifest:
 
 def head_like(**changes) -> Manifest:
     """A photo model that is all head, shaped like the bundled catsdogs: the backbone's view in, two labels out."""
-    from piclassify.shared.manifest import Backbone, Head, Reject
+    from piclassify.shared.contract.manifest import Backbone, Head, Reject
 
     backbone = Backbone(model_file="efficientnet-lite0.tflite.gz", sha256="1" * 64, size=192,
                         input=TensorSpec((224, 224, 3), "int8", Quantization(1 / 128, -1)),

@@ -20,7 +20,7 @@ from piclassify.device.core.loop import STOP
 from piclassify.device.config import load_config
 from piclassify.device.service.notify import Notifier
 from piclassify.device.service.runner import Service, main
-from piclassify.shared.result import Result
+from piclassify.shared.contract.result import Result
 
 # -- fakes ------------------------------------------------------------------------------------
 

@@ -5,10 +5,10 @@ import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.manifest import load_manifest
-from piclassify.shared.tensors import predicted_indices
+from piclassify.shared.contract.manifest import load_manifest
+from piclassify.shared.contract.tensors import predicted_indices
 from tests.conftest import require_dataset
-from piclassify.trainer.idx import read_idx
+from piclassify.trainer.data.idx import read_idx
 
 IDX_TEST_SETS = {"digits": "mnist", "fashion": "fashion-mnist"}
 BUNDLED = {path.stem: path for path in bundled_model_paths() if load_manifest(path).table is None}  # tables: test_table_predict.py

@@ -5,7 +5,7 @@ import pytest
 from conftest import classify_photo
 
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.trainer.photos import render_photo
+from piclassify.trainer.data.photos import render_photo
 
 
 @pytest.mark.dataset

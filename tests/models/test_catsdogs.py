@@ -12,7 +12,7 @@ import pytest
 from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sources.picamera import Picamera2Source
-from piclassify.shared.imagefile import read_image
+from piclassify.shared.files.imagefile import read_image
 from tests.helpers import picamera2_standin
 from tests.conftest import classify_photo, require_dataset
 

@@ -12,14 +12,14 @@ from conftest import classify_photo, require_dataset
 
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.shared.framed import FramingSteps
-from piclassify.shared.framing import frame_for_model
-from piclassify.shared.garment import frame_garment, garment_mask, work_size
-from piclassify.shared.imagefile import read_image
-from piclassify.shared.manifest import load_manifest
-from piclassify.trainer.clothing import MAPPED, photo_files
-from piclassify.trainer.datasets import DATASETS
-from piclassify.trainer.scenes import render_empty_scene
+from piclassify.shared.framing.framed import FramingSteps
+from piclassify.shared.framing.model_input import frame_for_model
+from piclassify.shared.framing.garment import frame_garment, garment_mask, work_size
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.contract.manifest import load_manifest
+from piclassify.trainer.data.clothing import MAPPED, photo_files
+from piclassify.trainer.data.datasets import DATASETS
+from piclassify.trainer.data.scenes import render_empty_scene
 
 FASHION = load_manifest(MODELS_DIR / "fashion.tflite")
 REJECT = DATASETS["fashion"].reject  # what the recipe writes into the manifest
@@ -136,7 +136,7 @@ def test_real_photo_accuracy_is_what_the_manifest_says():
 def test_the_recipe_finds_real_photos_beside_the_idx_files_and_frames_each_several_times(tmp_path):
     from PIL import Image
 
-    from piclassify.trainer.clothing import VARIANTS, find_photos, frame_training_photos
+    from piclassify.trainer.data.clothing import VARIANTS, find_photos, frame_training_photos
 
     root = tmp_path / "datasets" / "clothing-photos"
     for n, folder in enumerate(MAPPED):
@@ -152,7 +152,7 @@ def test_the_recipe_finds_real_photos_beside_the_idx_files_and_frames_each_sever
 
 
 def test_an_explicit_photos_folder_without_train_is_an_error(tmp_path):
-    from piclassify.trainer.clothing import find_photos
+    from piclassify.trainer.data.clothing import find_photos
     from piclassify.shared.errors import DatasetError
 
     with pytest.raises(DatasetError, match="train/<class>"):
@@ -161,8 +161,8 @@ def test_an_explicit_photos_folder_without_train_is_an_error(tmp_path):
 
 def test_rendered_training_items_are_the_same_on_one_core_and_on_two(monkeypatch):
     """The recipe frames thousands of photos on every core; each item has its own seed, so the cores do not matter."""
-    from piclassify.trainer import parallel
-    from piclassify.trainer.clothing import rendered_items
+    from piclassify.trainer.data import parallel
+    from piclassify.trainer.data.clothing import rendered_items
 
     items = np.zeros((40, 28, 28), np.uint8)
     for n, item in enumerate(items):
@@ -185,7 +185,7 @@ def test_a_garment_reaching_the_far_edges_of_any_photo_size_is_framed(width, hei
     small_w, small_h = work_size(width, height)
     mask = np.zeros((small_h, small_w), bool)
     mask[small_h // 3:, small_w // 3:] = True
-    from piclassify.shared.garment import garment_patch
+    from piclassify.shared.framing.garment import garment_patch
 
     patch = garment_patch(photo, cv2.resize(photo, (small_w, small_h), interpolation=cv2.INTER_AREA), mask)
     assert patch.dtype == np.uint8 and patch.max() > 100

@@ -19,12 +19,12 @@ from piclassify.device.commands.cli import main
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.sinks.results_log import ResultLog
 from piclassify.device.core.sink import Delivery
-from piclassify.shared.manifest import Manifest, Reject
+from piclassify.shared.contract.manifest import Manifest, Reject
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.imagefile import read_image
-from piclassify.trainer.nothing_in_view import EMPTY_SCENES, SCENES_SEED, nothing_rate
-from piclassify.trainer.samples import make_empty_samples
-from piclassify.trainer.scenes import SCENES, empty_scenes
+from piclassify.shared.files.imagefile import read_image
+from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, nothing_rate
+from piclassify.trainer.data.samples import make_empty_samples
+from piclassify.trainer.data.scenes import SCENES, empty_scenes
 from tests.helpers.manifests import digits_like
 
 PHOTO_MODELS = ["catsdogs", "digits", "fashion"]
@@ -95,7 +95,7 @@ def test_the_model_s_background_class_is_answered_as_nothing_in_view():
 
 @pytest.mark.parametrize("keep", [0.9, 0.93, 0.99])
 def test_the_background_threshold_rises_only_as_far_as_the_held_out_negatives_allow(keep):
-    from piclassify.trainer.background import calibrate_threshold
+    from piclassify.trainer.nothing_in_view.background import calibrate_threshold
 
     negatives = np.random.default_rng(3).beta(8, 1, 645)  # background probabilities of held-out negatives
     threshold = calibrate_threshold(negatives, keep)

@@ -6,10 +6,10 @@ import pytest
 import cv2
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.framed import Framed, FramingSteps
-from piclassify.shared.framing import frame_for_model, frame_object, frame_rgb, resize_area
-from piclassify.shared.manifest import Reject
-from piclassify.trainer.photos import render_photo
+from piclassify.shared.framing.framed import Framed, FramingSteps
+from piclassify.shared.framing.model_input import frame_for_model, frame_object, frame_rgb, resize_area
+from piclassify.shared.contract.manifest import Reject
+from piclassify.trainer.data.photos import render_photo
 from tests.helpers.manifests import binary_like, digits_like
 
 # The bundled digits model's settings (device/models/digits.json "reject").

@@ -1,4 +1,4 @@
-"""The head on the backbone (shared/head.py): how a frame is judged "in view", how classes are fitted, the file."""
+"""The head on the backbone (shared/backbone/head.py): how a frame is judged "in view", how classes are fitted, the file."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.head import (MAX_BANK, build_head, calibrate_min_similarity, dequantize_bank, fit_linear,
+from piclassify.shared.backbone.head import (MAX_BANK, build_head, calibrate_min_similarity, dequantize_bank, fit_linear,
                                     load_head, nearest_similarity, neighbours_for, normalise, quantize_bank)
 
 RNG = np.random.default_rng(0)

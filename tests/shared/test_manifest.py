@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.manifest import (
+from piclassify.shared.contract.manifest import (
     Manifest,
     Quantization,
     TensorSpec,

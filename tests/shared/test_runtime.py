@@ -9,11 +9,11 @@ import types
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
-from piclassify.shared.backbone import BACKBONE_FILE
+from piclassify.shared.backbone.extractor import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier, ModelLoadError
-from piclassify.shared.interpreter import MAX_MODEL_BYTES, open_interpreter, read_model
-from piclassify.shared.manifest import load_manifest
-from piclassify.shared.runtime import RUNTIMES, NoRuntimeError, Runtime, distribution_version, load_runtime
+from piclassify.shared.inference.interpreter import MAX_MODEL_BYTES, open_interpreter, read_model
+from piclassify.shared.contract.manifest import load_manifest
+from piclassify.shared.inference.runtime import RUNTIMES, NoRuntimeError, Runtime, distribution_version, load_runtime
 
 
 def fake_interpreter_module(interpreter_class):
@@ -41,7 +41,7 @@ def test_tflite_runtime_is_next_then_tensorflow_lite(monkeypatch):
 def test_the_runtime_names_its_version_without_reading_package_metadata():
     """Each runtime's package says its own ``__version__``; importlib.metadata would cost every cold start 25 ms and
     3 MB of memory, so it is read only for a runtime that does not say."""
-    code = ("import sys; from piclassify.shared.runtime import load_runtime; runtime = load_runtime(); "
+    code = ("import sys; from piclassify.shared.inference.runtime import load_runtime; runtime = load_runtime(); "
             "print(runtime.name, runtime.version, 'importlib.metadata' in sys.modules)")
     name, version, metadata_read = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                                   check=True).stdout.split()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from piclassify.shared.manifest import Quantization, Scaling
-from piclassify.shared.scaling import dequantize, input_lut, quantize, scale_pixels
+from piclassify.shared.contract.manifest import Quantization, Scaling
+from piclassify.shared.contract.scaling import dequantize, input_lut, quantize, scale_pixels
 
 PIXELS = np.array([0, 1, 128, 255], dtype=np.uint8)
 

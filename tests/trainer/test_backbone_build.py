@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
-from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, load_description
-from piclassify.shared.framing import frame_rgb
-from piclassify.shared.imagefile import read_image
-from piclassify.shared.manifest import Scaling
-from piclassify.shared.runtime import load_runtime
-from piclassify.shared.scaling import scale_pixels
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, load_description
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.contract.manifest import Scaling
+from piclassify.shared.inference.runtime import load_runtime
+from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.trainer.backbone.build import pet_share
 from tests.conftest import require_dataset
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from piclassify.shared.errors import DatasetError
-from piclassify.trainer import datasets
-from piclassify.trainer.idx import read_idx
+from piclassify.trainer.data import datasets
+from piclassify.trainer.data.idx import read_idx
 
 
 def write_idx(path, array: np.ndarray, compress: bool) -> None:

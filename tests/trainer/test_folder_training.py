@@ -14,8 +14,8 @@ from tests.helpers.shapes import draw, write_shapes
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.framing import frame_rgb
-from piclassify.shared.photo_folders import load_folder_dataset
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.photo_folders import load_folder_dataset
 from piclassify.trainer.cli import main as train_main
 
 pytestmark = pytest.mark.training
@@ -62,7 +62,7 @@ def test_the_device_answers_a_photo_as_the_trainer_measured_it(shapes_model):
     """The device frames a camera frame exactly as the trainer framed its photos."""
     photo = draw("circles", np.random.default_rng(9))
     classifier = Classifier.load(shapes_model)
-    framed = frame_rgb(photo, 32, 32, classifier.manifest.resize)  # as shared.photo_folders.decode_photo does
+    framed = frame_rgb(photo, 32, 32, classifier.manifest.resize)  # as shared.files.photo_folders.decode_photo does
     expected = classifier.probabilities(framed[np.newaxis])[0]
     result = Pipeline.load(str(shapes_model)).classify(Frame(photo, 0.0, 0, "circle.png"))
     winner = classifier.manifest.labels[int(expected.argmax())]
@@ -92,7 +92,7 @@ def test_the_background_threshold_is_calibrated_from_the_held_out_negatives(shap
 def test_each_epoch_draws_its_share_of_the_negatives_afresh():
     """A large pool of negatives is learned from a few at a time: an epoch keeps its length, and the
     epochs between them see most of the pool."""
-    from piclassify.trainer.training import Draw, TrainConfig, training_batches
+    from piclassify.trainer.network.training import Draw, TrainConfig, training_batches
 
     photos, pool_size, per_epoch = 40, 200, 10
     images = np.zeros((photos, 4, 4, 3), np.uint8)
@@ -117,7 +117,7 @@ def test_object_photos_borrow_an_edge_strip_of_a_background_photo():
     edge, and background photos stay as they are."""
     import tensorflow as tf
 
-    from piclassify.trainer.training import paste_context
+    from piclassify.trainer.network.training import paste_context
 
     objects, backgrounds = 32, 32
     images = np.concatenate([np.ones((objects, 20, 20, 3), np.float32), np.zeros((backgrounds, 20, 20, 3), np.float32)])

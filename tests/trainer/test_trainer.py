@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
-from piclassify.shared.backbone import BACKBONE_FILE
+from piclassify.shared.backbone.extractor import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.runtime import load_runtime
+from piclassify.shared.inference.runtime import load_runtime
 from piclassify.trainer.cli import main as train_main
 
 BACKBONE = MODELS_DIR / BACKBONE_FILE
@@ -62,8 +62,8 @@ def test_manifest_accuracy_is_measured_on_the_full_test_set(smoke_model, mnist_t
 
 def test_missing_data_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("PICLASSIFY_DATA", raising=False)
-    monkeypatch.setattr("piclassify.trainer.datasets.DEBIAN_ROOT", tmp_path / "debian")
-    monkeypatch.setattr("piclassify.trainer.datasets.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("piclassify.trainer.data.datasets.DEBIAN_ROOT", tmp_path / "debian")
+    monkeypatch.setattr("piclassify.trainer.data.datasets.KERAS_CACHE", tmp_path / "keras")
     assert train_main(["fashion", "--data-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("piclassify-train: error: fashion-mnist not found") and "\n" not in err

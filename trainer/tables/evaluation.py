@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.scaling import scale_pixels
-from piclassify.shared.tensors import encode_features, output_probabilities, output_values, predicted_indices
+from piclassify.shared.contract.scaling import scale_pixels
+from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values, predicted_indices
 from piclassify.trainer.errors import ExportError
 
 FLOAT_TOLERANCE = 1e-5  # relative to the output's size: a float32 export must compute what Keras does

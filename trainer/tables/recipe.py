@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from piclassify.shared.errors import DatasetError
-from piclassify.shared.manifest import Manifest, Scaling, Table, write_manifest
-from piclassify.shared.runtime import load_runtime
-from piclassify.shared.scaling import scale_pixels
+from piclassify.shared.contract.manifest import Manifest, Scaling, Table, write_manifest
+from piclassify.shared.inference.runtime import load_runtime
+from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.shared.tables.manifest import table_manifest
-from piclassify.trainer.export import calibration_samples, to_tflite
+from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.publish import producer_versions, record_metrics
 from piclassify.trainer.tables.data import held_out_split, infer_kind, make_target, read_table
 from piclassify.trainer.tables.evaluation import held_out_metrics

@@ -15,7 +15,7 @@ from piclassify.device.core.sources.base import FrameSource
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.opencv import OpenCVSource, camera_index
 from piclassify.device.core.sources.picamera import Picamera2Source, picamera_available
-from piclassify.shared.imagefile import IMAGE_SUFFIXES
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from piclassify.device.errors import SourceError
 from piclassify.device.core.sources.base import FrameSource, NothingYet
-from piclassify.shared.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
 

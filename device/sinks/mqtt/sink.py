@@ -39,7 +39,7 @@ from piclassify.device.sinks.mqtt.discovery import Model, discovery_messages, to
 if TYPE_CHECKING:
     from piclassify.device.config import MqttConfig
     from piclassify.device.core.sink import Delivery
-    from piclassify.shared.result import Result
+    from piclassify.shared.contract.result import Result
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.regular_file import open_regular
+from piclassify.shared.files.regular_file import open_regular
 
 TOKEN_BYTES = 32
 MIN_TOKEN_CHARS = 32  # 16 random bytes, written as hex

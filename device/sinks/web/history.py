@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from piclassify.shared.regular_file import open_regular
+from piclassify.shared.files.regular_file import open_regular
 
 CHUNK = 64 * 1024
 MAX_ROTATED = 1000

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from piclassify.device.core.frames import Frame
-from piclassify.shared.result import Result
+from piclassify.shared.contract.result import Result
 
 STREAM_WIDTHS = (320, 640)  # frames are scaled into this range of widths before encoding
 JPEG_QUALITY = 75

@@ -34,7 +34,7 @@ from piclassify.device.sinks.web.render import model_input_png
 from piclassify.device.sinks.web.state import Look, WebState
 from piclassify.device.sinks.web.status import healthy, status
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.imagefile import decode_image
+from piclassify.shared.files.imagefile import decode_image
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.web.history import result_id
 from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
-from piclassify.shared.result import Result
+from piclassify.shared.contract.result import Result
 
 if TYPE_CHECKING:
     from piclassify.device.core.loop import FrameLoop

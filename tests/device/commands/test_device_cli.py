@@ -13,10 +13,10 @@ from PIL import Image
 
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.device.commands.cli import main
-from piclassify.shared.framing import frame_for_model
-from piclassify.shared.imagefile import read_image
-from piclassify.shared.manifest import load_manifest, sha256_of
-from piclassify.shared.runtime import load_runtime
+from piclassify.shared.framing.model_input import frame_for_model
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.inference.runtime import load_runtime
 
 
 def digit_samples():

@@ -12,7 +12,7 @@ from piclassify.device.core.sources import open_source
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.errors import ImageError
-from piclassify.shared.imagefile import read_image
+from piclassify.shared.files.imagefile import read_image
 from tests.helpers import picamera2_standin
 
 

@@ -15,8 +15,8 @@ from conftest import tensorflow_loaded_by
 
 from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.manifest import sha256_of
-from piclassify.shared.tensors import encode_features, output_probabilities, output_values
+from piclassify.shared.contract.manifest import sha256_of
+from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values
 
 pytestmark = pytest.mark.training
 

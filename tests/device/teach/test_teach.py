@@ -18,7 +18,7 @@ from conftest import tensorflow_loaded_by
 from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.commands.cli import main
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.shared.imagefile import read_image
+from piclassify.shared.files.imagefile import read_image
 
 
 def examples(folder: Path, classes: dict[str, str]) -> Path:
@@ -106,7 +106,7 @@ def test_too_few_classes_or_examples_is_one_line_and_writes_nothing(tmp_path, ca
 
 def test_a_failed_write_leaves_no_half_model(tmp_path, capsys, monkeypatch):
     """The head is written first and the manifest last, each by a rename: without the manifest there is no model."""
-    import piclassify.shared.head_model as head_model
+    import piclassify.shared.backbone.head_model as head_model
 
     folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})
     writes = []
@@ -159,7 +159,7 @@ def test_a_model_of_few_photos_also_asks_the_backbone_s_imagenet_logits(taught, 
 
 def test_the_bundled_models_learnt_from_thousands_of_photos_do_not_need_that_gate():
     from piclassify.device.core.model_files import bundled_model_paths
-    from piclassify.shared.manifest import load_manifest
+    from piclassify.shared.contract.manifest import load_manifest
 
     heads = [load_manifest(path) for path in bundled_model_paths() if load_manifest(path).backbone is not None]
     assert heads and all(m.reject.min_imagenet_logit is None for m in heads)

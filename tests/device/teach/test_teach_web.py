@@ -28,7 +28,7 @@ from piclassify.device.service import runner
 from piclassify.device.config import load_config
 from piclassify.device.service.notify import Notifier
 from piclassify.device.core.sources import open_source
-from piclassify.shared.imagefile import read_image
+from piclassify.shared.files.imagefile import read_image
 from tests.helpers import picamera2_standin
 from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 

@@ -48,7 +48,7 @@ from piclassify.device.sinks.web.render import caption, frame_jpeg
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import LOOKS, WebView
 from piclassify.device.sinks.web.status import cpu_temperature
-from piclassify.shared.framed import FramingSteps
+from piclassify.shared.framing.framed import FramingSteps
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
 SAMPLES = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))

@@ -1,0 +1,100 @@
+"""The ImageNet backbone on the device: a photo in, the backbone's features and ImageNet logits out.
+
+One int8 ``.tflite`` (EfficientNet-Lite0, made by ``piclassify-train backbone``) serves every model
+beside it; each model's manifest names it by file and sha256 and says at what size it looks
+(``Backbone``). Opened, checked against that description and run once at load, like every model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from piclassify.shared.errors import ManifestError
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.inference.interpreter import open_interpreter, runtime_step
+from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file, tensor_problem
+from piclassify.shared.native_stderr import native_stderr, not_info
+from piclassify.shared.inference.runtime import Runtime
+from piclassify.shared.contract.scaling import dequantize, input_lut
+
+
+BACKBONE_NAME = "efficientnet-lite0"
+BACKBONE_FILE = f"{BACKBONE_NAME}.tflite.gz"  # gzipped: 4.4 MB, not 5.3; inflated in memory at load
+DESCRIPTION_SUFFIX = ".backbone.json"
+
+
+def description_path(model_path: Path) -> Path:
+    """``efficientnet-lite0.tflite.gz`` -> ``efficientnet-lite0.backbone.json``, written beside it by the trainer."""
+    name = Path(model_path).name
+    return Path(model_path).with_name(name.split(".", 1)[0] + DESCRIPTION_SUFFIX)
+
+
+def load_description(model_path: Path) -> Backbone:
+    """The backbone's description beside its file: the section a new model's manifest copies."""
+    path = description_path(model_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        backbone = backbone_from_dict(data["backbone"])
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read the backbone's description: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ManifestError(f"{path}: not a backbone description ({type(exc).__name__}: {exc})") from None
+    checked_file(path.parent, backbone.model_file, backbone.sha256, "backbone")
+    return backbone
+
+
+class FeatureExtractor:
+    """The backbone, opened once for a model: ``frame`` a photo to its input, ``extract`` its two vectors."""
+
+    def __init__(self, folder: Path, backbone: Backbone, runtime: Runtime, threads: Optional[int] = None,
+                 converter: str = "unknown") -> None:
+        self.backbone = backbone
+        self.model_path = checked_file(Path(folder), backbone.model_file, backbone.sha256, "backbone")
+        shape = (1, backbone.size, backbone.size, 3)
+        self._lut = input_lut(backbone.scaling, backbone.input.quantization, backbone.input.dtype)
+        with native_stderr(keep=not_info):
+            self._interpreter = open_interpreter(self.model_path, runtime, threads, converter)
+            self._input = self._interpreter.get_input_details()
+            if len(self._input) == 1 and tuple(self._input[0]["shape"]) != shape:  # fully convolutional: any size
+                runtime_step(lambda: self._interpreter.resize_tensor_input(self._input[0]["index"], shape),
+                             self.model_path, runtime, f"take {backbone.size}x{backbone.size} photos")
+            runtime_step(self._interpreter.allocate_tensors, self.model_path, runtime, "allocate its tensors")
+            self._input_index, self._features, self._logits = self._check_tensors()
+            runtime_step(lambda: self.extract(np.zeros(shape[1:], np.uint8)), self.model_path, runtime, "run it")
+
+    def _check_tensors(self) -> tuple[int, dict, dict]:
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        spec = self.backbone
+        wanted_input = TensorSpec((spec.size, spec.size, 3), spec.input.dtype, spec.input.quantization)
+        problems = [tensor_problem("input", wanted_input, inputs[0])] if len(inputs) == 1 else ["not one input"]
+        by_width = {int(detail["shape"][-1]): detail for detail in outputs}
+        for role, wanted in (("features", spec.features), ("logits", spec.logits)):
+            detail = by_width.get(wanted.shape[-1])
+            problems.append(tensor_problem(role, wanted, detail) if detail else f"no {role} output of {wanted.shape}")
+        problems = [problem for problem in problems if problem]
+        if len(outputs) != 2 or spec.features.shape == spec.logits.shape:
+            problems.append(f"{len(outputs)} outputs, expected features and logits")
+        if problems:
+            raise ManifestError(f"{self.model_path}: the backbone does not match its description: {problems[0]}")
+        return inputs[0]["index"], by_width[spec.features.shape[-1]], by_width[spec.logits.shape[-1]]
+
+    def frame(self, photo: np.ndarray) -> np.ndarray:
+        """Any RGB (or gray) uint8 photo -> the backbone's square RGB input."""
+        return frame_rgb(photo, self.backbone.size, self.backbone.size, self.backbone.resize)
+
+    def _encode(self, image: np.ndarray) -> np.ndarray:
+        """uint8 pixels -> the input tensor's values, by table: OpenCV's LUT takes a fifth of NumPy's indexing time."""
+        table = self._lut.view(np.uint8) if self._lut.dtype == np.int8 else self._lut
+        return cv2.LUT(np.asarray(image), table).view(self._lut.dtype)
+
+    def extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One framed (size, size, 3) uint8 image -> (features, logits), float32."""
+        self._interpreter.set_tensor(self._input_index, self._encode(image)[np.newaxis])
+        self._interpreter.invoke()
+        return (dequantize(self._interpreter.get_tensor(self._features["index"])[0], self.backbone.features.quantization),
+                dequantize(self._interpreter.get_tensor(self._logits["index"])[0], self.backbone.logits.quantization))

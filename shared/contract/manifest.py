@@ -1,0 +1,412 @@
+"""The model manifest: the JSON file beside every ``.tflite`` that says how to feed and read it.
+
+The trainer writes it, the device reads it, and neither side guesses: input shape, colour,
+polarity, scaling, resize mode, quantization and labels all come from here. ``load_manifest``
+refuses a manifest that does not describe the model file next to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from piclassify.shared.errors import ManifestError
+from piclassify.shared.contract.manifest_fields import check_fields
+
+SCHEMA_VERSION = 1
+TASKS = ("multiclass", "binary", "regression")
+COLOURS = ("gray", "rgb")
+POLARITIES = ("light-on-dark", "dark-on-light", "any")
+SCALINGS = ("unit", "symmetric", "centred", "minmax")
+RESIZE_MODES = ("squash", "centre-crop", "letterbox", "object", "object-fill", "garment")
+DTYPES = ("float32", "float16", "int8", "uint8")
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Affine quantization ``real = scale * (q - zero_point)``; scale 0 means not quantized."""
+
+    scale: float = 0.0
+    zero_point: int = 0
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.scale != 0.0
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How uint8 pixels become the float values the model was trained on.
+
+    ``unit`` is x/255 (the workshop's default), ``symmetric`` maps to [-1, 1] (MobileNet style),
+    ``centred`` is (x - 127) / 128 (EfficientNet-Lite's, which its BatchNorm statistics were measured with),
+    ``minmax`` is per-feature (x - min) / (max - min), as in the workshop's min-max.json.
+    """
+
+    mode: str = "unit"
+    minimum: tuple[float, ...] = ()
+    maximum: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model tensor as the manifest promises it: shape without batch, dtype, quantization."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    quantization: Quantization = Quantization()
+
+
+@dataclass(frozen=True)
+class Reject:
+    """When a frame's answer is "nothing in view" rather than a label: the trainer sets and measures it.
+
+    Models framed by ``object``/``object-fill`` decide in the framing: an object must stand out from
+    the background by ``min_contrast`` grey levels at its strongest, by ``min_separation`` on average
+    over its pixels (texture and sensor noise do not), and span at least ``min_size`` of the frame's
+    shorter side; with ``border_is_background``, pieces touching the frame's edge are background
+    (a table beyond the paper's edge, a shadow). Photo models decide from the model's output:
+    ``background_label`` is a class trained on empty scenes and negatives, and a winning probability
+    below ``min_score`` (calibrated by the trainer) is not an answer either. The background class answers
+    only when its probability is above ``background_threshold``: at least 0.5, more likely than all the
+    other classes together ("is anything in view?" is a yes/no question: a 0.4 background beside 0.35 cat
+    and 0.25 dog is an animal, most likely a cat); the trainer raises it as far as its held-out
+    negatives allow (``trainer.nothing_in_view.background.calibrate_threshold``). ``garment`` framing reads
+    ``min_separation`` as the colour step across the garment's outline (see ``shared.framing.garment``).
+    Models on a backbone answer "nothing in view" when a frame is unlike the photos they learnt from: its
+    similarity to the nearest of them in the backbone's view (``shared.backbone.head``) is below ``min_similarity``,
+    or, for a model learnt from a few photos (whose nearest neighbours are too few to say alone what is
+    unlike them), when the backbone's strongest ImageNet logit is below ``min_imagenet_logit``: an empty
+    table or a wall is no ImageNet thing at all, while a user's examples, each calibrated, are.
+    """
+
+    min_contrast: float = 24.0
+    min_separation: float = 0.0
+    min_size: float = 0.0
+    border_is_background: bool = False
+    background_label: Optional[str] = None
+    min_score: float = 0.0
+    background_threshold: float = 0.5
+    min_similarity: float = 0.0
+    min_imagenet_logit: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A tabular model's columns: one row of ``features`` in (min-max scaled), the ``target`` out.
+
+    Its input is stored as a 1 x len(features) x 1 "image" so the image fields stay meaningful.
+    ``unit`` names a regression target's unit. ``activation_in_model`` is True when the model ends
+    in its own sigmoid/softmax, as the workshop's notebook builds it, so its output is already
+    probabilities; piclassify's trainer exports logits and the shared code applies the activation.
+    """
+
+    features: tuple[str, ...]
+    target: str
+    unit: str = ""
+    activation_in_model: bool = False
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """The ImageNet network a model stands on: one ``.tflite`` beside the manifest, shared by the models there.
+
+    It sees a frame as an RGB square of ``size`` pixels (``resize``, ``scaling``; the network is fully
+    convolutional, so one file runs at any size and each model says which) and gives two vectors:
+    ``features`` (what a head learns classes from) and ``logits`` (its 1000 ImageNet classes: how the
+    world looks to it, in which a frame is compared with the photos a model learnt from). ``input``
+    gives the input's dtype and quantization; its shape is (size, size, 3).
+    """
+
+    model_file: str
+    sha256: str
+    size: int
+    input: TensorSpec
+    features: TensorSpec
+    logits: TensorSpec
+    scaling: Scaling = Scaling("centred")
+    resize: str = "centre-crop"
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a model learnt on top of its backbone, in ``file`` (a NumPy ``.npz`` beside the manifest).
+
+    Every head holds the backbone's view (logits) of the photos the model learnt from, to which each frame
+    is compared (its mean similarity to the ``neighbours`` nearest, against ``reject.min_similarity``); with
+    ``classifies`` it also holds a linear classifier over the backbone's features that names the label, and
+    the model is all head (``model_file`` is this file); otherwise the model's own ``.tflite`` names it.
+    """
+
+    file: str
+    sha256: str
+    classifies: bool
+    neighbours: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the device needs to know about one model, and how good it measured."""
+
+    name: str
+    task: str
+    labels: tuple[str, ...]
+    height: int
+    width: int
+    channels: int
+    colour: str
+    polarity: str
+    scaling: Scaling
+    resize: str
+    input: TensorSpec
+    output: TensorSpec
+    model_file: str
+    sha256: str
+    threshold: float = 0.5
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    table: Optional[Table] = None  # only tabular models have one
+    reject: Reject = Reject()  # a manifest written before "nothing in view" existed gets these defaults
+    # True when the model was trained on mirror images too: the device then averages its probabilities for
+    # the framed image and its mirror image (two invokes; photo models, never digits)
+    mirror_average: bool = False
+    backbone: Optional[Backbone] = None  # models on an ImageNet backbone (see Backbone, Head)
+    head: Optional[Head] = None
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        _check_choice("task", self.task, TASKS)
+        _check_choice("colour", self.colour, COLOURS)
+        _check_choice("polarity", self.polarity, POLARITIES)
+        _check_choice("scaling.mode", self.scaling.mode, SCALINGS)
+        _check_choice("resize", self.resize, RESIZE_MODES)
+        _check_choice("input.dtype", self.input.dtype, DTYPES)
+        _check_choice("output.dtype", self.output.dtype, DTYPES)
+        expected_channels = 1 if self.colour == "gray" else 3
+        if self.channels != expected_channels:
+            raise ManifestError(f"colour {self.colour!r} needs {expected_channels} channel(s), not {self.channels}")
+        if self.reject.background_label is not None and self.reject.background_label not in self.labels:
+            raise ManifestError(f"reject.background_label {self.reject.background_label!r} is not one of the labels")
+        if self.backbone is not None:
+            _check_choice("backbone.resize", self.backbone.resize, ("squash", "centre-crop", "letterbox"))
+            _check_choice("backbone.scaling.mode", self.backbone.scaling.mode, ("unit", "symmetric", "centred"))
+        if (self.backbone is None) != (self.head is None):
+            raise ManifestError("a model on a backbone needs both a backbone and a head section")
+        if self.table is not None:
+            _check_table(self)
+        elif self.task == "regression":
+            raise ManifestError("a regression model needs a table section (features and target)")
+        elif self.is_all_head:
+            _check_head_model(self)
+        elif self.input.shape != (self.height, self.width, self.channels):
+            raise ManifestError(f"input shape {self.input.shape} does not match {self.height}x{self.width}x{self.channels}")
+        outputs = len(self.labels) if self.task == "multiclass" else 1
+        if self.task == "binary" and len(self.labels) != 2:
+            raise ManifestError(f"a binary model needs exactly 2 labels, not {len(self.labels)}")
+        if self.task == "multiclass" and len(self.labels) < 2:
+            raise ManifestError("a multiclass model needs at least 2 labels")
+        if self.output.shape != (outputs,):
+            raise ManifestError(f"output shape {self.output.shape} does not match {outputs} output(s) for task {self.task!r}")
+        if self.scaling.mode == "minmax" and len(self.scaling.minimum) != len(self.scaling.maximum):
+            raise ManifestError("scaling minimum and maximum must have the same length")
+
+    @property
+    def is_all_head(self) -> bool:
+        """A photo model that is a head on the backbone and nothing more: no ``.tflite`` of its own."""
+        return self.head is not None and self.head.classifies and self.model_file == self.head.file
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        for optional in ("table", "backbone", "head"):
+            if data[optional] is None:
+                del data[optional]  # manifests without them stay as they were
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
+        """Build a manifest from parsed JSON, turning any missing or odd field into ``ManifestError``."""
+        try:
+            version = int(data.get("schema_version", 0))
+            if version != SCHEMA_VERSION:
+                raise ManifestError(f"schema_version {version} is not supported (this piclassify reads {SCHEMA_VERSION})")
+            fields = dict(data)
+            fields["labels"] = tuple(str(label) for label in data["labels"])
+            fields["scaling"] = _scaling(data["scaling"])
+            fields["input"] = _tensor_spec(data["input"])
+            fields["output"] = _tensor_spec(data["output"])
+            if data.get("reject") is not None:
+                fields["reject"] = Reject(**data["reject"])
+            if data.get("table") is not None:
+                fields["table"] = _table(data["table"])
+            if data.get("backbone") is not None:
+                fields["backbone"] = backbone_from_dict(data["backbone"])
+            if data.get("head") is not None:
+                fields["head"] = Head(**data["head"])
+            return cls(**fields)
+        except ManifestError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"malformed manifest ({type(exc).__name__}: {exc})") from None
+
+
+def _tensor_spec(data: Mapping[str, Any]) -> TensorSpec:
+    quant = data.get("quantization", {})
+    return TensorSpec(
+        shape=tuple(int(v) for v in data["shape"]),
+        dtype=str(data["dtype"]),
+        quantization=Quantization(float(quant.get("scale", 0.0)), int(quant.get("zero_point", 0))),
+    )
+
+
+def _scaling(data: Mapping[str, Any]) -> Scaling:
+    return Scaling(mode=data.get("mode", "unit"), minimum=tuple(float(v) for v in data.get("minimum", ())),
+                   maximum=tuple(float(v) for v in data.get("maximum", ())))
+
+
+def backbone_from_dict(data: Mapping[str, Any]) -> Backbone:
+    """The ``backbone`` section of a manifest (or of a backbone's own description) from parsed JSON."""
+    fields = dict(data)
+    for key in ("input", "features", "logits"):
+        fields[key] = _tensor_spec(data[key])
+    if "scaling" in data:
+        fields["scaling"] = _scaling(data["scaling"])
+    return Backbone(**fields)
+
+
+def _table(data: Mapping[str, Any]) -> Table:
+    return Table(features=tuple(str(name) for name in data["features"]), target=str(data["target"]),
+                 unit=str(data.get("unit", "")), activation_in_model=bool(data.get("activation_in_model", False)))
+
+
+def _check_table(manifest: "Manifest") -> None:
+    """A tabular model reads one row: one min-max bound pair per feature, a regression has no labels."""
+    table = manifest.table
+    n = len(table.features)
+    if n == 0 or len(set(table.features)) != n:
+        raise ManifestError(f"table features must be distinct names, got {list(table.features)}")
+    if (manifest.height, manifest.width, manifest.channels) != (1, n, 1) or manifest.input.shape != (n,):
+        raise ManifestError(f"a table model with {n} features needs input shape ({n},) stored as 1x{n}x1, "
+                            f"not {manifest.input.shape} as {manifest.height}x{manifest.width}x{manifest.channels}")
+    if manifest.scaling.mode != "minmax" or not len(manifest.scaling.minimum) == len(manifest.scaling.maximum) == n:
+        raise ManifestError(f"a table model needs minmax scaling with {n} minimum and maximum values")
+    if manifest.task == "regression" and manifest.labels:
+        raise ManifestError("a regression model has no labels")
+
+
+def _check_head_model(manifest: "Manifest") -> None:
+    """A model that is all head sees what its backbone sees, and maps the backbone's features to its labels."""
+    backbone = manifest.backbone
+    if manifest.sha256 != manifest.head.sha256:
+        raise ManifestError("a model that is all head has its head file's sha256 as its own")
+    image = (manifest.height, manifest.width, manifest.channels, manifest.colour, manifest.scaling, manifest.resize)
+    if image != (backbone.size, backbone.size, 3, "rgb", backbone.scaling, backbone.resize):
+        raise ManifestError(f"a model that is all head sees what its backbone sees: {backbone.size}x{backbone.size}x3 "
+                            f"rgb, scaling {backbone.scaling.mode}, resize {backbone.resize}")
+    if manifest.input.shape != backbone.features.shape or manifest.input.dtype != "float32":
+        raise ManifestError(f"a head's input is the backbone's features, float32 {backbone.features.shape}")
+
+
+def _check_choice(key: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ManifestError(f"{key} is {value!r}; expected one of {', '.join(allowed)}")
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def manifest_path_for(model_path: Path) -> Path:
+    """The manifest lives beside its model: ``digits.tflite`` -> ``digits.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def write_manifest(manifest: Manifest, path: Path) -> None:
+    Path(path).write_text(manifest.to_json(), encoding="utf-8")
+
+
+def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
+    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+    if Path(name).name != name or name in (".", ".."):
+        raise ManifestError(f"{what} file {name!r} must be a file name beside the manifest, not a path")
+    path = Path(folder) / name
+    if not path.is_file():
+        raise ManifestError(f"{path}: the {what} file is missing (it lives beside the manifest)")
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if actual != sha256:
+        raise ManifestError(f"{path}: sha256 does not match the manifest's {what} (manifest {sha256[:12]}…, "
+                            f"file {actual[:12]}…)")
+    return path
+
+
+def load_manifest(model_path: Path) -> Manifest:
+    """Read the manifest beside ``model_path`` and check that it belongs to that exact file."""
+    model_path = Path(model_path)
+    json_path = manifest_path_for(model_path)
+    if not model_path.is_file():
+        raise ManifestError(f"{model_path}: model file not found")
+    if not json_path.is_file():
+        raise ManifestError(f"{json_path}: manifest not found beside {model_path.name}")
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"{json_path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested or numbered beyond reason
+        raise ManifestError(f"{json_path}: not valid JSON ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{json_path}: expected a JSON object")
+    try:
+        check_fields(data, Manifest, SCHEMA_VERSION)
+        manifest = Manifest.from_dict(data)
+    except ManifestError as exc:
+        raise ManifestError(f"{json_path}: {exc}") from None
+    try:
+        actual = sha256_of(model_path)
+    except OSError as exc:
+        raise ManifestError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
+    if actual != manifest.sha256:
+        raise ManifestError(f"{json_path}: sha256 does not match {model_path.name} (manifest {manifest.sha256[:12]}…, file {actual[:12]}…)")
+    return manifest
+
+
+def check_tensor_details(manifest: Manifest, input_details: Sequence[Mapping[str, Any]],
+                         output_details: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a manifest whose input/output shape, dtype or quantization differs from the model.
+
+    Takes the interpreter's own ``get_input_details()``/``get_output_details()`` so that this
+    module stays free of any runtime: LiteRT, tflite-runtime and tf.lite all report the same dicts.
+    """
+    for role, spec, details in (("input", manifest.input, input_details), ("output", manifest.output, output_details)):
+        if len(details) != 1:
+            raise ManifestError(f"{manifest.name}: model has {len(details)} {role} tensors, expected 1")
+        problem = tensor_problem(role, spec, details[0])
+        if problem:
+            raise ManifestError(f"{manifest.name}: {problem}")
+
+
+def tensor_problem(role: str, spec: TensorSpec, detail: Mapping[str, Any]) -> Optional[str]:
+    """How one of the interpreter's tensor details differs from ``spec`` (shape without batch, dtype,
+    quantization), or None when it matches."""
+    shape = tuple(int(v) for v in detail["shape"][1:])
+    dtype = np.dtype(detail["dtype"]).name
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if shape != spec.shape:
+        return f"model {role} shape {shape} does not match manifest {spec.shape}"
+    if dtype != spec.dtype:
+        return f"model {role} dtype {dtype} does not match manifest {spec.dtype}"
+    if not _close(scale, spec.quantization.scale) or int(zero_point) != spec.quantization.zero_point:
+        return (f"model {role} quantization ({scale}, {zero_point}) does not match manifest "
+                f"({spec.quantization.scale}, {spec.quantization.zero_point})")
+    return None
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)), abs(float(b)))
