@@ -3,8 +3,9 @@
 
 The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the
 loop spends on each frame outside the source: classify, decide, sinks) with the web view off, on
-with no client, and on with one live-stream client (MJPEG at the default 5 frames/s, the model input
-kept for it), in alternating rounds: unpaced, and paced like a 30 frames/s camera. Each mode's
+with no client, on with one live-stream client (MJPEG at the default 5 frames/s, the model input
+kept for it), and on with one client doing what the page does (``/api/events``, and for each frame it
+shows ``/api/frame``, ``snapshot.jpg`` and ``model-input.png``), in alternating rounds: unpaced, and paced like a 30 frames/s camera. Each mode's
 frame times are pooled over its rounds; the median resists other processes taking the CPU now and
 then, the mean of rounds does not. The stream is encoded in the server's thread, so on a machine
 with few cores it competes with the loop for CPU. Numbers vary on a loaded machine: run it several
@@ -14,6 +15,7 @@ times.
 from __future__ import annotations
 
 import argparse
+import json
 import queue
 import socket
 import statistics
@@ -29,7 +31,9 @@ from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import WebView
 
-MODES = ("off", "on", "stream")
+MODES = ("off", "on", "stream", "page")
+LABELS = {"off": "web off", "on": "web on, no client", "stream": "web on, 1 stream at 5 fps",
+          "page": "web on, 1 page at 5 fps"}
 
 
 class StreamClient(threading.Thread):
@@ -45,6 +49,43 @@ class StreamClient(threading.Thread):
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stream.mjpg", timeout=30) as response:
                 while chunk := response.read1(65536):
                     self.bytes += len(chunk)
+        except OSError:
+            pass
+
+
+class PageClient(threading.Thread):
+    """What the page does: the results' event stream, and for each frame it shows, the frame's number, then its
+    picture and its model input; until the server closes. Counts the frames it showed."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.base = f"http://127.0.0.1:{port}"
+        self.shown = 0
+        threading.Thread(target=self._events, daemon=True).start()
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            return response.read()
+
+    def _events(self) -> None:
+        try:
+            with urllib.request.urlopen(self.base + "/api/events", timeout=30) as response:
+                while response.read1(65536):
+                    pass
+        except OSError:
+            pass
+
+    def run(self) -> None:
+        seq = 0
+        try:
+            while True:
+                look = json.loads(self._get(f"/api/frame?after={seq}"))
+                if look["seq"] in (0, seq):
+                    continue
+                seq = look["seq"]
+                self._get(f"/snapshot.jpg?seq={seq}")
+                self._get(f"/model-input.png?seq={seq}")
+                self.shown += 1
         except OSError:
             pass
 
@@ -66,8 +107,8 @@ def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float
         view = WebView.of(pipeline, "memory", "continuous", None, lambda: events.put(CAPTURE),
                           lambda: running[0] if running else None)
         sinks.append(WebSink(view, "127.0.0.1", port))
-        if mode == "stream":
-            client = StreamClient(port)
+        if mode in ("stream", "page"):
+            client = StreamClient(port) if mode == "stream" else PageClient(port)
             client.start()
             while not sinks[0].state.wants_model_input():
                 time.sleep(0.005)
@@ -76,7 +117,8 @@ def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float
     loop.run()
     if sinks:
         state = sinks[0].state
-        note = f"{state.stream_sent} sent, {state.encoded} encoded"
+        note = (f"{state.stream_sent} sent, {state.encoded} encoded" if mode == "stream" else
+                f"{client.shown} shown, {state.encoded} encoded" if mode == "page" else "")
     Sinks(sinks).close()
     if client is not None:
         client.join(10)
@@ -85,7 +127,7 @@ def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_round_options(parser, frames=1000, paced_frames=150, rounds=10, modes="off, on and stream")
+    add_round_options(parser, frames=1000, paced_frames=150, rounds=10, modes="off, on, stream and page")
     args = parser.parse_args()
     pipeline = Pipeline.load("digits")
     _, images = sample_frames("digits")
@@ -93,14 +135,14 @@ def main() -> None:
     for fps, count in ((0.0, args.frames), (30.0, args.paced_frames)):
         times: dict[str, list[float]] = {mode: [] for mode in MODES}
         means: dict[str, list[float]] = {mode: [] for mode in MODES}
-        notes = []
+        notes: dict[str, list[str]] = {"stream": [], "page": []}
         for _ in range(args.rounds):
             for mode in MODES:
                 frame_times, note = frame_ms(pipeline, images, count, mode, fps)
                 times[mode] += frame_times
                 means[mode].append(statistics.fmean(frame_times))
-                if mode == "stream":
-                    notes.append(note)
+                if mode in notes:
+                    notes[mode].append(note)
         off = statistics.median(times["off"])
         pace = f"paced at {fps:g} frames/s" if fps else "unpaced"
         print(f"loop frame time, {pace}, {count} frames x {args.rounds} rounds: median of all frames, p90, "
@@ -109,10 +151,10 @@ def main() -> None:
             median = statistics.median(times[mode])
             change = "" if mode == "off" else f" {(median / off - 1) * 100:+5.1f}%"
             p90 = statistics.quantiles(times[mode], n=10)[-1]
-            label = {"off": "web off", "on": "web on, no client", "stream": "web on, 1 stream at 5 fps"}[mode]
-            print(f"  {label:<27} {median:.3f} ms{change:7}  p90 {p90:.3f} ms  "
+            print(f"  {LABELS[mode]:<27} {median:.3f} ms{change:7}  p90 {p90:.3f} ms  "
                   f"mean of rounds {statistics.median(means[mode]):.3f} ms")
-        print(f"  stream rounds (frames sent, encoded): {'; '.join(notes)}")
+        print(f"  stream rounds (frames sent, encoded): {'; '.join(notes['stream'])}")
+        print(f"  page rounds (frames shown, encoded): {'; '.join(notes['page'])}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The Keras networks trained from scratch: build, train, export to TFLite, evaluate with the device's code, report."""

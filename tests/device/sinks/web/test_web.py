@@ -320,6 +320,22 @@ def test_an_event_per_result_in_the_result_schema(start_web):
         assert len(sse_events(service, 1, {"Last-Event-ID": odd})) == 1
 
 
+def test_events_come_in_batches_at_most_stream_fps_a_second(start_web):
+    """Every result, in order, but in at most ``stream_fps`` writes a second: one write per result cost the loop 10%
+    of its frame time at camera rates (``scripts/bench_web.py``, "1 page")."""
+    service = start_web(web="stream_fps = 2")
+    writes, text = 0, b""
+    with urllib.request.urlopen(service.url("/api/events"), timeout=10) as response:
+        start = time.monotonic()
+        while time.monotonic() - start < 2.0:
+            text += response.read1(1 << 20)
+            writes += 1
+    ids = [int(line[3:]) for line in text.decode().splitlines() if line.startswith("id:")]
+    listed = [result["id"] for result in service.json("/api/results?limit=100")["results"]]
+    assert ids == [id_ for id_ in sorted(listed) if ids[0] <= id_ <= ids[-1]], "none left out, none twice"
+    assert writes <= 2 * 2 + 2 < len(ids), f"{len(ids)} results in {writes} writes"
+
+
 def test_a_frame_its_picture_and_its_model_input_by_number(start_web, digits):
     """``/api/frame`` names the frame to show and gives its result; ``snapshot.jpg`` and ``model-input.png`` give that
     frame's, by its number, whichever frame is newest by then, while the last ``LOOKS`` are kept."""
