@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from piclassify.shared.framing.framed import Framed, FramingSteps
+from piclassify.shared.framing.percentile import percentile
 from piclassify.shared.contract.manifest import Reject
 
 WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480
@@ -150,7 +151,7 @@ def garment_patch(photo: np.ndarray, small: np.ndarray, mask: np.ndarray) -> np.
     small_gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     outside = border_band(height, width) & ~mask
     background = float(np.median(small_gray[outside])) if outside.any() else 0.0
-    white = max(background, float(np.percentile(small_gray[mask], 99)), MIN_WHITE)
+    white = max(background, percentile(small_gray[mask], 99), MIN_WHITE)
     negated = np.clip(255.0 * (white - garment) / white, 0, 255)
     return (negated * np.clip(inside, 0, 1)).astype(np.uint8)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
+from piclassify.shared.framing.percentile import percentile
 from piclassify.shared.contract.manifest import Manifest, Reject
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
@@ -173,7 +174,7 @@ def stretch(patch: np.ndarray) -> np.ndarray:
     """Background to 0 and stroke cores to 255, keeping the anti-aliased edges in between."""
     threshold, _ = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     low = threshold / 2.0
-    high = max(float(np.percentile(patch[patch > threshold], 90)) if np.any(patch > threshold) else 255.0, low + 1)
+    high = max(percentile(patch[patch > threshold], 90) if np.any(patch > threshold) else 255.0, low + 1)
     return np.clip((patch.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
 
 
