@@ -307,7 +307,7 @@ class ServiceConfig:
                                            "\"usb:0\", \"/dev/video0\",\na video file, or images: a file, "
                                            "a folder or a glob")
     size: tuple[int, int] = setting((640, 480), _size, "camera frame size [width, height]")
-    threads: int = setting(0, _integer(0, 64), "interpreter threads; 0 lets the runtime choose")
+    threads: int = setting(0, _integer(0, 64), "interpreter threads; 0: the usable cores, at most 4")
     mode: str = setting("continuous", _choice(*MODES), "\"continuous\": classify frames as they come; "
                                                        "\"trigger\": one frame per button press")
     interval_s: float = setting(0.0, _number(0, 86400), "continuous mode: seconds between classifications; "

@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learn from the first N photos of each class only")
     p.add_argument("--size", type=bounded(int, 96, 320), default=None,
                    help="the backbone's input size, 96-320 (default 224; smaller is faster)")
-    p.add_argument("--threads", type=bounded(int, 1, 64), default=None, help="interpreter threads, 1-64")
+    p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
+                   help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
     p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
     p.set_defaults(func=cmd_teach)
 

@@ -1,12 +1,16 @@
 """Pictures for the web view: a frame with its label, score and fps drawn on it as JPEG; the model input as PNG.
 
-Runs in the web server's threads, never in the classify loop. The frame is converted from the
-camera's layout into a new array (the loop's ``Frame`` and its cached conversions are not touched),
-so drawing never marks pixels another sink may still save.
+Runs outside the classify loop, on one long-lived thread of its own: OpenCV keeps some state for
+each thread that calls it and never frees it when that thread ends, and the web server starts a
+thread per request, so drawing in the request's thread grew the service by 15 MB an hour for a page
+watching at 5 frames/s (``scripts/bench_soak.py``). The frame is converted from the camera's layout
+into a new array (the loop's ``Frame`` and its cached conversions are not touched), so drawing never
+marks pixels another sink may still save.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import cv2
@@ -17,6 +21,7 @@ from piclassify.shared.contract.result import Result
 
 STREAM_WIDTHS = (320, 640)  # frames are scaled into this range of widths before encoding
 JPEG_QUALITY = 75
+_DRAWING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-drawing")  # the one thread OpenCV draws on
 
 
 def to_bgr(frame: Frame) -> np.ndarray:
@@ -56,6 +61,15 @@ def _fit(image: np.ndarray) -> np.ndarray:
 
 def frame_jpeg(frame: Frame, text: str, quality: int = JPEG_QUALITY) -> bytes:
     """The frame, scaled to 320-640 pixels wide, with ``text`` on a dark band at the top, as JPEG."""
+    return _DRAWING.submit(_frame_jpeg, frame, text, quality).result()
+
+
+def model_input_png(image: Optional[np.ndarray], size: tuple[int, int]) -> bytes:
+    """The exact model input, lossless; black at the model's (width, height) when nothing is in view yet."""
+    return _DRAWING.submit(_model_input_png, image, size).result()
+
+
+def _frame_jpeg(frame: Frame, text: str, quality: int) -> bytes:
     image = _fit(to_bgr(frame))
     width = image.shape[1]
     scale = width / 640 * 1.5
@@ -72,8 +86,7 @@ def frame_jpeg(frame: Frame, text: str, quality: int = JPEG_QUALITY) -> bytes:
     return data.tobytes()
 
 
-def model_input_png(image: Optional[np.ndarray], size: tuple[int, int]) -> bytes:
-    """The exact model input, lossless; black at the model's (width, height) when nothing is in view yet."""
+def _model_input_png(image: Optional[np.ndarray], size: tuple[int, int]) -> bytes:
     if image is None:
         image = np.zeros((size[1], size[0]), np.uint8)
     if image.ndim == 3 and image.shape[2] == 3:

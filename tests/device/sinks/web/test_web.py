@@ -34,6 +34,7 @@ from PIL import Image
 
 from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 from piclassify.device.sinks.web import metrics, server as web_server
+from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import RELOAD, STOP, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.service import runner
@@ -44,6 +45,7 @@ from piclassify.device.sinks.web.auth import WebError, parse_listen
 from piclassify.device.sinks.web.history import read_recent
 from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.page import PAGE
+from piclassify.device.sinks.web import render
 from piclassify.device.sinks.web.render import caption, frame_jpeg
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import LOOKS, WebView
@@ -334,6 +336,27 @@ def test_events_come_in_batches_at_most_stream_fps_a_second(start_web):
     listed = [result["id"] for result in service.json("/api/results?limit=100")["results"]]
     assert ids == [id_ for id_ in sorted(listed) if ids[0] <= id_ <= ids[-1]], "none left out, none twice"
     assert writes <= 2 * 2 + 2 < len(ids), f"{len(ids)} results in {writes} writes"
+
+
+def test_every_picture_is_drawn_on_one_long_lived_thread_whichever_request_asks(monkeypatch):
+    """OpenCV keeps some state for each thread that calls it and never frees it when the thread ends; the server
+    starts a thread per request, so drawing there grew the service by 15 MB an hour (``scripts/bench_soak.py``)."""
+    drawn_on = []
+
+    def imencode(*args, **kwargs):
+        drawn_on.append(threading.get_ident())
+        return real_imencode(*args, **kwargs)
+
+    real_imencode = render.cv2.imencode
+    monkeypatch.setattr(render.cv2, "imencode", imencode)
+    frame = Frame(np.zeros((48, 64, 3), np.uint8), 0.0, 0, "test")
+    requests = [threading.Thread(target=draw) for draw in (lambda: frame_jpeg(frame, "7"),
+                                                           lambda: render.model_input_png(None, (28, 28))) * 3]
+    for request in requests:
+        request.start()
+        request.join()
+    assert len(drawn_on) == 6 and len(set(drawn_on)) == 1
+    assert drawn_on[0] not in {request.ident for request in requests} | {threading.get_ident()}
 
 
 def test_a_frame_its_picture_and_its_model_input_by_number(start_web, digits):
