@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
+from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
 from piclassify.shared.backbone.head import HeadArrays, load_head
+from piclassify.shared.backbone.imagenet_classes import class_mass
 from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
@@ -107,9 +109,12 @@ class Classifier:
         """Class probabilities for many prepared images, one at a time, as the device would run them."""
         return np.stack([self.image_probabilities(image) for image in images])
 
-    def similarity(self, logits: np.ndarray) -> float:
-        """How much a frame (the backbone's logits of it) looks like the photos the model learnt from."""
-        return float(self.head.similarity(logits[np.newaxis], self.manifest.head.neighbours)[0])
+    def evidence(self, logits: np.ndarray) -> Evidence:
+        """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``)."""
+        similarity = float(self.head.similarity(logits[np.newaxis], self.manifest.head.neighbours)[0])
+        known = self.head.imagenet_classes
+        mass = None if known is None else float(class_mass(logits[np.newaxis], known)[0])
+        return Evidence(similarity, mass, float(np.max(logits)))
 
     def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None,
                        colour: Optional[np.ndarray] = None) -> Answer:
@@ -132,22 +137,18 @@ class Classifier:
                 framed = frame_for_model(photo, manifest, steps)
             if framed.image is None:
                 return Answer(None, framed.reason, clock.ms)
+        verdict = IN_VIEW
         if backbone:
             with clock("preprocess"):
                 backbone_input = self.features.frame(photo if colour is None else colour)
             with clock("invoke"):
                 features, logits = self.features.extract(backbone_input)
             with clock("postprocess"):
-                similarity = self.similarity(logits)
+                verdict = judge(self.evidence(logits), manifest.reject)
             if steps is not None:  # when the head names the label, what the backbone saw is the model's input
                 steps.keep("model-input" if head_names else "backbone-input", backbone_input)
-            if similarity < manifest.reject.min_similarity:
-                return Answer(None, f"unlike the photos the model learnt from: similarity {similarity:.2f} < "
-                                    f"{manifest.reject.min_similarity:.2f}", clock.ms)
-            strongest = float(np.max(logits))
-            if manifest.reject.min_imagenet_logit is not None and strongest < manifest.reject.min_imagenet_logit:
-                return Answer(None, f"nothing the backbone knows: strongest ImageNet logit {strongest:.1f} < "
-                                    f"{manifest.reject.min_imagenet_logit:.1f}", clock.ms)
+            if verdict.reason is not None and not verdict.unless_sure:
+                return Answer(None, verdict.reason, clock.ms)
         if head_names:
             with clock("postprocess"):
                 probabilities = self._head_probabilities(features)
@@ -158,7 +159,8 @@ class Classifier:
                 probabilities = self._probabilities_of(tensor, framed.image)
         with clock("postprocess"):
             prediction = decode_probabilities(probabilities, manifest)
-            reason = rejection(prediction, manifest.reject)
+            reason = unsure(verdict, prediction.score, manifest.reject) if verdict.unless_sure else None
+            reason = reason or rejection(prediction, manifest.reject)
         return Answer(None if reason else prediction, reason, clock.ms)
 
 
@@ -184,7 +186,9 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
 
     head_path = checked_file(folder, manifest.head.file, manifest.head.sha256, "head")
     classes = len(manifest.labels) if manifest.head.classifies else None
-    head = load_head(head_path, manifest.backbone.features.shape[-1], manifest.backbone.logits.shape[-1], classes)
+    reject = manifest.reject
+    head = load_head(head_path, manifest.backbone.features.shape[-1], manifest.backbone.logits.shape[-1], classes,
+                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None)
     if manifest.head.neighbours > len(head.bank):
         raise ManifestError(f"{head_path}: head.neighbours is {manifest.head.neighbours}, but the head holds "
                             f"{len(head.bank)} photos")

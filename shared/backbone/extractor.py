@@ -14,6 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.inference.interpreter import open_interpreter, runtime_step
@@ -34,18 +35,44 @@ def description_path(model_path: Path) -> Path:
     return Path(model_path).with_name(name.split(".", 1)[0] + DESCRIPTION_SUFFIX)
 
 
-def load_description(model_path: Path) -> Backbone:
-    """The backbone's description beside its file: the section a new model's manifest copies."""
+def _read_description(model_path: Path) -> tuple[Path, dict]:
     path = description_path(model_path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        backbone = backbone_from_dict(data["backbone"])
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read the backbone's description: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ManifestError(f"{path}: not a backbone description ({exc})") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: not a backbone description (not a JSON object)")
+    return path, data
+
+
+def load_description(model_path: Path) -> Backbone:
+    """The backbone's description beside its file: the section a new model's manifest copies."""
+    path, data = _read_description(model_path)
+    try:
+        backbone = backbone_from_dict(data["backbone"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ManifestError(f"{path}: not a backbone description ({type(exc).__name__}: {exc})") from None
     checked_file(path.parent, backbone.model_file, backbone.sha256, "backbone")
     return backbone
+
+
+def load_class_graph(model_path: Path) -> ClassGraph:
+    """The backbone's class graph from its description (``shared.backbone.imagenet_classes``), checked."""
+    path, data = _read_description(model_path)
+    try:
+        neighbours = np.asarray(data["imagenet_neighbours"])
+    except KeyError:
+        raise ManifestError(f"{path}: the description has no class graph (imagenet_neighbours); write it anew "
+                            f"with `piclassify-train backbone --out {path.parent}`") from None
+    except ValueError as exc:
+        raise ManifestError(f"{path}: imagenet_neighbours is not a table of class numbers ({exc})") from None
+    if (neighbours.ndim != 2 or neighbours.shape[1] != NEIGHBOURS or not np.issubdtype(neighbours.dtype, np.integer)
+            or neighbours.min() < 0 or neighbours.max() >= len(neighbours)):
+        raise ManifestError(f"{path}: imagenet_neighbours must be {NEIGHBOURS} class numbers for each class")
+    return ClassGraph(neighbours.astype(np.int16))
 
 
 class FeatureExtractor:

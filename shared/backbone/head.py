@@ -10,6 +10,9 @@ A head is a ``.npz`` file of plain arrays (read with ``allow_pickle=False``):
   each left out in turn: no list of negatives is needed, so it holds for things nobody thought of.
 - ``weights``, ``bias`` (a head that classifies): softmax regression over the backbone's features,
   standardisation folded in.
+- ``imagenet_classes`` (a photo model): which of ImageNet's classes its photos are
+  (``shared.backbone.imagenet_classes``), on which a frame must have enough of the backbone's belief
+  (``shared.backbone.gate``).
 
 The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code.
 """
@@ -29,6 +32,16 @@ from piclassify.shared.errors import ManifestError
 BANK_SCALE = 127.0
 MAX_BANK = 4000  # photos kept to compare with: a frame costs one (bank x 1000) product
 FALSE_NOTHING = 0.01  # the share of a model's own (left-out) photos the calibrated threshold calls "nothing"
+# A frame needs at least this much of the backbone's belief on a photo model's ImageNet classes (less, where 1% of
+# the model's own views have less): an empty room or a wall puts almost none there, a pet or a garment most.
+MIN_CLASS_MASS = 0.2
+# ... and a frame with at least this much is in view however unlike the model's photos it looks: ImageNet is
+# sure it is one of the model's things (a dog of a breed the training photos lack).
+SURE_CLASS_MASS = 0.7
+# With the class mass to guard it, the similarity threshold of a photo model lets through more of its own photos:
+# the similarity that 0.5% of them fall below (in a check that held out one group of breeds at a time, the
+# held-out breeds were turned away 2.1% of the time at 0.5%, 4.3% at 1%; see docs/nothing-in-view.md).
+GUARDED_FALSE_NOTHING = 0.005
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class HeadArrays:
     bank: np.ndarray
     weights: Optional[np.ndarray] = None  # (features, classes)
     bias: Optional[np.ndarray] = None  # (classes,)
+    imagenet_classes: Optional[np.ndarray] = None  # sorted ImageNet class indices
 
     def similarity(self, logits: np.ndarray, neighbours: int) -> np.ndarray:
         """(N, 1000) logits -> (N,) mean cosine similarity to the ``neighbours`` nearest photos of the bank."""
@@ -100,10 +114,10 @@ def calibrate_min_similarity(bank: np.ndarray, neighbours: int, false_nothing: f
     return float(np.clip(np.quantile(scores, false_nothing), 0.0, 1.0))
 
 
-def calibrate_min_imagenet_logit(logits: np.ndarray, false_nothing: float = FALSE_NOTHING) -> float:
-    """The strongest ImageNet logit that ``false_nothing`` of a model's own views (photos and jittered copies) fall
-    below: a gate for models learnt from a few photos (``Reject.min_imagenet_logit``)."""
-    return float(np.quantile(np.asarray(logits, dtype=np.float32).max(axis=1), false_nothing))
+def calibrate_min_class_mass(masses: np.ndarray, false_nothing: float = FALSE_NOTHING) -> float:
+    """``MIN_CLASS_MASS``, or less where ``false_nothing`` of a model's own views have less: a model of things
+    ImageNet hardly knows (a door open or shut) still sees its own photos."""
+    return float(min(MIN_CLASS_MASS, np.quantile(np.asarray(masses, np.float64), false_nothing)))
 
 
 L2_CHOICES = (1e-3, 1e-2, 1e-1)  # weight decay, chosen per model by cross-validation
@@ -185,18 +199,30 @@ def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...]
             for n in range(fits)]
 
 
-def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Optional[np.ndarray] = None) -> bytes:
-    """The ``.npz`` file's bytes: ``bank`` as ``quantize_bank`` made it, and the linear layer if any."""
+def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Optional[np.ndarray] = None,
+               imagenet_classes: Optional[np.ndarray] = None) -> bytes:
+    """The ``.npz`` file's bytes: ``bank`` as ``quantize_bank`` made it, the linear layer and the ImageNet classes
+    if any."""
     arrays = {"bank": bank}
     if weights is not None:
         arrays.update(weights=weights.astype(np.float32), bias=bias.astype(np.float32))
+    if imagenet_classes is not None:
+        arrays.update(imagenet_classes=np.asarray(imagenet_classes, np.int16))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def load_head(path: Path, features: int, logits: int, classes: Optional[int]) -> HeadArrays:
-    """Read and check a head file: the bank's width is the backbone's logits, the layer maps features to classes."""
+def bank_of(data: bytes) -> np.ndarray:
+    """The bank of a head file's bytes, as the device uses it (float32 rows of norm 1)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return dequantize_bank(arrays["bank"])
+
+
+def load_head(path: Path, features: int, logits: int, classes: Optional[int],
+              imagenet_classes: bool = False) -> HeadArrays:
+    """Read and check a head file: the bank's width is the backbone's logits, the layer maps features to classes,
+    and ``imagenet_classes`` (when the manifest's rule asks for them) are distinct classes of the backbone's."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
@@ -207,15 +233,25 @@ def load_head(path: Path, features: int, logits: int, classes: Optional[int]) ->
         raise ManifestError(f"{path}: 'bank' must be int8 rows of the backbone's {logits} logits")
     if len(bank) > MAX_BANK:
         raise ManifestError(f"{path}: a bank of {len(bank)} photos is more than {MAX_BANK}")
+    known = _imagenet_classes(path, arrays.get("imagenet_classes"), logits) if imagenet_classes else None
     if classes is None:
-        return HeadArrays(dequantize_bank(bank))
+        return HeadArrays(dequantize_bank(bank), imagenet_classes=known)
     weights, bias = arrays.get("weights"), arrays.get("bias")
     if weights is None or bias is None or weights.shape != (features, classes) or bias.shape != (classes,):
         raise ManifestError(f"{path}: a head that classifies needs 'weights' ({features}, {classes}) and 'bias' "
                             f"({classes},)")
     if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
         raise ManifestError(f"{path}: the head's weights are not all finite numbers")
-    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32))
+    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32), known)
+
+
+def _imagenet_classes(path: Path, indices: Optional[np.ndarray], logits: int) -> np.ndarray:
+    """The head's ImageNet classes, checked: whole numbers, each a class of the backbone's, each once."""
+    if (indices is None or indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0
+            or len(np.unique(indices)) != len(indices) or indices.min() < 0 or indices.max() >= logits):
+        raise ManifestError(f"{path}: the manifest's rule needs 'imagenet_classes', distinct indices of the "
+                            f"backbone's {logits} ImageNet classes")
+    return np.sort(indices.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -227,20 +263,26 @@ class FittedHead:
     min_similarity: float
     bank_photos: int
     linear: Optional[LinearFit] = None
-    min_imagenet_logit: Optional[float] = None
+    imagenet_classes: Optional[np.ndarray] = None
+    min_class_mass: float = 0.0
 
 
 def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None,
-               classes: int = 0, groups: Optional[np.ndarray] = None, seed: int = 1) -> FittedHead:
+               classes: int = 0, groups: Optional[np.ndarray] = None, seed: int = 1,
+               false_nothing: float = FALSE_NOTHING, imagenet_classes: Optional[np.ndarray] = None,
+               min_class_mass: float = 0.0) -> FittedHead:
     """A head from the backbone's view of a model's photos: the bank (one row of ``logits`` per photo, at most
-    ``MAX_BANK`` drawn with ``seed``) and its calibrated threshold; with ``features``/``labels`` (any number of rows:
-    jittered copies welcome, ``groups`` saying which photo each is of) also the linear classifier over ``classes``."""
+    ``MAX_BANK`` drawn with ``seed``) and its threshold, calibrated so that ``false_nothing`` of the photos fall
+    below it; with ``features``/``labels`` (any number of rows: jittered copies welcome, ``groups`` saying which
+    photo each is of) also the linear classifier over ``classes``; ``imagenet_classes`` and their
+    ``min_class_mass`` go into the head file and its manifest as they are."""
     logits = np.asarray(logits)
     if len(logits) > MAX_BANK:
         logits = logits[np.sort(np.random.default_rng(seed).permutation(len(logits))[:MAX_BANK])]
     bank = quantize_bank(logits)
     neighbours = neighbours_for(len(bank))
-    threshold = calibrate_min_similarity(dequantize_bank(bank), neighbours)
+    threshold = calibrate_min_similarity(dequantize_bank(bank), neighbours, false_nothing)
     linear = fit_linear(features, labels, classes, groups, seed) if features is not None else None
-    data = head_bytes(bank, linear.weights, linear.bias) if linear else head_bytes(bank)
-    return FittedHead(data, neighbours, threshold, len(bank), linear)
+    data = head_bytes(bank, *((linear.weights, linear.bias) if linear else (None, None)), imagenet_classes)
+    return FittedHead(data, neighbours, threshold, len(bank), linear, imagenet_classes, min_class_mass)
+

@@ -13,8 +13,9 @@ from typing import Any, Mapping
 
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.backbone.extractor import description_path
-from piclassify.shared.backbone.head import FittedHead
-from piclassify.shared.contract.manifest import Backbone, Head, Manifest, Reject, TensorSpec, checked_file
+from piclassify.shared.backbone.head import SURE_CLASS_MASS, FittedHead
+from piclassify.shared.contract.manifest import Backbone, Head, Manifest, TensorSpec, checked_file
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ManifestError
 
 
@@ -31,9 +32,17 @@ def head_manifest(name: str, labels: tuple[str, ...], backbone: Backbone, fitted
         colour="rgb", polarity="any", scaling=backbone.scaling, resize=backbone.resize,
         input=TensorSpec(backbone.features.shape, "float32"), output=TensorSpec((len(labels),), "float32"),
         model_file=head_file, sha256=digest, metrics=dict(metrics), versions=dict(versions), training=dict(training),
-        reject=Reject(min_similarity=round(fitted.min_similarity, 6), min_imagenet_logit=fitted.min_imagenet_logit),
+        reject=head_reject(fitted),
         backbone=backbone, head=Head(file=head_file, sha256=digest, classifies=True, neighbours=fitted.neighbours),
     )
+
+
+def head_reject(fitted: FittedHead) -> Reject:
+    """The gate of a photo model (``shared.backbone.gate``): its similarity threshold and, when it knows its ImageNet
+    classes, the least of the backbone's belief on them it needs and the share that is in view however it looks."""
+    known = fitted.imagenet_classes is not None
+    return Reject(min_similarity=round(fitted.min_similarity, 6), min_class_mass=fitted.min_class_mass,
+                  sure_class_mass=SURE_CLASS_MASS if known else None)
 
 
 def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, backbone_source: Path) -> Path:

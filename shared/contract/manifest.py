@@ -17,6 +17,7 @@ import numpy as np
 
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest_fields import check_fields
+from piclassify.shared.contract.reject import Reject, reject_problem
 
 SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")
@@ -60,40 +61,6 @@ class TensorSpec:
     shape: tuple[int, ...]
     dtype: str
     quantization: Quantization = Quantization()
-
-
-@dataclass(frozen=True)
-class Reject:
-    """When a frame's answer is "nothing in view" rather than a label: the trainer sets and measures it.
-
-    Models framed by ``object``/``object-fill`` decide in the framing: an object must stand out from
-    the background by ``min_contrast`` grey levels at its strongest, by ``min_separation`` on average
-    over its pixels (texture and sensor noise do not), and span at least ``min_size`` of the frame's
-    shorter side; with ``border_is_background``, pieces touching the frame's edge are background
-    (a table beyond the paper's edge, a shadow). Photo models decide from the model's output:
-    ``background_label`` is a class trained on empty scenes and negatives, and a winning probability
-    below ``min_score`` (calibrated by the trainer) is not an answer either. The background class answers
-    only when its probability is above ``background_threshold``: at least 0.5, more likely than all the
-    other classes together ("is anything in view?" is a yes/no question: a 0.4 background beside 0.35 cat
-    and 0.25 dog is an animal, most likely a cat); the trainer raises it as far as its held-out
-    negatives allow (``trainer.nothing_in_view.background.calibrate_threshold``). ``garment`` framing reads
-    ``min_separation`` as the colour step across the garment's outline (see ``shared.framing.garment``).
-    Models on a backbone answer "nothing in view" when a frame is unlike the photos they learnt from: its
-    similarity to the nearest of them in the backbone's view (``shared.backbone.head``) is below ``min_similarity``,
-    or, for a model learnt from a few photos (whose nearest neighbours are too few to say alone what is
-    unlike them), when the backbone's strongest ImageNet logit is below ``min_imagenet_logit``: an empty
-    table or a wall is no ImageNet thing at all, while a user's examples, each calibrated, are.
-    """
-
-    min_contrast: float = 24.0
-    min_separation: float = 0.0
-    min_size: float = 0.0
-    border_is_background: bool = False
-    background_label: Optional[str] = None
-    min_score: float = 0.0
-    background_threshold: float = 0.5
-    min_similarity: float = 0.0
-    min_imagenet_logit: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +165,9 @@ class Manifest:
             _check_choice("backbone.scaling.mode", self.backbone.scaling.mode, ("unit", "symmetric", "centred"))
         if (self.backbone is None) != (self.head is None):
             raise ManifestError("a model on a backbone needs both a backbone and a head section")
+        problem = reject_problem(self.reject, self.head is not None)
+        if problem:
+            raise ManifestError(problem)
         if self.table is not None:
             _check_table(self)
         elif self.task == "regression":

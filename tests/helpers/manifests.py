@@ -31,7 +31,8 @@ def binary_like(**changes) -> Manifest:
 
 def head_like(**changes) -> Manifest:
     """A photo model that is all head, shaped like the bundled catsdogs: the backbone's view in, two labels out."""
-    from piclassify.shared.contract.manifest import Backbone, Head, Reject
+    from piclassify.shared.contract.manifest import Backbone, Head
+    from piclassify.shared.contract.reject import Reject
 
     backbone = Backbone(model_file="efficientnet-lite0.tflite.gz", sha256="1" * 64, size=192,
                         input=TensorSpec((224, 224, 3), "int8", Quantization(1 / 128, -1)),

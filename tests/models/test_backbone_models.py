@@ -126,12 +126,12 @@ def test_a_model_is_found_by_name_by_its_file_or_by_its_manifest(catsdogs_copy):
     assert resolve_model(str(catsdogs_copy)) == catsdogs_copy
 
 
-def test_a_frame_unlike_every_training_photo_is_nothing_in_view_with_its_similarity():
+def test_noise_is_nothing_in_view_for_a_photo_model_because_imagenet_sees_none_of_its_classes():
     pipeline = Pipeline.load("catsdogs")
     noise = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     result = pipeline.classify(Frame(noise, 0.0, 0, "noise"))
     assert result.label is None
-    assert result.reason.startswith("unlike the photos the model learnt from: similarity ")
+    assert result.reason.startswith("not what the model knows to ImageNet: ")
     assert set(result.stage_ms) == {"preprocess", "invoke", "postprocess"} and result.stage_ms["invoke"] > 0
 
 

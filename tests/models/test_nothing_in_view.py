@@ -19,7 +19,8 @@ from piclassify.device.commands.cli import main
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.sinks.results_log import ResultLog
 from piclassify.device.core.sink import Delivery
-from piclassify.shared.contract.manifest import Manifest, Reject
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.files.imagefile import read_image
 from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, nothing_rate

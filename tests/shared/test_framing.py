@@ -12,7 +12,7 @@ from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.model_input import frame_for_model, frame_object, frame_rgb, resize_area
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.manifest import Reject
+from piclassify.shared.contract.reject import Reject
 from piclassify.trainer.data.photos import render_photo
 from tests.helpers.manifests import binary_like, digits_like
 

@@ -17,6 +17,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
+from piclassify.shared.backbone.imagenet_classes import ClassGraph
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
@@ -26,6 +28,7 @@ from piclassify.shared.inference.runtime import distribution_version, usable_cor
 from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.trainer.backbone.efficientnet_lite import (FEATURES, IMAGENET_CLASSES, INPUT_SIZE, WEIGHTS_PACKAGE,
                                                            build_efficientnet_lite0, load_imagenet_weights, weights_path)
+from piclassify.trainer.backbone.torch_file import read_state_dict
 from piclassify.trainer.data.datasets import candidate_dirs
 from piclassify.shared.errors import DatasetError
 from piclassify.shared.progress import Progress
@@ -115,8 +118,6 @@ def describe(model_path: Path, size: int) -> Backbone:
 def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optional[Path] = None, seed: int = 1,
                    log: Callable[[str], None] = print) -> Path:
     """Build, convert, prove and write the backbone; return the ``.tflite.gz`` path."""
-    from piclassify.shared.inference.runtime import load_runtime
-
     source = weights_path()
     log(f"EfficientNet-Lite0 with ImageNet weights from {source.name} ({WEIGHTS_PACKAGE})")
     model = build_efficientnet_lite0(INPUT_SIZE)
@@ -129,41 +130,88 @@ def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optio
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / BACKBONE_FILE
-    model_path.write_bytes(gzip.compress(tflite, compresslevel=9, mtime=0))  # the same bytes for the same model
+    write_atomically(model_path, gzip.compress(tflite, compresslevel=9, mtime=0))  # the same bytes for the same model
+    write_description(model_path, data_dir, log, model, {"calibration_photos": len(calibration)})
+    return model_path
+
+
+def make_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optional[Path] = None, seed: int = 1,
+                  rebuild: bool = False, log: Callable[[str], None] = print) -> Path:
+    """``piclassify-train backbone``: the backbone already in ``out_dir`` is kept, byte for byte (models name it by
+    sha256), and only its description is written anew; ``rebuild`` (or none there) builds one."""
+    existing = Path(out_dir) / BACKBONE_FILE
+    if rebuild or not existing.is_file():
+        return build_backbone(out_dir, data_dir, photos, seed, log)
+    log(f"{existing}: kept as it is (every model names its backbone by sha256; --rebuild builds a new one)")
+    try:
+        previous = json.loads(description_path(existing).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    kept = {"calibration_photos": previous["calibration_photos"]} if "calibration_photos" in previous else {}
+    write_description(existing, data_dir, log, extra=kept)
+    return existing
+
+
+def write_description(model_path: Path, data_dir: Optional[Path] = None, log: Callable[[str], None] = print,
+                      model=None, extra: Optional[dict] = None) -> Path:
+    """Describe the backbone at ``model_path`` beside it (``<name>.backbone.json``): its tensors, how it measured
+    against the Keras network on the cats-and-dogs photos, and the class graph (``ClassGraph``) of its weights."""
+    source = weights_path()
+    if model is None:
+        model = build_efficientnet_lite0(INPUT_SIZE)
+        load_imagenet_weights(model, source)
+    model_path = Path(model_path)
     backbone = describe(model_path, INPUT_SIZE)
-    metrics = {"model_bytes": len(tflite), "file_bytes": model_path.stat().st_size}
-    check = find_folder(CHECK_FOLDER, data_dir)
-    if check is not None:
-        images = load_photos(_photo_files(check)[:: max(1, len(_photo_files(check)) // CHECK_PHOTOS)], INPUT_SIZE)
-        keras_features, keras_logits = (np.asarray(v) for v in model.predict(scale_pixels(images, SCALING), verbose=0,
-                                                                            batch_size=32))
-        extractor = FeatureExtractor(out_dir, backbone, load_runtime(), threads=usable_cores())
-        int8 = [extractor.extract(image) for image in images]
-        int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([l for _, l in int8])
-        cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
-        metrics.update({
-            "check_set": str(check), "check_photos": len(images),
-            "keras_pet_top1": round(pet_share(keras_logits), 5), "tflite_pet_top1": round(pet_share(int8_logits), 5),
-            "top1_agreement": round(float(np.mean(keras_logits.argmax(1) == int8_logits.argmax(1))), 5),
-            "feature_cosine_median": round(float(np.median(cosine)), 5),
-            "feature_cosine_min": round(float(cosine.min()), 5),
-        })
-        log(f"ImageNet top-1 is a cat or dog class for {100 * metrics['keras_pet_top1']:.1f}% (Keras) and "
-            f"{100 * metrics['tflite_pet_top1']:.1f}% (int8) of {len(images)} {check} photos; top-1 agreement "
-            f"{100 * metrics['top1_agreement']:.1f}%, feature cosine median {metrics['feature_cosine_median']:.3f}")
-        if metrics["keras_pet_top1"] < MIN_PET_TOP1:
-            raise DatasetError(f"the ImageNet weights put only {100 * metrics['keras_pet_top1']:.1f}% of the cats "
-                               f"and dogs in a cat or dog class (at least {100 * MIN_PET_TOP1:.0f}% expected): "
-                               "the weights or the network are wrong")
-    else:
-        log(f"no {CHECK_FOLDER} under the data folders: the weights were not checked on photos")
+    metrics = {"model_bytes": len(read_model(model_path)), "file_bytes": model_path.stat().st_size,
+               **_checked_on_photos(model, model_path, backbone, data_dir, log)}
+    graph = ClassGraph.from_weights(np.asarray(read_state_dict(source)["_fc.weight"]))
     description = {"backbone": asdict(backbone), "metrics": metrics, "versions": producer_versions(),
                    "weights": {"package": WEIGHTS_PACKAGE, "version": distribution_version(WEIGHTS_PACKAGE),
                                "file": source.name, "sha256": sha256_of(source)},
-                   "calibration_photos": len(calibration)}
-    description_path(model_path).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {model_path} ({model_path.stat().st_size / 2 ** 20:.1f} MiB) and {description_path(model_path).name}")
-    return model_path
+                   **(extra or {})}
+    path = description_path(model_path)
+    write_atomically(path, _description_json(description, graph).encode("utf-8"))
+    log(f"wrote {model_path} ({model_path.stat().st_size / 2 ** 20:.1f} MiB) and {path.name}")
+    return path
+
+
+def _description_json(description: dict, graph: ClassGraph) -> str:
+    """The description as indented JSON, the class graph last with one line per ImageNet class."""
+    rows = ",\n    ".join(json.dumps(row) for row in graph.neighbours.tolist())
+    return json.dumps(description, indent=2)[:-2] + f',\n  "imagenet_neighbours": [\n    {rows}\n  ]\n}}\n'
+
+
+def _checked_on_photos(model, model_path: Path, backbone: Backbone, data_dir: Optional[Path],
+                       log: Callable[[str], None]) -> dict:
+    """The int8 file beside the Keras network on the cats-and-dogs validation photos (nothing without them)."""
+    from piclassify.shared.inference.runtime import load_runtime
+
+    check = find_folder(CHECK_FOLDER, data_dir)
+    if check is None:
+        log(f"no {CHECK_FOLDER} under the data folders: the weights were not checked on photos")
+        return {}
+    images = load_photos(_photo_files(check)[:: max(1, len(_photo_files(check)) // CHECK_PHOTOS)], INPUT_SIZE)
+    keras_features, keras_logits = (np.asarray(v) for v in model.predict(scale_pixels(images, SCALING), verbose=0,
+                                                                        batch_size=32))
+    extractor = FeatureExtractor(model_path.parent, backbone, load_runtime(), threads=usable_cores())
+    int8 = [extractor.extract(image) for image in images]
+    int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([l for _, l in int8])
+    cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
+    metrics = {
+        "check_set": str(check), "check_photos": len(images),
+        "keras_pet_top1": round(pet_share(keras_logits), 5), "tflite_pet_top1": round(pet_share(int8_logits), 5),
+        "top1_agreement": round(float(np.mean(keras_logits.argmax(1) == int8_logits.argmax(1))), 5),
+        "feature_cosine_median": round(float(np.median(cosine)), 5),
+        "feature_cosine_min": round(float(cosine.min()), 5),
+    }
+    log(f"ImageNet top-1 is a cat or dog class for {100 * metrics['keras_pet_top1']:.1f}% (Keras) and "
+        f"{100 * metrics['tflite_pet_top1']:.1f}% (int8) of {len(images)} {check} photos; top-1 agreement "
+        f"{100 * metrics['top1_agreement']:.1f}%, feature cosine median {metrics['feature_cosine_median']:.3f}")
+    if metrics["keras_pet_top1"] < MIN_PET_TOP1:
+        raise DatasetError(f"the ImageNet weights put only {100 * metrics['keras_pet_top1']:.1f}% of the cats "
+                           f"and dogs in a cat or dog class (at least {100 * MIN_PET_TOP1:.0f}% expected): "
+                           "the weights or the network are wrong")
+    return metrics
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from piclassify.shared.errors import DatasetError
-from piclassify.shared.contract.manifest import Reject
+from piclassify.shared.contract.reject import Reject
 from piclassify.trainer.data.idx import read_idx
 
 ENV_VAR = "PICLASSIFY_DATA"

@@ -80,7 +80,11 @@ def render_on_paper(item: np.ndarray, rng: np.random.Generator, size: tuple[int,
     if blur > 0.3:
         photo = cv2.GaussianBlur(photo, (0, 0), blur)
     photo = np.clip(photo + rng.normal(0, rng.uniform(1, 5), photo.shape), 0, 255).astype(np.uint8)
-    quality = int(rng.integers(55, 96))
+    return jpeg_round_trip(photo, int(rng.integers(55, 96)))
+
+
+def jpeg_round_trip(photo: np.ndarray, quality: int) -> np.ndarray:
+    """An RGB uint8 photo as it comes back from a JPEG of ``quality``: a phone's compression, blocks and all."""
     encoded = cv2.imencode(".jpg", photo[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
     return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
 

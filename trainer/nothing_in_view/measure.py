@@ -15,7 +15,7 @@ import numpy as np
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.manifest import Manifest, load_manifest
 from piclassify.trainer.publish import record_metrics
 from piclassify.trainer.data.scenes import empty_scenes
 
@@ -44,7 +44,14 @@ def measure_and_record(model_path: Path, objects: Iterable[np.ndarray], objects_
         measured["negatives_rate"] = round(negatives_rate, 4)
         line += f", {100 * negatives_rate:.1f}% of {len(negatives)} held-out negatives"
     log(f"{line}; wrongly for {100 * objects_rate:.2f}% of {count} {objects_name}")
-    return record_metrics(model_path, classifier.manifest, {"nothing_in_view": measured})
+    return record_nothing_in_view(model_path, measured)
+
+
+def record_nothing_in_view(model_path: Path, measured: Mapping[str, object]) -> Manifest:
+    """``measured`` added to ``metrics.nothing_in_view`` of the manifest beside ``model_path``."""
+    manifest = load_manifest(model_path)
+    merged = {**manifest.metrics.get("nothing_in_view", {}), **measured}
+    return record_metrics(model_path, manifest, {"nothing_in_view": merged})
 
 
 def kinds_in(folder: Path) -> dict[str, Path]:

@@ -14,7 +14,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.errors import DatasetError
-from piclassify.shared.contract.manifest import Manifest, Reject, Scaling
+from piclassify.shared.contract.manifest import Manifest, Scaling
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.files.photo_folders import load_folder_dataset
 from piclassify.trainer.nothing_in_view.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.network.evaluation import evaluate_and_report

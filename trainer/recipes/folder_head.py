@@ -16,19 +16,21 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from piclassify.shared.backbone.extractor import BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.backbone.extractor import BACKBONE_NAME, FeatureExtractor, load_class_graph, load_description
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
 from piclassify.shared.errors import DatasetError
-from piclassify.shared.backbone.head_model import head_manifest, write_head_model
+from piclassify.shared.backbone.head_model import head_manifest, head_reject, write_head_model
 from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.files.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
-from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
+from piclassify.shared.backbone.photo_head import VARIANTS, backbone_views, head_from_views
 from piclassify.shared.progress import Progress
 from piclassify.shared.inference.runtime import load_runtime, usable_cores
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 from piclassify.trainer.backbone.build import find_backbone
-from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds
+from piclassify.trainer.nothing_in_view.collections import record_collections
+from piclassify.trainer.nothing_in_view.held_out_kinds import held_out_kinds
+from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds, record_nothing_in_view
 from piclassify.trainer.publish import producer_versions, record_metrics
 
 
@@ -42,7 +44,8 @@ def limit_per_class(split: PhotoSplit, count: Optional[int]) -> PhotoSplit:
 
 def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), backbone: Optional[Path] = None,
                      negatives: Optional[Path] = None, per_class: Optional[int] = None, data_dir: Optional[Path] = None,
-                     size: Optional[int] = None, seed: int = 1, log: Callable[[str], None] = print) -> Manifest:
+                     size: Optional[int] = None, seed: int = 1, log: Callable[[str], None] = print,
+                     held_out: Optional[Path] = None) -> Manifest:
     """The whole recipe; the validation photos are only measured, never used to choose anything."""
     started = time.monotonic()
     backbone_path = find_backbone(out_dir, backbone, root, data_dir, log)
@@ -54,8 +57,10 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     train = limit_per_class(data.train, per_class)
     if per_class is not None:
         log(f"learning from the first {per_class} photos of each class: {len(train.labels)} photos")
+    graph = load_class_graph(backbone_path)
     with Progress("backbone on the training photos", log, total=len(train.labels) * (1 + VARIANTS)) as progress:
-        fitted = fit_photo_head(extractor, train.images, train.labels, len(data.classes), seed, progress.advance)
+        plain, jittered = backbone_views(extractor, train.images, VARIANTS, seed, progress.advance)
+    fitted = head_from_views(plain, jittered, train.labels, len(data.classes), seed, graph)
     log(f"head: {len(data.classes)} classes from {len(train.labels) * (1 + VARIANTS)} views of {len(train.labels)} "
         f"photos (weight decay {fitted.linear.l2:g} by cross-validation: "
         f"{100 * fitted.linear.cross_validated_accuracy:.1f}%); nothing in view below similarity "
@@ -68,6 +73,11 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     model_path = write_head_model(out_dir, manifest, fitted, backbone_path)
     manifest = evaluate_head_model(model_path, data, Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos", None, log)
+    log("each kind of the training photos held out (the gate fitted again without it):")
+    record_nothing_in_view(model_path, {"held_out_kinds": held_out_kinds(plain, jittered, train.labels, graph,
+                                                                         head_reject, seed, log)})
+    if held_out is not None:
+        manifest = record_collections(model_path, held_out, log)
     if negatives is not None:
         manifest = record_kinds(model_path, kinds_in(negatives), log)
     seconds = time.monotonic() - started

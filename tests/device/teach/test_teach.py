@@ -142,27 +142,57 @@ def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, out)
     assert "cannot write things there" in error and error.count("\n") == 1
 
 
-def test_a_model_of_few_photos_also_asks_the_backbone_s_imagenet_logits(taught, tmp_path):
-    """From a few examples the nearest neighbours cannot say alone what is unlike them: the manifest also holds the
-    strongest ImageNet logit that 1% of the examples' views fall below, and a frame below it is nothing in view."""
-    from conftest import classify_photo
-
-    manifest = json.loads((taught / "things.json").read_text())
-    assert manifest["reject"]["min_imagenet_logit"] is not None
+def _with_reject(taught: Path, folder: Path, **settings) -> Pipeline:
+    """The taught model copied into ``folder`` with some of its ``reject`` settings changed."""
     for path in taught.iterdir():
-        shutil.copy(path, tmp_path / path.name)
-    manifest["reject"]["min_imagenet_logit"] = 1000.0  # no photo's strongest logit is this high
-    (tmp_path / "things.json").write_text(json.dumps(manifest))
-    result = classify_photo(Pipeline.load(str(tmp_path / "things.npz")), read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg"))
-    assert result.prediction is None and result.reason.startswith("nothing the backbone knows: strongest ImageNet logit")
+        shutil.copy(path, folder / path.name)
+    manifest = json.loads((folder / "things.json").read_text())
+    manifest["reject"].update(settings)
+    (folder / "things.json").write_text(json.dumps(manifest))
+    return Pipeline.load(str(folder / "things.npz"))
 
 
-def test_the_bundled_models_learnt_from_thousands_of_photos_do_not_need_that_gate():
-    from piclassify.device.core.model_files import bundled_model_paths
+def test_a_taught_model_knows_which_imagenet_classes_its_examples_are(taught):
+    """A few photos cannot show every breed or every light; ImageNet's 1000 classes can say what the examples are.
+    The head keeps those classes, and the manifest the least of the backbone's belief on them a frame needs."""
     from piclassify.shared.contract.manifest import load_manifest
 
-    heads = [load_manifest(path) for path in bundled_model_paths() if load_manifest(path).backbone is not None]
-    assert heads and all(m.reject.min_imagenet_logit is None for m in heads)
+    manifest = load_manifest(taught / "things.npz")
+    with np.load(taught / "things.npz") as head:
+        classes = head["imagenet_classes"]
+    assert len(classes) and np.all(np.diff(classes) > 0) and classes.max() < 1000
+    assert 0 < manifest.reject.min_class_mass <= 0.2
+    assert manifest.reject.sure_class_mass == 0.7
+
+
+def test_too_little_belief_on_the_model_s_imagenet_classes_is_nothing_in_view_however_alike(taught, tmp_path):
+    from conftest import classify_photo
+
+    pipeline = _with_reject(taught, tmp_path, min_similarity=0.0, min_class_mass=1.0, sure_class_mass=1.0)
+    result = classify_photo(pipeline, read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg"))
+    assert result.prediction is None and result.reason.startswith("not what the model knows to ImageNet")
+
+
+def test_enough_belief_on_them_is_in_view_however_unlike_the_examples(taught, tmp_path):
+    """A dog of a breed the examples lack: ImageNet is sure it is a dog, though no example looks like it."""
+    from conftest import classify_photo
+
+    photo = read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg")
+    unlike = _with_reject(taught, tmp_path, min_similarity=1.0, min_class_mass=0.0, sure_class_mass=1.0)
+    assert classify_photo(unlike, photo).reason.startswith("unlike the photos the model learnt from")
+    (tmp_path / "again").mkdir()
+    sure = _with_reject(taught, tmp_path / "again", min_similarity=1.0, min_class_mass=0.0, sure_class_mass=0.0)
+    assert classify_photo(sure, photo).prediction.label == "pets"
+
+
+def test_a_model_taught_before_keeps_its_strongest_logit_gate(taught, tmp_path):
+    """Models taught before ImageNet's classes joined the rule held the strongest ImageNet logit 1% of their views
+    fall below; their manifests still load and still turn away a frame below it."""
+    from conftest import classify_photo
+
+    pipeline = _with_reject(taught, tmp_path, min_imagenet_logit=1000.0)  # no photo's strongest logit is this high
+    result = classify_photo(pipeline, read_image(SAMPLES_DIR / "catsdogs-2-dog.jpg"))
+    assert result.prediction is None and result.reason.startswith("nothing the backbone knows: strongest ImageNet logit")
 
 
 def test_the_example_store_is_bounded_and_undo_takes_the_newest_even_after_a_restart(tmp_path, monkeypatch):

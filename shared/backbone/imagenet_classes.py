@@ -1,0 +1,92 @@
+"""What ImageNet knows about a model's classes: which of its 1000 classes the model's photos are.
+
+A model learnt from 2,000 Kaggle pets, or from 20 photos taught on the Pi, has seen a few breeds; the backbone
+knows 118 dog breeds, five domestic cats, and that a badger or a llama is neither. So each photo model
+keeps the set of ImageNet classes its photos are (``class_set``), and a frame is in view only when the
+backbone puts enough of its belief on that set (``class_mass``): a breed the training photos lacked is
+still a dog to ImageNet, while an empty room, a bookshelf or a cow puts its belief elsewhere.
+
+The set is found in three steps, per label of the model:
+
+1. every ImageNet class among the top ``TOP`` of at least ``SHARE`` of the label's photos (one photo, for a
+   few; five of 1,000);
+2. kept only where ImageNet agrees it is part of a kind: at least ``SUPPORT`` of its ``NEIGHBOURS`` nearest
+   classes are in the set too (a cat on a quilt votes for "quilt", which nothing near "quilt" supports);
+3. grown through the backbone's own class graph: a class joins when at least ``JOIN`` of its
+   ``NEIGHBOURS`` nearest classes are in the set, until none joins (20 dog breeds grow into all 118).
+
+The class graph (``ClassGraph``) is the backbone's final layer seen from its classes: class B is near class
+A when their weight vectors point the same way. ``piclassify-train backbone`` writes each class's
+``NEIGHBOURS`` nearest into the backbone's description, so the Pi fits with the same graph, no TensorFlow.
+NumPy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOP = 3  # a photo votes for its three likeliest ImageNet classes
+SHARE = 0.005  # of a label's photos that must vote for a class (at least one)
+NEIGHBOURS = 10  # nearest classes in the graph
+SUPPORT = 2  # a voted class stays when this many of its nearest classes were voted for too
+JOIN = 5  # a class joins the set when this many of its nearest classes are in it
+
+
+@dataclass(frozen=True)
+class ClassGraph:
+    """Each ImageNet class's ``NEIGHBOURS`` nearest classes by the backbone's final layer, nearest first."""
+
+    neighbours: np.ndarray  # (classes, NEIGHBOURS) int
+
+    @classmethod
+    def from_weights(cls, weights: np.ndarray) -> "ClassGraph":
+        """From the final layer's (classes, features) weights: cosine of each pair of class weight vectors."""
+        unit = np.asarray(weights, np.float64)
+        unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+        cosine = unit @ unit.T
+        np.fill_diagonal(cosine, -np.inf)
+        return cls(np.argsort(-cosine, axis=1, kind="stable")[:, :NEIGHBOURS].astype(np.int16))
+
+    @property
+    def classes(self) -> int:
+        return len(self.neighbours)
+
+    def supported(self, chosen: np.ndarray, count: int) -> np.ndarray:
+        """Per class: whether at least ``count`` of its nearest classes are ``chosen`` (a boolean mask)."""
+        return chosen[self.neighbours].sum(axis=1) >= count
+
+    def grow(self, chosen: np.ndarray) -> np.ndarray:
+        """``chosen`` with every class that has ``JOIN`` of its nearest classes in it, repeated until none joins."""
+        chosen = chosen.copy()
+        while True:
+            joining = self.supported(chosen, JOIN) & ~chosen
+            if not joining.any():
+                return chosen
+            chosen |= joining
+
+
+def class_set(logits: np.ndarray, photos: np.ndarray, labels: np.ndarray, graph: ClassGraph) -> np.ndarray:
+    """The ImageNet classes a model's photos are, as sorted indices.
+
+    ``logits``: the backbone's ImageNet logits, one row per view of a photo; ``photos``: which photo each row is
+    of (a photo's views vote once); ``labels``: each row's label.
+    """
+    logits, photos, labels = np.asarray(logits), np.asarray(photos), np.asarray(labels)
+    top = np.argsort(-logits, axis=1, kind="stable")[:, :TOP]
+    chosen = np.zeros(graph.classes, bool)
+    for label in np.unique(labels):
+        rows = labels == label
+        voters = np.unique(np.stack([top[rows].ravel(), np.repeat(photos[rows], TOP)]), axis=1)[0]
+        votes = np.bincount(voters, minlength=graph.classes)
+        voted = votes >= max(1, int(np.ceil(SHARE * len(np.unique(photos[rows])))))
+        chosen |= voted & graph.supported(voted, SUPPORT)
+    return np.flatnonzero(graph.grow(chosen))
+
+
+def class_mass(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(N, 1000) ImageNet logits -> (N,) the backbone's probability that each frame is one of ``classes``."""
+    logits = np.asarray(logits, np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted[:, classes].sum(axis=1) / shifted.sum(axis=1)
