@@ -327,7 +327,9 @@ def manifest_path_for(model_path: Path) -> Path:
 
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
-    Path(path).write_text(manifest.to_json(), encoding="utf-8")
+    from piclassify.shared.files.atomic_file import write_atomically
+
+    write_atomically(Path(path), manifest.to_json().encode("utf-8"))
 
 
 def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:

@@ -18,6 +18,7 @@ import numpy as np
 
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
 from piclassify.shared.errors import ImageError
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.inference.interpreter import read_model
@@ -129,7 +130,7 @@ def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optio
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / BACKBONE_FILE
-    model_path.write_bytes(gzip.compress(tflite, compresslevel=9, mtime=0))  # the same bytes for the same model
+    write_atomically(model_path, gzip.compress(tflite, compresslevel=9, mtime=0))  # the same bytes for the same model
     backbone = describe(model_path, INPUT_SIZE)
     metrics = {"model_bytes": len(tflite), "file_bytes": model_path.stat().st_size}
     check = find_folder(CHECK_FOLDER, data_dir)
@@ -161,7 +162,7 @@ def build_backbone(out_dir: Path, data_dir: Optional[Path] = None, photos: Optio
                    "weights": {"package": WEIGHTS_PACKAGE, "version": distribution_version(WEIGHTS_PACKAGE),
                                "file": source.name, "sha256": sha256_of(source)},
                    "calibration_photos": len(calibration)}
-    description_path(model_path).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+    write_atomically(description_path(model_path), (json.dumps(description, indent=2) + "\n").encode("utf-8"))
     log(f"wrote {model_path} ({model_path.stat().st_size / 2 ** 20:.1f} MiB) and {description_path(model_path).name}")
     return model_path
 

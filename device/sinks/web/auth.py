@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.regular_file import open_regular
 
 TOKEN_BYTES = 32
@@ -42,23 +41,9 @@ def write_token(path: Path) -> None:
     """A new token in ``path``, mode 0600, replacing any old file (never writing through a symlink)."""
     path = Path(path)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")  # mode 0600, O_EXCL
+        write_atomically(path, (new_token() + "\n").encode("ascii"), 0o600)
     except OSError as error:
         raise WebError(f"{path}: cannot write token: {error.strerror or error}") from None
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(new_token() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise WebError(f"{path}: cannot write token: {error.strerror or error}") from None
-        raise
 
 
 def read_token(path: Path, key: str = "web.token_file") -> str:
