@@ -18,9 +18,10 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
-from piclassify.device.teach.examples import CLASS_NAME, SPLITS
+from piclassify.device.teach.examples import CLASS_NAME
 from piclassify.device.core.loop import MODES, LoopSettings
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.folder_layout import SPLITS
 from piclassify.shared.files.regular_file import open_regular
 
 if sys.version_info >= (3, 11):

@@ -18,7 +18,8 @@ import numpy as np
 
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.model_files import SAMPLES_DIR
-from piclassify.device.core.pipeline import STAGES, Pipeline
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.shared.contract.result import STAGES
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.framing.model_input import resize_area
 from piclassify.shared.files.imagefile import read_image

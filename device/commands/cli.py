@@ -21,7 +21,7 @@ from piclassify.device.commands.fleet import add_fleet_command
 from piclassify.device.core.loop import LoopSettings
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.inference.runtime import NoRuntimeError
+from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError
 
 DEFAULT_MODEL = "digits"
 
@@ -32,7 +32,7 @@ def _add_model_options(p: argparse.ArgumentParser, required: bool = True, thread
     if threads:
         p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                        help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None,
                    help="force a runtime (default: the first installed, in that order)")
 
 
@@ -118,12 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backbone's input size, 96-320 (default 224; smaller is faster)")
     p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                    help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
     p.add_argument("model", help="bundled model name, or a model's .tflite, .npz or .json path")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("bench", help="per-stage latency, frames per second, peak memory",

@@ -16,9 +16,7 @@ from piclassify.device.core.frames import Frame
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.framing.framed import FramingSteps
 from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.contract.result import Result
-
-STAGES = ("preprocess", "invoke", "postprocess")
+from piclassify.shared.contract.result import STAGES, Result
 
 
 class Pipeline:

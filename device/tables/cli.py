@@ -18,6 +18,7 @@ import numpy as np
 from piclassify.shared.contract.result import Result
 from piclassify.shared.tables.csv_file import TableError
 from piclassify.shared.contract.tensors import Prediction
+from piclassify.shared.inference.runtime import RUNTIME_NAMES
 
 if TYPE_CHECKING:
     from piclassify.device.tables.predict import TableAnswer, TablePredictor
@@ -52,7 +53,7 @@ def add_import_command(sub: argparse._SubParsersAction) -> None:
                                     '"not admitted,admitted", else "target")')
     p.add_argument("--unit", default="", help="a regression model's unit, shown with each prediction")
     p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: the current one)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None,
                    help="force a runtime (default: the first installed)")
     p.set_defaults(func=import_command)
 

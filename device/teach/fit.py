@@ -26,6 +26,7 @@ from piclassify.shared.classifier import Classifier
 from piclassify.shared.errors import DatasetError
 from piclassify.shared.backbone.head_model import head_manifest, write_head_model
 from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.files.folder_layout import train_folder, validation_folder
 from piclassify.shared.files.photo_folders import PhotoSplit, class_names, load_split
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.progress import Progress
@@ -56,7 +57,7 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder")
-    train_dir = folder / "train" if (folder / "train").is_dir() else folder
+    train_dir = train_folder(folder)
     classes = class_names(train_dir)
     train = load_split(train_dir, classes, description.size, description.size, description.resize, log, per_class)
     counts = {c: int(np.sum(train.labels == i)) for i, c in enumerate(classes)}
@@ -78,7 +79,7 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
     manifest = head_manifest(name, classes, description, fitted, {}, training, versions)
     try:
         model_path = write_head_model(Path(out_dir), manifest, fitted, MODELS_DIR / BACKBONE_FILE)
-        validation_dir = next((folder / n for n in ("validation", "val", "test") if (folder / n).is_dir()), None)
+        validation_dir = validation_folder(folder)
         if validation_dir is not None and train_dir != folder:
             validation = load_split(validation_dir, classes, description.size, description.size,
                                     description.resize, log)

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 from piclassify.shared.contract.tensors import Prediction
 
 SCHEMA_VERSION = 1
+STAGES = ("preprocess", "invoke", "postprocess")  # the keys of ``Result.stage_ms``, in the order they run
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.folder_layout import train_folder, validation_folder
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 
 
@@ -80,10 +81,10 @@ def load_folder_dataset(root: Path, width: int, height: int, resize: str, valida
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
-    train_dir = root / "train" if (root / "train").is_dir() else root
+    train_dir = train_folder(root)
     classes = class_names(train_dir)
     train = load_split(train_dir, classes, width, height, resize, log)
-    validation_dir = next((root / n for n in ("validation", "val", "test") if (root / n).is_dir()), None)
+    validation_dir = validation_folder(root)
     if validation_dir is not None:
         return FolderDataset(classes, train, load_split(validation_dir, classes, width, height, resize, log),
                              str(validation_dir))

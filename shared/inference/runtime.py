@@ -18,6 +18,7 @@ RUNTIMES: tuple[tuple[str, str], ...] = (
     ("tflite_runtime.interpreter", "tflite-runtime"),
     ("tensorflow.lite", "tensorflow"),
 )
+RUNTIME_NAMES = tuple(name for _, name in RUNTIMES)  # what ``--runtime`` accepts, in the order they are tried
 
 
 class NoRuntimeError(ImportError):

@@ -25,7 +25,7 @@ import numpy as np
 from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.web.history import result_id
 from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
-from piclassify.shared.contract.result import Result
+from piclassify.shared.contract.result import STAGES, Result
 
 if TYPE_CHECKING:
     from piclassify.device.core.loop import FrameLoop
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
 RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
 LOOKS = 8  # encoded frames kept for the pages still fetching their parts (a second or two at the stream's rate)
-STAGES = ("preprocess", "invoke", "postprocess")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 from piclassify.device.sinks.web import metrics as m
 from piclassify.device.sinks.web.history import log_size
-from piclassify.device.sinks.web.state import STAGES, WebState
+from piclassify.device.sinks.web.state import WebState
+from piclassify.shared.contract.result import STAGES
 
 THERMAL = Path("/sys/class/thermal")
 CPU_ZONES = ("cpu-thermal", "cpu_thermal", "x86_pkg_temp", "soc_thermal", "cpu")
