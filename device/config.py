@@ -138,6 +138,22 @@ def _topic(value: Any) -> str:
     return value
 
 
+def is_loopback(host: str) -> bool:
+    """``127.0.0.0/8``, ``::1`` and ``localhost`` (an address or a ``Host`` header's name): this machine alone."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def needs_token(host: str) -> bool:
+    """The web view's one access rule: served on any address but loopback, it reaches other machines, so it needs
+    a token. The [web] section, ``piclassify run --web`` and the web server itself all ask it here."""
+    return not is_loopback(host)
+
+
 def _address(value: Any) -> str:
     """An IP address to listen on (not a host name, so whether it is loopback is certain)."""
     try:
@@ -424,7 +440,7 @@ def _check_consistent(config: ServiceConfig, where: str) -> None:
         raise ConfigError(f"{where}: button.pin is required when mode = \"trigger\" (or an [mqtt] host: "
                           "a message on its trigger topic captures a frame; or [web] enabled: its button does)")
     web = config.web
-    if web.enabled and web.token_file is None and not ipaddress.ip_address(web.host).is_loopback:
+    if web.enabled and web.token_file is None and needs_token(web.host):
         raise ConfigError(f"{where}: web.token_file is required when web.host = {web.host!r} is not a loopback "
                           "address (make one with `piclassify web-token --out FILE`)")
     mqtt = config.mqtt

@@ -255,13 +255,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _web_sink_factory(args: argparse.Namespace, pipeline):
     """``--web``: a function of the loop's events and the loop that starts the web view (token checked first)."""
     from piclassify.device.core.loop import CAPTURE
-    from piclassify.device.sinks.web.auth import WebError, is_loopback, read_token
+    from piclassify.device.config import needs_token
+    from piclassify.device.sinks.web.auth import WebError, read_token
     from piclassify.device.sinks.web.sink import WebSink
     from piclassify.device.sinks.web.state import WebView
 
     host, port = args.web
     token = read_token(args.web_token_file, "--web-token-file") if args.web_token_file else None
-    if token is None and not is_loopback(host):
+    if token is None and needs_token(host):
         raise WebError(f"--web {host}:{port}: any address but loopback needs --web-token-file "
                        "(make one with `piclassify web-token --out FILE`)")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
+from piclassify.device.config import is_loopback, needs_token
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.regular_file import open_regular
@@ -63,14 +64,12 @@ def read_token(path: Path, key: str = "web.token_file") -> str:
     return token
 
 
-def is_loopback(host: str) -> bool:
-    """``127.0.0.0/8``, ``::1`` and ``localhost``; anything else reaches other machines."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def check_listen(host: str, token: Optional[str]) -> None:
+    """The server itself refuses to serve an address that needs a token (``config.needs_token``) without one,
+    whoever started it."""
+    if token is None and needs_token(host):
+        raise WebError(f"the web view on {host} needs a token (web.token_file, or --web-token-file); only "
+                       "loopback addresses (127.0.0.1, ::1) are served without one")
 
 
 def split_host(value: str) -> str:

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import numpy as np
 
@@ -30,11 +30,24 @@ from piclassify.shared.contract.result import STAGES, Result
 if TYPE_CHECKING:
     from piclassify.device.core.loop import FrameLoop
     from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.teach.teacher import Teacher
 
 WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
 RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
 LOOKS = 8  # encoded frames kept for the pages still fetching their parts (a second or two at the stream's rate)
+
+
+class TeachPanel(Protocol):
+    """What the teach API (``teach_api``) asks of the service's teach panel (``device.teach.teacher.Teacher``).
+
+    Each call raises a ``PiclassifyError`` saying why not (``TeachBusy`` while a fit runs), or returns the
+    panel's status (or, from ``classify``, a result record) as JSON-ready values.
+    """
+
+    def status(self) -> dict[str, Any]: ...
+    def capture(self, label: str, rgb: np.ndarray) -> dict[str, Any]: ...
+    def undo(self) -> dict[str, Any]: ...
+    def fit(self, name: str) -> None: ...
+    def classify(self, rgb: np.ndarray, model: Optional[str] = None) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,12 @@ class WebView:
     results_log: Optional[Path]  # the durable results log; None: recent results from memory only
     trigger: Callable[[], None]  # what the GPIO button does: one CAPTURE on the loop's events
     loop: Callable[[], Optional[FrameLoop]] = lambda: None  # the running loop (counters, status), once started
-    teacher: Optional[Teacher] = None  # the teach panel (the service's), or none
+    teacher: Optional[TeachPanel] = None  # the teach panel (the service's), or none
 
     @classmethod
     def of(cls, pipeline: Pipeline, source: str, mode: str, results_log: Optional[Path],
            trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]],
-           teacher: Optional[Teacher] = None) -> "WebView":
+           teacher: Optional[TeachPanel] = None) -> "WebView":
         manifest = pipeline.manifest
         classifier = getattr(pipeline, "classifier", None)
         runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
@@ -162,6 +175,13 @@ class WebState:
     def touch(self) -> None:
         """Someone is watching: keep the model input coming for ``WATCH_S``."""
         self.watch_until = time.monotonic() + WATCH_S
+
+    def count_sent(self, seq: int, previous: int) -> None:
+        """A stream sent frame ``seq``; the frames since ``previous`` (0: none before) it never got."""
+        with self.changed:
+            self.stream_sent += 1
+            if previous and seq > previous + 1:
+                self.stream_dropped += seq - previous - 1
 
     def close(self) -> None:
         with self.changed:

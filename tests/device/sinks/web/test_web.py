@@ -33,7 +33,7 @@ from conftest import REPO, wait_until, without_backbone
 from PIL import Image
 
 from tests.helpers.browser import Chromium, chromium_or_skip, free_port
-from piclassify.device.sinks.web import metrics, server as web_server
+from piclassify.device.sinks.web import limits as web_limits, metrics, server as web_server
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import RELOAD, STOP, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
@@ -658,7 +658,7 @@ def test_clients_that_never_read_give_their_stream_slots_back(start_web, monkeyp
 
 
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(start_web, monkeypatch):
-    monkeypatch.setattr(web_server, "HEADER_DEADLINE_S", 1.5)
+    monkeypatch.setattr(web_limits, "HEADER_DEADLINE_S", 1.5)
     service = start_web()
     trickler = socket.create_connection((service.host, service.port))
     trickler.settimeout(0.2)
@@ -680,9 +680,9 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(start_web
 
 def test_api_results_reads_a_bounded_number_of_lines_a_second_for_all_clients(start_web, monkeypatch):
     """Readers looping on /api/results are slowed to the budget (they wait their turn), and refused beyond a wait."""
-    monkeypatch.setattr(web_server, "RESULTS_LINES_PER_S", 1000.0)
-    monkeypatch.setattr(web_server, "RESULTS_BURST", 2000)
-    monkeypatch.setattr(web_server, "RESULTS_WAIT_S", 1.5)
+    monkeypatch.setattr(web_limits, "RESULTS_LINES_PER_S", 1000.0)
+    monkeypatch.setattr(web_limits, "RESULTS_BURST", 2000)
+    monkeypatch.setattr(web_limits, "RESULTS_WAIT_S", 1.5)
     service = start_web()
     started = time.monotonic()
     codes = [service.get("/api/results?limit=1000")[0] for _ in range(3)]
