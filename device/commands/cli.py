@@ -18,12 +18,14 @@ from typing import Callable, Optional, Sequence
 
 from piclassify.device.errors import OutputError, SourceError
 from piclassify.device.commands.fleet import add_fleet_command
-from piclassify.device.core.loop import LoopSettings
+from piclassify.device.commands.demo import cmd_demo
+from piclassify.device.commands.models import cmd_info, cmd_models
+from piclassify.device.commands.run import cmd_run
+from piclassify.device.core.model_files import DEFAULT_MODEL
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError
 
-DEFAULT_MODEL = "digits"
 
 
 def _add_model_options(p: argparse.ArgumentParser, required: bool = True, threads: bool = True) -> None:
@@ -197,14 +199,6 @@ def _listen(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise SourceError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
-    return width, height
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     if args.values is not None or args.csv is not None:
         return predict_table(args)  # before the image imports: the table path never loads OpenCV or Pillow
@@ -234,70 +228,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.core.sources import open_source
-
-    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
-    size = _size(args.size)
-    web = _web_sink_factory(args, pipeline) if args.web else None
-    first = open_source(args.source, size, loop=args.repeat)  # a source that cannot open at all is exit code 2, here
-    interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
-    settings = LoopSettings(interval_s=interval, min_score=args.min_score, on_change=args.on_change,
-                            count=args.count)
-    print(f"piclassify: classifying {first.name} with {pipeline.manifest.name} "
-          f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
-          file=sys.stderr, flush=True)
-    _run_loop(pipeline, first, lambda: open_source(args.source, size, loop=args.repeat), settings, args.json, web)
-    return 0
-
-
-def _web_sink_factory(args: argparse.Namespace, pipeline):
-    """``--web``: a function of the loop's events and the loop that starts the web view (token checked first)."""
-    from piclassify.device.core.loop import CAPTURE
-    from piclassify.device.config import needs_token
-    from piclassify.device.sinks.web.auth import WebError, read_token
-    from piclassify.device.sinks.web.sink import WebSink
-    from piclassify.device.sinks.web.state import WebView
-
-    host, port = args.web
-    token = read_token(args.web_token_file, "--web-token-file") if args.web_token_file else None
-    if token is None and needs_token(host):
-        raise WebError(f"--web {host}:{port}: any address but loopback needs --web-token-file "
-                       "(make one with `piclassify web-token --out FILE`)")
-
-    def start(events, loop):
-        view = WebView.of(pipeline, args.source, "continuous", None, lambda: events.put(CAPTURE), loop)
-        return WebSink(view, host, port, token)
-    return start
-
-
-def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool, web=None) -> None:
-    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault;
-    ``web(events, loop)`` adds the web view."""
-    import queue
-
-    from piclassify.device.sinks.console import ConsoleSink
-    from piclassify.device.core.loop import FrameLoop, signals_to_events
-    from piclassify.device.core.sink import Sinks
-
-    events: queue.SimpleQueue[str] = queue.SimpleQueue()
-    running: list[FrameLoop] = []
-    try:
-        sinks = Sinks([ConsoleSink(as_json)] + ([web(events, lambda: running[0] if running else None)] if web else []))
-    except BaseException:
-        first.close()
-        raise
-    opened = [first]
-    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, sinks, settings, events=events)
-    running.append(loop)
-    try:
-        with signals_to_events(loop.events):
-            loop.run()
-    finally:
-        sinks.close()
-
-
 def cmd_web_token(args: argparse.Namespace) -> int:
     from piclassify.device.sinks.web.auth import new_token, write_token
 
@@ -306,51 +236,6 @@ def cmd_web_token(args: argparse.Namespace) -> int:
         return 0
     write_token(args.out)
     print(f"piclassify: wrote a new web token to {args.out} (mode 0600)", file=sys.stderr)
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import SAMPLES_DIR, bundled_model_paths
-    from piclassify.device.tables.cli import answer_text
-    from piclassify.device.tables.predict import TablePredictor, csv_rows
-    from piclassify.shared.contract.manifest import load_manifest
-    from piclassify.device.errors import CameraError
-    from piclassify.device.core.frames import Frame
-    from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.core.sources import open_source
-    from piclassify.shared.files.imagefile import read_image
-
-    try:
-        source = open_source("auto")
-    except CameraError as exc:
-        print(f"piclassify demo: {exc}; classifying the bundled sample photos instead", flush=True)
-    else:
-        pipeline = Pipeline.load(args.model or DEFAULT_MODEL)
-        print(f"piclassify demo: {source.name} with model {pipeline.manifest.name}", flush=True)
-        _run_loop(pipeline, source, lambda: open_source("auto"), LoopSettings(interval_s=0.5, count=args.count),
-                  as_json=False)
-        return 0
-    empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
-    for model_path in bundled_model_paths():
-        manifest = load_manifest(model_path)
-        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
-        if manifest.table is None:
-            samples += empty_scenes
-        if not samples:
-            continue
-        accuracy = manifest.metrics.get("tflite_accuracy")
-        print(f"\n{manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else f"\n{manifest.name}:")
-        if manifest.table is not None:  # a CSV of rows: the workshop's own Pi app
-            predictor = TablePredictor.load(str(model_path))
-            for number, row in csv_rows(samples[0], predictor.features):
-                values = ", ".join(f"{name} {value:g}" for name, value in zip(predictor.features, row))
-                print(f"  {samples[0].name} row {number} ({values}): "
-                      f"{answer_text(manifest, predictor.predict(row))}", flush=True)
-            continue
-        pipeline = Pipeline.load(str(model_path))
-        for number, sample in enumerate(samples):
-            frame = Frame(read_image(sample), time.time(), number, str(sample))
-            print("  " + pipeline.classify(frame).text(sample.name), flush=True)
     return 0
 
 
@@ -386,73 +271,6 @@ def cmd_teach(args: argparse.Namespace) -> int:
     teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
           log=lambda line: print(line, flush=True))
     return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
-    from piclassify.shared.contract.manifest import load_manifest
-
-    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
-    print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
-    for path in bundled_model_paths() + taught:
-        m = load_manifest(path)
-        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
-        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
-            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
-        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
-        size = f"{path.stat().st_size / 1024:.0f} KiB"
-        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
-        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
-    return 0
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import resolve_model
-    from piclassify.shared.classifier import Classifier
-
-    classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
-    m = classifier.manifest
-    reading = ("sigmoid" if m.task == "binary" else "softmax") if m.task != "regression" else "a value"
-    rows = [
-        ("model", str(classifier.model_path)),
-        ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
-        ("task", m.task + (f" (threshold {m.threshold})" if m.task == "binary" else "")),
-        ("labels", ", ".join(m.labels) or "none"),
-        ("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} "
-                  f"(scale {m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
-        ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}"),
-        ("output", f"{m.output.dtype} (scale {m.output.quantization.scale:.6g}, zero point "
-                   f"{m.output.quantization.zero_point}) -> {reading}"),
-        ("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
-        ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
-        ("sha256", m.sha256),
-    ]
-    if m.table is not None:
-        rows[4:6] = [("input", f"{', '.join(m.table.features)} (min-max scaled from the training rows' bounds)"),
-                     ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else ""))]
-    else:
-        rows.insert(6, ("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)))
-    if m.is_all_head:  # no network of its own: what the backbone sees and what the head does replace its rows
-        rows[4:8] = _backbone_rows(classifier)
-    elif m.backbone is not None:
-        rows[6:6] = _backbone_rows(classifier)
-    for key, value in rows:
-        print(f"{key:>15}: {value}")
-    return 0
-
-
-def _backbone_rows(classifier) -> list[tuple[str, str]]:
-    """``info`` for a model on the ImageNet backbone: what the backbone sees, what the head holds."""
-    m, bank = classifier.manifest, len(classifier.head.bank)
-    b = m.backbone
-    names = ("softmax over the features -> labels; " if m.is_all_head else
-             "names what a camera photo shows (a 28x28 image goes to the network); " if m.head.classifies else "")
-    logit = m.reject.min_imagenet_logit
-    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
-                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
-            ("head", f"{m.head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
-                     f"the {m.head.neighbours} nearest of {bank} training photos"
-                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from piclassify.device.config import ConfigError, FramesConfig, check_against_mo
 from piclassify.device.sinks.frames_store import FrameStore, FrameStoreError
 from piclassify.device.service.install import InstallError, MakeDirectory, WriteFile
 from piclassify.device.sinks.results_log import TORN_KEPT, ResultLog, ResultLogError
-from piclassify.device.service.runner import Outputs
+from piclassify.device.sinks.outputs import Outputs
 from piclassify.device.core import sink as sinks_module
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.shared.errors import PiclassifyError
