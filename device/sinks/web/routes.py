@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Optional
 
 from piclassify.device.sinks.web import metrics, streams, teach_api
-from piclassify.device.sinks.web.history import read_recent
+from piclassify.device.sinks.web.history import published, read_recent
 from piclassify.device.sinks.web.page import PAGE
 from piclassify.device.sinks.web.render import model_input_png
 from piclassify.device.sinks.web.server import WAIT_SLICE_S, Handler, Query, Routes, first, whole
@@ -100,7 +100,7 @@ def api_frame(request: Handler, query: Query) -> None:
     if look is None:
         request.reply_json({"seq": 0, "result": None, "listed": False})
         return
-    request.reply_json({"seq": look.seq, "result": look.published.record(), "listed": look.listed})
+    request.reply_json({"seq": look.seq, "result": look.record, "listed": look.listed})
 
 
 def api_status(request: Handler, query: Query) -> None:
@@ -130,8 +130,8 @@ def api_results(request: Handler, query: Query) -> None:
         results, more = read_recent(state.view.results_log, since, limit)
         where = "results log"
     else:
-        published, _ = state.recent_results()
-        newer = [entry.record() for entry in published if (entry.id or 0) > since]
+        recent, _ = state.recent_results()
+        newer = [record for record in map(published, recent) if (record["id"] or 0) > since]
         results, more = newer[-limit:], len(newer) > limit
         where = "memory"
     request.reply_json({"results": results, "more": more, "from": where})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 import numpy as np
 
 from piclassify.device.core.sink import Delivery
-from piclassify.device.sinks.web.history import result_id
+from piclassify.device.sinks.web.history import published
 from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
 from piclassify.shared.contract.result import STAGES, Result
 
@@ -80,41 +80,21 @@ class WebView:
         return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
 
 
-class Published:
-    """A result as the web view publishes it: its record (the result schema), made once, and its id."""
-
-    __slots__ = ("result", "_record")
-
-    def __init__(self, result: Result) -> None:
-        self.result = result
-        self._record: Optional[dict[str, Any]] = None
-
-    def record(self) -> dict[str, Any]:
-        if self._record is None:
-            record = self.result.record()
-            self._record = {**record, "id": result_id(record)}
-        return self._record
-
-    @property
-    def id(self) -> Optional[int]:
-        return self.record()["id"]
-
-
 def listed(delivery: Delivery) -> bool:
     """Whether a delivery is one of the results (and events): "nothing in view" only when it starts."""
     return delivery.result.label is not None or delivery.changed
 
 
 class Look:
-    """One frame as every client shows it: its number, its result, the frame with that result drawn on it as JPEG
-    (encoded here, once), when that was (``time.monotonic()``), and its model input as PNG (made when first asked
-    for). It keeps no frame, only the JPEG and the small model input."""
+    """One frame as every client shows it: its number, its result's record (with its id), the frame with that result
+    drawn on it as JPEG (encoded here, once), when that was (``time.monotonic()``), and its model input as PNG (made
+    when first asked for). It keeps no frame, only the JPEG and the small model input."""
 
-    __slots__ = ("seq", "published", "listed", "jpeg", "at", "_model_input", "_png")
+    __slots__ = ("seq", "record", "listed", "jpeg", "at", "_model_input", "_png")
 
     def __init__(self, seq: int, delivery: Delivery, fps: float) -> None:
         self.seq = seq
-        self.published = Published(delivery.result)
+        self.record = published(delivery.result)
         self.listed = listed(delivery)
         self.jpeg = frame_jpeg(delivery.frame, caption(delivery.result, fps))
         self.at = time.monotonic()
@@ -136,7 +116,7 @@ class WebState:
         self.closed = threading.Event()
         self.seq = 0  # deliveries so far: the number of the newest frame
         self.delivery: Optional[Delivery] = None
-        self.recent: deque[Published] = deque(maxlen=recent)
+        self.recent: deque[Result] = deque(maxlen=recent)
         self.published = 0  # results ever appended to ``recent``
         self.counts: dict[str, int] = {}
         self.stage_sum = dict.fromkeys(STAGES, 0.0)
@@ -160,7 +140,7 @@ class WebState:
             if result.label is not None:
                 self.counts[result.label] = self.counts.get(result.label, 0) + 1
             if listed(delivery):
-                self.recent.append(Published(result))
+                self.recent.append(result)
                 self.published += 1
             for stage in STAGES:
                 self.stage_sum[stage] += result.stage_ms.get(stage, 0.0)
@@ -194,7 +174,7 @@ class WebState:
             self.changed.wait_for(lambda: self.seq > after or self.closed.is_set(), timeout)
             return self.seq
 
-    def wait_results(self, cursor: int, timeout: float) -> tuple[list[Published], int]:
+    def wait_results(self, cursor: int, timeout: float) -> tuple[list[Result], int]:
         """Results published after ``cursor`` (a count of ``published``), waiting up to ``timeout``; the new cursor.
 
         A client too slow to keep up skips the results that fell out of memory.
@@ -205,7 +185,7 @@ class WebState:
             new = min(self.published - cursor, size)
             return [self.recent[index] for index in range(size - new, size)], self.published
 
-    def recent_results(self) -> tuple[list[Published], int]:
+    def recent_results(self) -> tuple[list[Result], int]:
         with self.changed:
             return list(self.recent), self.published
 

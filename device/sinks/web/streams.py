@@ -15,7 +15,9 @@ from typing import Any
 
 from piclassify.device.sinks.web.limits import Slots
 from piclassify.device.sinks.web.server import WAIT_SLICE_S, Handler, Query
-from piclassify.device.sinks.web.state import Published, WebState
+from piclassify.device.sinks.web.history import published
+from piclassify.device.sinks.web.state import WebState
+from piclassify.shared.contract.result import Result
 
 STREAM_SEND_BUFFER = 64 * 1024  # a client that stops reading fills this in a few frames, then its slot times out
 RESEND_S = 2.0  # a stream with no new frame resends the last one this often (trigger mode)
@@ -66,7 +68,7 @@ def events(request: Handler, query: Query) -> None:
         quiet_since = time.monotonic()
         while not state.closed.is_set():
             if pending:
-                request.wfile.write(b"".join(_event(entry.record()) for entry in pending))
+                request.wfile.write(b"".join(_event(published(result)) for result in pending))
                 quiet_since = time.monotonic()
                 if request.client_gone(within=server.frame_period):  # the next batch gathers meanwhile
                     break
@@ -91,13 +93,13 @@ def _take(request: Handler, slots: Slots, what: str) -> bool:
     return False
 
 
-def _missed(request: Handler, state: WebState) -> tuple[list[Published], int]:
+def _missed(request: Handler, state: WebState) -> tuple[list[Result], int]:
     """After a reconnect (``Last-Event-ID``), the results since that one still in memory; else none."""
-    published, cursor = state.recent_results()
+    recent, cursor = state.recent_results()
     last = request.headers.get("Last-Event-ID", "")
     if not (last.isascii() and last.isdigit() and len(last) <= 20):  # "²" is a digit to Python, not to int()
         return [], cursor
-    return [entry for entry in published if (entry.id or 0) > int(last)], cursor
+    return [result for result in recent if (published(result)["id"] or 0) > int(last)], cursor
 
 
 def _event(record: dict[str, Any]) -> bytes:
