@@ -1,4 +1,4 @@
-"""Frame sources behind one interface: ``open_source(spec)`` -> an iterator of RGB ``Frame``s.
+"""Frame sources behind one interface: ``open_source(spec)`` -> an iterator of ``Frame``s in the camera's own layout.
 
 ``spec`` is ``auto`` (picamera2, then the first USB camera), ``picamera2``, ``usb:N``, ``N`` or
 ``/dev/videoN``, a video file, or images (files, folders, globs; several separated by commas).

@@ -69,15 +69,12 @@ class WebView:
     def of(cls, pipeline: Pipeline, source: str, mode: str, results_log: Optional[Path],
            trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]],
            teacher: Optional[TeachPanel] = None) -> "WebView":
-        manifest = pipeline.manifest
-        classifier = getattr(pipeline, "classifier", None)
-        runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
-        accuracy = getattr(manifest, "metrics", {}).get("tflite_accuracy")
-        size = (getattr(manifest, "width", 0), getattr(manifest, "height", 0))
-        head = getattr(manifest, "head", None)
-        if head is not None and head.classifies:  # a camera photo's label comes from what the backbone saw
+        manifest, runtime = pipeline.manifest, pipeline.classifier.runtime
+        size = (manifest.width, manifest.height)
+        if manifest.head is not None and manifest.head.classifies:  # a photo's label comes from what the backbone saw
             size = (manifest.backbone.size, manifest.backbone.size)
-        return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
+        return cls(manifest.name, manifest.metrics.get("tflite_accuracy"), f"{runtime.name} {runtime.version}", source,
+                   mode, size, results_log, trigger, loop, teacher)
 
 
 def listed(delivery: Delivery) -> bool:
