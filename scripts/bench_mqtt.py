@@ -37,7 +37,6 @@ from piclassify.device.sinks.mqtt.sink import MqttSink
 from piclassify.device.sinks.outputs import LoopGetter, Outputs, no_loop
 
 
-
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
     mosquitto = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
     if mosquitto is None:

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Classification under ``/api/results`` readers (a benchmark, not a test): ``.venv/bin/python scripts/bench_results_readers.py``.
+"""Classification under ``/api/results`` readers (a benchmark, not a test).
+
+Run ``.venv/bin/python scripts/bench_results_readers.py``.
 
 The service's loop with its results log and the web view (which reads ``/api/results`` from that log)
 classifies the bundled catsdogs samples as 640x480 frames in memory, first with nobody reading, then
@@ -28,7 +30,6 @@ from piclassify.device.core.loop import FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.sinks.outputs import Outputs
 from piclassify.device.sinks.web.sink import WebSink
-
 
 
 class Reader(threading.Thread):

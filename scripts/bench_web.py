@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Web view numbers for the README (a benchmark, not a test): run ``.venv/bin/python scripts/bench_web.py``.
 
-The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the
-loop spends on each frame outside the source: classify, decide, sinks) with the web view off, on
-with no client, on with one live-stream client (MJPEG at the default 5 frames/s, the model input
-kept for it), and on with one client doing what the page does (``/api/events``, and for each frame it
-shows ``/api/frame``, ``snapshot.jpg`` and ``model-input.png``), in alternating rounds: unpaced, and paced like a 30 frames/s camera. Each mode's
-frame times are pooled over its rounds; the median resists other processes taking the CPU now and
-then, the mean of rounds does not. The stream is encoded in the server's thread, so on a machine
-with few cores it competes with the loop for CPU. Numbers vary on a loaded machine: run it several
-times.
+The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the loop
+spends on each frame outside the source: classify, decide, sinks) with the web view off, on with no
+client, on with one live-stream client (MJPEG at the default 5 frames/s, the model input kept for
+it), and on with one client doing what the page does (``/api/events``, and for each frame it shows
+``/api/frame``, ``snapshot.jpg`` and ``model-input.png``), in alternating rounds: unpaced, and paced
+like a 30 frames/s camera. Each mode's frame times are pooled over its rounds; the median resists
+other processes taking the CPU now and then, the mean of rounds does not. The stream is encoded in
+the server's thread, so on a machine with few cores it competes with the loop for CPU. Numbers vary
+on a loaded machine: run it several times.
 """
 
 from __future__ import annotations

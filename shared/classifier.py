@@ -17,12 +17,24 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.backbone.head import HeadArrays, load_head
-from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
+from piclassify.shared.contract.manifest import (
+    Manifest,
+    check_tensor_details,
+    checked_file,
+    load_manifest,
+    manifest_path_for,
+)
+from piclassify.shared.contract.tensors import (
+    InputEncoder,
+    Prediction,
+    decode_probabilities,
+    output_probabilities,
+    rejection,
+)
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.contract.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
-from piclassify.shared.native_stderr import native_stderr, not_info
+from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
 from piclassify.shared.inference.runtime import Runtime, load_runtime
-from piclassify.shared.contract.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
+from piclassify.shared.native_stderr import native_stderr, not_info
 
 if TYPE_CHECKING:
     from piclassify.shared.backbone.extractor import FeatureExtractor

@@ -30,7 +30,8 @@ def per_class_lines(matrix: np.ndarray, labels: Sequence[str]) -> list[str]:
     for i, label in enumerate(labels):
         total = int(matrix[i].sum())
         if total:
-            lines.append(f"  {label:<{width}}  {int(matrix[i, i]):5d}/{total:<5d}  {100.0 * matrix[i, i] / total:6.2f}%")
+            right = int(matrix[i, i])
+            lines.append(f"  {label:<{width}}  {right:5d}/{total:<5d}  {100.0 * right / total:6.2f}%")
     return lines
 
 

@@ -10,9 +10,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import distribution_version, load_runtime
-from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 
 
 def producer_versions() -> dict[str, str]:

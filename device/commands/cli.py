@@ -14,23 +14,25 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
-from piclassify.device.errors import OutputError, SourceError
-from piclassify.device.commands.fleet import add_fleet_command
 from piclassify.device.commands.demo import cmd_demo
+from piclassify.device.commands.fleet import add_fleet_command
 from piclassify.device.commands.models import cmd_info, cmd_models
 from piclassify.device.commands.run import cmd_run
 from piclassify.device.core.model_files import DEFAULT_MODEL
+from piclassify.device.errors import OutputError, SourceError
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError
 
+Number = TypeVar("Number", int, float)
 
 
 def _add_model_options(p: argparse.ArgumentParser, required: bool = True, threads: bool = True) -> None:
     p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
-                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, or its .json")
+                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, "
+                        "or its .json")
     if threads:
         p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                        help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
@@ -81,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_web_token)
 
     p = sub.add_parser("demo", help="the main job on defaults: camera if there is one, else bundled photos",
-                       description="Classify what the camera sees; without a camera, classify the bundled sample photos.")
+                       description="Classify what the camera sees; without a camera, classify the bundled sample "
+                                   "photos.")
     p.add_argument("--model", default=None, help=f"model for the camera (default {DEFAULT_MODEL})")
     p.add_argument("--count", type=bounded(int, 1, 10 ** 9), default=10,
                    help="frames to classify from a camera (default 10)")
@@ -96,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", metavar="FOLDER=LABEL,...",
                    help="sub-folders named otherwise, e.g. pants=Trouser,t-shirt=T-shirt/top (or =nothing)")
     p.add_argument("--json", action="store_true", help="the same as one JSON object")
-    p.add_argument("--report", type=Path, metavar="DIR", help="also save the confusion matrix as DIR/<model>-evaluate.png")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="also save the confusion matrix as DIR/<model>-evaluate.png")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list bundled and taught models with their measured accuracy")
@@ -151,13 +155,14 @@ def thread_counts(text: str) -> tuple[int, ...]:
     return tuple(parse(part) for part in text.split(","))
 
 
-def bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
+def bounded(kind: Callable[[str], Number], low: float, high: float) -> Callable[[str], Number]:
     """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused."""
-    def parse(text: str) -> float:
+    def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") \
+                from None
         if not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is not from {low:g} to {high:g}")
         return value
@@ -208,8 +213,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources.images import expand_image_paths
-    from piclassify.shared.framing.framed import FramingSteps
     from piclassify.shared.files.imagefile import read_image
+    from piclassify.shared.framing.framed import FramingSteps
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
@@ -327,7 +332,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `piclassify predict ... | head`: the reader has all it wanted
-        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+        sys.stdout = None  # nothing left to flush at exit
         return 0
 
 

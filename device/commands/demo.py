@@ -42,6 +42,7 @@ def _demo_samples() -> int:
     from piclassify.device.tables.predict import TablePredictor, csv_rows
     from piclassify.shared.contract.manifest import load_manifest
     from piclassify.shared.files.imagefile import read_image
+    from piclassify.shared.tables.csv_file import TableError
 
     empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
     for model_path in bundled_model_paths():
@@ -56,9 +57,12 @@ def _demo_samples() -> int:
         if manifest.table is not None:  # a CSV of rows: the workshop's own Pi app
             predictor = TablePredictor.load(str(model_path))
             for number, row in csv_rows(samples[0], predictor.features):
+                if isinstance(row, TableError):
+                    print(f"  {row}", flush=True)
+                    continue
                 values = ", ".join(f"{name} {value:g}" for name, value in zip(predictor.features, row))
                 print(f"  {samples[0].name} row {number} ({values}): "
-                      f"{answer_text(manifest, predictor.predict(row))}", flush=True)
+                      f"{answer_text(predictor.predict(row))}", flush=True)
             continue
         pipeline = Pipeline.load(str(model_path))
         for number, sample in enumerate(samples):

@@ -79,8 +79,10 @@ def _output_row(m: Manifest) -> tuple[str, str]:
 
 def _backbone_rows(classifier: Classifier) -> Rows:
     """What the backbone sees, and what the head holds (a model on the ImageNet backbone)."""
-    m = classifier.manifest
-    b, head, bank = m.backbone, m.head, len(classifier.head.bank) if classifier.head is not None else 0
+    m, arrays = classifier.manifest, classifier.head
+    b, head = m.backbone, m.head
+    assert b is not None and head is not None and arrays is not None, "a model on the backbone has a head"
+    bank = len(arrays.bank)
     names = ("softmax over the features -> labels; " if m.is_all_head else
              "names what a camera photo shows (a 28x28 image goes to the network); " if head.classifies else "")
     logit = m.reject.min_imagenet_logit

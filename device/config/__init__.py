@@ -10,8 +10,16 @@ that one module opens every output (``device.sinks.outputs``) for both.
 from piclassify.device.config.checks import Pin
 from piclassify.device.config.example import example_config
 from piclassify.device.config.reading import ConfigError, check_against_model, load_config, parse_config, tomllib
-from piclassify.device.config.sections import (ButtonConfig, FeedbackConfig, FramesConfig, MqttConfig, ResultsConfig,
-                                               ServiceConfig, TeachConfig, WebConfig)
+from piclassify.device.config.sections import (
+                                               ButtonConfig,
+                                               FeedbackConfig,
+                                               FramesConfig,
+                                               MqttConfig,
+                                               ResultsConfig,
+                                               ServiceConfig,
+                                               TeachConfig,
+                                               WebConfig,
+)
 from piclassify.device.config.web_access import is_loopback, needs_token
 
 __all__ = ["ButtonConfig", "ConfigError", "FeedbackConfig", "FramesConfig", "MqttConfig", "Pin", "ResultsConfig",

@@ -7,7 +7,7 @@ documented file can never disagree with what the service reads.
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, Field
+from dataclasses import Field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,7 +34,8 @@ def example_config() -> str:
 
 
 def _example_line(key: Field) -> str:
-    default = key.default_factory() if key.default is MISSING else key.default  # type: ignore[misc]
+    factory = key.default_factory
+    default = factory() if callable(factory) else key.default
     if default is None:
         assignment = f"# {key.name} = {key.metadata['example']}"
     else:

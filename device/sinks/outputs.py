@@ -108,7 +108,8 @@ def _buttons(config: ServiceConfig, events: queue.SimpleQueue[str],
     """The trigger button (a long press may reload), and a button per teach class that keeps the newest frame."""
     wanted: list[tuple[Pin, Callable[[], None], Optional[Callable[[], None]], str]] = []  # pin, press, hold, key
     if config.button.pin is not None:
-        on_hold = partial(events.put, RELOAD) if config.button.on_hold == "reload" else None
+        reload = config.button.on_hold == "reload"
+        on_hold: Optional[Callable[[], None]] = partial(events.put, RELOAD) if reload else None
         wanted.append((config.button.pin, partial(events.put, CAPTURE), on_hold, "button.pin"))
     if teacher is not None:
         wanted += [(pin, partial(teacher.capture_newest, name), None, f"teach.buttons.{name}")

@@ -69,7 +69,8 @@ class ResultLog:
                       self.path, _reason(error))
 
     def wants(self, delivery: Delivery) -> bool:
-        """Every result with a label; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all day)."""
+        """Every result with a label; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all
+        day)."""
         return delivery.result.label is not None or self.log_nothing
 
     def handle(self, delivery: Delivery) -> None:

@@ -16,7 +16,6 @@ from piclassify.shared.inference.runtime import RUNTIME_NAMES
 from piclassify.shared.tables.csv_file import TableError
 
 if TYPE_CHECKING:
-    from piclassify.shared.contract.manifest import Manifest
     from piclassify.shared.contract.result import Result
 
 
@@ -72,7 +71,7 @@ def predict_table(args: argparse.Namespace) -> int:
         raise TableError("--debug-dir saves framing steps of images; a table model has none")
     predictor = TablePredictor.load(args.model, threads=args.threads, runtime=args.runtime)
     if args.values is not None:
-        _show(predictor.manifest, predictor.predict(parse_values(args.values, predictor.features)), "", args.json)
+        _show(predictor.predict(parse_values(args.values, predictor.features)), "", args.json)
         return 0
     failures = 0
     for number, row in csv_rows(args.csv, predictor.features):
@@ -80,12 +79,11 @@ def predict_table(args: argparse.Namespace) -> int:
             failures += 1
             print(f"piclassify: error: {row}", file=sys.stderr)
             continue
-        _show(predictor.manifest, predictor.predict(row, str(args.csv), number), f"{args.csv} row {number}: ",
-              args.json)
+        _show(predictor.predict(row, str(args.csv), number), f"{args.csv} row {number}: ", args.json)
     return 2 if failures else 0
 
 
-def _show(m: Manifest, result: Result, where: str, as_json: bool) -> None:
+def _show(result: Result, where: str, as_json: bool) -> None:
     """JSON carries the notes inside; text keeps stdout to one answer per row (``where`` says which) and puts notes
     on stderr."""
     if as_json:
@@ -93,14 +91,15 @@ def _show(m: Manifest, result: Result, where: str, as_json: bool) -> None:
         return
     for note in result.extras["notes"]:
         print(f"piclassify: note: {where}{note}", file=sys.stderr)
-    print(where + answer_text(m, result), flush=True)
+    print(where + answer_text(result), flush=True)
 
 
-def answer_text(m: Manifest, result: Result) -> str:
+def answer_text(result: Result) -> str:
     """``admitted (0.87)``, or a regression's value with its unit: ``27.0 m``."""
     if result.prediction is not None:
         return f"{result.label} ({result.score:.2f})"
-    return f"{result.extras['value']:.6g}" + (f" {m.table.unit}" if m.table.unit else "")
+    unit = result.extras["unit"]
+    return f"{result.extras['value']:.6g}" + (f" {unit}" if unit else "")
 
 
 def import_command(args: argparse.Namespace) -> int:
@@ -111,6 +110,7 @@ def import_command(args: argparse.Namespace) -> int:
                                            runtime=args.runtime)
     kind = f"{manifest.task}: {', '.join(manifest.labels)}" if manifest.labels else manifest.task
     example = ",".join(f"{(lo + hi) / 2:g}" for lo, hi in zip(manifest.scaling.minimum, manifest.scaling.maximum))
-    print(f"wrote {path} and {path.with_suffix('.json')} ({kind}; features {', '.join(manifest.table.features)})")
+    features = manifest.table.features if manifest.table is not None else ()
+    print(f"wrote {path} and {path.with_suffix('.json')} ({kind}; features {', '.join(features)})")
     print(f"try: piclassify predict --model {path} --values {example}")
     return 0

@@ -16,10 +16,15 @@ import numpy as np
 
 from piclassify.device.core.model_files import resolve_model
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.manifest import Manifest, Scaling, Table
 from piclassify.shared.contract.result import Result
-from piclassify.shared.contract.tensors import (Prediction, encode_features, output_probabilities, output_values,
-                                                predicted_indices)
+from piclassify.shared.contract.tensors import (
+    Prediction,
+    encode_features,
+    output_probabilities,
+    output_values,
+    predicted_indices,
+)
 from piclassify.shared.tables.csv_file import TableError, cell_place, finite_number, read_csv
 
 
@@ -27,13 +32,14 @@ class TablePredictor:
     """A loaded tabular model; ``predict`` takes one row of raw feature values in the manifest's order."""
 
     def __init__(self, classifier: Classifier) -> None:
-        manifest = classifier.manifest
-        if manifest.table is None:
+        manifest, table = classifier.manifest, classifier.manifest.table
+        if table is None:
             raise TableError(f"{classifier.model_path.name}: an image model; --values and --csv need a table model "
                              "(see `piclassify models`)")
         self.classifier = classifier
         self.manifest: Manifest = manifest
-        self.features = manifest.table.features
+        self.table: Table = table
+        self.features = table.features
 
     @classmethod
     def load(cls, model: str, threads: Optional[int] = None, runtime: Optional[str] = None) -> "TablePredictor":
@@ -47,11 +53,11 @@ class TablePredictor:
         m = self.manifest
         inputs = np.asarray(values, dtype=np.float64).reshape(1, -1)
         raw = self.classifier.invoke(encode_features(inputs, m))
-        extras: dict[str, Any] = {"inputs": dict(zip(m.table.features, (float(v) for v in inputs[0]))),
-                                  "notes": list(bound_notes(inputs[0], m))}
+        extras: dict[str, Any] = {"inputs": dict(zip(self.features, (float(v) for v in inputs[0]))),
+                                  "notes": list(bound_notes(inputs[0], self.features, m.scaling))}
         prediction = None
         if m.task == "regression":
-            extras.update(value=round(float(output_values(raw, m)[0]), 6), unit=m.table.unit)
+            extras.update(value=round(float(output_values(raw, m)[0]), 6), unit=self.table.unit)
         else:
             probabilities = output_probabilities(raw, m)[0].astype(np.float64)
             index = int(predicted_indices(probabilities[np.newaxis], m)[0])
@@ -102,10 +108,10 @@ def csv_rows(path: Path, features: tuple[str, ...]) -> Iterator[tuple[int, np.nd
             yield number, exc
 
 
-def bound_notes(row: np.ndarray, manifest: Manifest) -> tuple[str, ...]:
+def bound_notes(row: np.ndarray, features: tuple[str, ...], scaling: Scaling) -> tuple[str, ...]:
     """A note for each value outside the training rows' range: the model still answers, but extrapolates."""
     notes = []
-    for name, value, low, high in zip(manifest.table.features, row, manifest.scaling.minimum, manifest.scaling.maximum):
+    for name, value, low, high in zip(features, row, scaling.minimum, scaling.maximum):
         if value < low:
             notes.append(f"{name} = {value:g} is below the training minimum {low:g}")
         elif value > high:

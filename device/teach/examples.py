@@ -16,9 +16,9 @@ from typing import Optional
 
 import numpy as np
 
+from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.folder_layout import SPLITS
-from piclassify.shared.errors import PiclassifyError
 
 MAX_CLASSES = 16
 MAX_PER_CLASS = 500

@@ -14,14 +14,13 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file, tensor_problem
+from piclassify.shared.contract.scaling import dequantize, input_lut
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.inference.interpreter import open_interpreter, runtime_step
-from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file, tensor_problem
-from piclassify.shared.native_stderr import native_stderr, not_info
 from piclassify.shared.inference.runtime import Runtime
-from piclassify.shared.contract.scaling import dequantize, input_lut
-
+from piclassify.shared.native_stderr import native_stderr, not_info
 
 BACKBONE_NAME = "efficientnet-lite0"
 BACKBONE_FILE = f"{BACKBONE_NAME}.tflite.gz"  # gzipped: 4.4 MB, not 5.3; inflated in memory at load

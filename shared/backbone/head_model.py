@@ -11,11 +11,11 @@ import hashlib
 from pathlib import Path
 from typing import Any, Mapping
 
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.backbone.extractor import description_path
 from piclassify.shared.backbone.head import FittedHead
 from piclassify.shared.contract.manifest import Backbone, Head, Manifest, Reject, TensorSpec, checked_file
 from piclassify.shared.errors import ManifestError
+from piclassify.shared.files.atomic_file import write_atomically
 
 
 def head_manifest(name: str, labels: tuple[str, ...], backbone: Backbone, fitted: FittedHead,

@@ -15,8 +15,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest_fields import check_fields
+from piclassify.shared.errors import ManifestError
 
 SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")

@@ -1,9 +1,9 @@
 """Photo folders laid out as ``train/<class>/*.jpg`` and ``validation/<class>/*.jpg``, decoded once.
 
-The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` read the same layout. Every
-photo is read and framed to the model's input size with ``shared.files.imagefile`` and ``shared.framing.model_input`` (the
-very functions the device runs) and held in memory as uint8. Files that are not readable images are
-skipped and counted.
+The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` read the same layout
+(``folder_layout``). Every photo is read and framed to the model's input size with
+``shared.files.imagefile`` and ``shared.framing.model_input`` (the very functions the device runs)
+and held in memory as uint8. Files that are not readable images are skipped and counted.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.errors import DatasetError, ImageError
-from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.files.folder_layout import train_folder, validation_folder
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import frame_rgb
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ def decode_photo(path: Path, width: int, height: int, resize: str) -> Optional[n
 def load_split(split_dir: Path, classes: tuple[str, ...], width: int, height: int, resize: str,
                log: Callable[[str], None] = print, per_class: Optional[int] = None) -> PhotoSplit:
     """Each class folder's photos in file order (the first ``per_class`` readable ones of each, if given)."""
-    images, labels, skipped = [], [], []
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    skipped: list[str] = []
     for index, name in enumerate(classes):
         folder = split_dir / name
         if not folder.is_dir():

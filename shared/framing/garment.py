@@ -32,9 +32,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.contract.manifest import Reject
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.manifest import Reject
 
 WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480
 DETAIL_PIXELS = 320 * 240  # and the garment is cut from the photo at up to this many (4x WORK_PIXELS and more)

@@ -22,10 +22,10 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.contract.manifest import Manifest, Reject
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.manifest import Manifest, Reject
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
 LIGHTING_GRID = (16, 12)  # the lighting surface is fitted on the frame's border at this resolution

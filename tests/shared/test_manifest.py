@@ -6,7 +6,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import (
     Manifest,
     Quantization,
@@ -16,6 +15,8 @@ from piclassify.shared.contract.manifest import (
     sha256_of,
     write_manifest,
 )
+from piclassify.shared.errors import ManifestError
+
 from tests.helpers.manifests import binary_like, digits_like
 
 

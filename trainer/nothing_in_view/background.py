@@ -16,11 +16,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError
-from piclassify.shared.framing.model_input import frame_rgb
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 from piclassify.shared.contract.manifest import Manifest, manifest_path_for, write_manifest
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 from piclassify.shared.files.photo_folders import decode_photo
+from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.trainer.data.scenes import empty_scenes
 
 BACKGROUND_LABEL = "nothing"

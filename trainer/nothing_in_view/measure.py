@@ -13,11 +13,11 @@ from typing import Callable, Iterable, Mapping, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Manifest
-from piclassify.trainer.publish import record_metrics
 from piclassify.trainer.data.scenes import empty_scenes
+from piclassify.trainer.publish import record_metrics
 
 EMPTY_SCENES = 400  # 50 of each kind in trainer.data.scenes
 SCENES_SEED = 2024  # not the seed any training draws its scenes from

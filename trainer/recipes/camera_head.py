@@ -24,22 +24,22 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.backbone.extractor import FeatureExtractor, description_path, load_description
-from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError, ImageError
-from piclassify.shared.framing.model_input import frame_for_model
 from piclassify.shared.backbone.head import FittedHead, build_head
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
-from piclassify.shared.progress import Progress
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
+from piclassify.shared.errors import DatasetError, ImageError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import frame_for_model
 from piclassify.shared.inference.runtime import load_runtime, usable_cores
+from piclassify.shared.progress import Progress
 from piclassify.trainer.backbone.build import find_backbone, find_folder
 from piclassify.trainer.data.clothing import MAPPED, find_photos, measure_and_record_photos
 from piclassify.trainer.data.datasets import DATASETS, load_dataset
-from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds
 from piclassify.trainer.data.photos import render_drawing, render_on_paper
+from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds
 from piclassify.trainer.publish import record_metrics
 
 # The backbone's input side per model: digits on paper are told from everything else even at 144 (as at 160 and

@@ -17,16 +17,16 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.backbone.extractor import BACKBONE_NAME, FeatureExtractor, load_description
+from piclassify.shared.backbone.head_model import head_manifest, write_head_model
+from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
-from piclassify.shared.errors import DatasetError
-from piclassify.shared.backbone.head_model import head_manifest, write_head_model
 from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.files.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
-from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
-from piclassify.shared.progress import Progress
-from piclassify.shared.inference.runtime import load_runtime, usable_cores
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
+from piclassify.shared.inference.runtime import load_runtime, usable_cores
+from piclassify.shared.progress import Progress
 from piclassify.trainer.backbone.build import find_backbone
 from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds
 from piclassify.trainer.publish import producer_versions, record_metrics
@@ -109,8 +109,8 @@ def evaluate_head_model(model_path: Path, data: FolderDataset, report_dir: Path,
 def keras_comparison(classifier: Classifier, images: np.ndarray, truth: np.ndarray,
                      int8_labels: np.ndarray) -> dict:
     """The same head on the float Keras backbone's features: how much int8 costs (or nothing, without the weights)."""
-    from piclassify.trainer.backbone.efficientnet_lite import build_efficientnet_lite0, load_imagenet_weights
     from piclassify.shared.contract.scaling import scale_pixels
+    from piclassify.trainer.backbone.efficientnet_lite import build_efficientnet_lite0, load_imagenet_weights
 
     backbone = classifier.manifest.backbone
     try:

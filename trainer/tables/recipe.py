@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from piclassify.shared.errors import DatasetError
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table, write_manifest
+from piclassify.shared.contract.scaling import scale_pixels
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import load_runtime
-from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.shared.tables.manifest import table_manifest
 from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.publish import producer_versions, record_metrics

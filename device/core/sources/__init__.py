@@ -10,11 +10,11 @@ import glob
 import logging
 from pathlib import Path
 
-from piclassify.device.errors import CameraError
 from piclassify.device.core.sources.base import FrameSource
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.opencv import OpenCVSource, camera_index
 from piclassify.device.core.sources.picamera import Picamera2Source, picamera_available
+from piclassify.device.errors import CameraError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
 from piclassify.device.config import is_loopback, needs_token
@@ -80,6 +80,12 @@ def split_host(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+class Headers(Protocol):
+    """A request's headers, as ``http.server`` has them (an ``email.message.Message``), or a dict in a test."""
+
+    def get(self, name: str) -> Optional[str]: ...
+
+
 class Access:
     """The checks of one server: ``token`` is None when none is configured (loopback only)."""
 
@@ -90,7 +96,7 @@ class Access:
     def needs_token(self) -> bool:
         return self._token is not None
 
-    def allowed(self, headers: Mapping[str, str], query_token: Optional[str]) -> bool:
+    def allowed(self, headers: Headers, query_token: Optional[str]) -> bool:
         """The request carries the token (header or query), or none is configured and it is addressed to loopback."""
         if self._token is None:
             return is_loopback(split_host(headers.get("Host") or "localhost"))
@@ -101,7 +107,7 @@ class Access:
         return hmac.compare_digest(given.encode("utf-8", "replace"), self._token)
 
     @staticmethod
-    def same_origin(headers: Mapping[str, str]) -> bool:
+    def same_origin(headers: Headers) -> bool:
         """A POST's ``Origin`` (else ``Referer``) names the host and port it was sent to; neither: not a browser."""
         origin = headers.get("Origin") or headers.get("Referer")
         if origin is None:

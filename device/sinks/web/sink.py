@@ -26,7 +26,8 @@ class WebSink:
 
     @property
     def address(self) -> tuple[str, int]:
-        return self.server.server_address[:2]
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
 
     def handle(self, delivery: Delivery) -> None:
         self.state.handle(delivery)

@@ -71,8 +71,9 @@ class WebView:
            teacher: Optional[TeachPanel] = None) -> "WebView":
         manifest, runtime = pipeline.manifest, pipeline.classifier.runtime
         size = (manifest.width, manifest.height)
-        if manifest.head is not None and manifest.head.classifies:  # a photo's label comes from what the backbone saw
-            size = (manifest.backbone.size, manifest.backbone.size)
+        backbone, head = manifest.backbone, manifest.head
+        if backbone is not None and head is not None and head.classifies:  # the label is what the backbone saw
+            size = (backbone.size, backbone.size)
         return cls(manifest.name, manifest.metrics.get("tflite_accuracy"), f"{runtime.name} {runtime.version}", source,
                    mode, size, results_log, trigger, loop, teacher)
 

@@ -13,9 +13,9 @@ import time
 from http import HTTPStatus
 from typing import Any
 
+from piclassify.device.sinks.web.history import published
 from piclassify.device.sinks.web.limits import Slots
 from piclassify.device.sinks.web.server import WAIT_SLICE_S, Handler, Query
-from piclassify.device.sinks.web.history import published
 from piclassify.device.sinks.web.state import WebState
 from piclassify.shared.contract.result import Result
 

@@ -15,18 +15,26 @@ import threading
 from typing import Callable, Optional
 
 import numpy as np
-from conftest import make_result
 
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.frames import Frame
-from piclassify.device.core.loop import (CAPTURE, EXTEND_START_S, RELOAD, STOP, FrameLoop, LoopSettings,
-                                         signals_to_events)
+from piclassify.device.core.loop import (
+    CAPTURE,
+    EXTEND_START_S,
+    RELOAD,
+    STOP,
+    FrameLoop,
+    LoopSettings,
+    signals_to_events,
+)
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.device.core.sources.base import NothingYet
 from piclassify.device.errors import CameraError
 from piclassify.shared.contract.result import Result
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import FramingSteps
+
+from conftest import make_result
 from tests.helpers.service import FRAMES, FakePipeline, FakeSource
 
 

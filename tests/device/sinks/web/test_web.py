@@ -29,28 +29,30 @@ from typing import Any, Optional
 
 import numpy as np
 import pytest
-from conftest import REPO, wait_until, without_backbone
 from PIL import Image
 
-from tests.helpers.browser import Chromium, chromium_or_skip, free_port
-from piclassify.device.sinks.web import limits as web_limits, metrics, server as web_server
+from piclassify.device.config import ConfigError, load_config
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import RELOAD, STOP, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.service import runner
-from piclassify.device.config import ConfigError, load_config
-from piclassify.device.service.notify import Notifier
+from piclassify.device.core.sink import Sinks
 from piclassify.device.core.sources import open_source
+from piclassify.device.service import runner
+from piclassify.device.service.notify import Notifier
+from piclassify.device.sinks.web import limits as web_limits
+from piclassify.device.sinks.web import metrics, render
+from piclassify.device.sinks.web import server as web_server
 from piclassify.device.sinks.web.auth import WebError, parse_listen
 from piclassify.device.sinks.web.history import read_recent
-from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.page import PAGE
-from piclassify.device.sinks.web import render
 from piclassify.device.sinks.web.render import caption, frame_jpeg
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import LOOKS, WebView
 from piclassify.device.sinks.web.status import cpu_temperature
 from piclassify.shared.framing.framed import FramingSteps
+
+from conftest import REPO, wait_until, without_backbone
+from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
 SAMPLES = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
