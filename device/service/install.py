@@ -191,8 +191,8 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
                                f"create the venv there first, see {templates / 'README.md'}")
     config_exists = layout.config_file.exists()
     network = _config_in_effect(layout.config_file if config_exists else None, config_text).uses_network()
-    steps = install_commands(unit_text, config_text, user_exists=_user_exists(SERVICE_USER),
-                             missing_groups=[group for group in DEVICE_GROUPS if not _group_exists(group)],
+    steps = install_commands(unit_text, config_text, user_exists=_exists(pwd.getpwnam, SERVICE_USER),
+                             missing_groups=[group for group in DEVICE_GROUPS if not _exists(grp.getgrnam, group)],
                              config_exists=config_exists,
                              network_text=_read_template(templates / NETWORK_DROPIN) if network else None,
                              dropin_exists=(layout.dropin_dir / NETWORK_DROPIN).exists(), layout=layout)
@@ -242,17 +242,10 @@ def _gid(group: str) -> int:
         raise InstallError(f"no group {group!r}") from None
 
 
-def _user_exists(name: str) -> bool:
+def _exists(lookup: Callable[[str], object], name: str) -> bool:
+    """Whether ``pwd.getpwnam`` (a user) or ``grp.getgrnam`` (a group) knows ``name``."""
     try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _group_exists(name: str) -> bool:
-    try:
-        grp.getgrnam(name)
+        lookup(name)
     except KeyError:
         return False
     return True
