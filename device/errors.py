@@ -21,3 +21,7 @@ class OutputError(PiclassifyError):
 
 class ModelNameError(PiclassifyError):
     """A name given to a new model could not be a plain file name."""
+
+
+class TeachBusy(PiclassifyError):
+    """A fit is already running (the teach panel fits one model at a time)."""

@@ -24,16 +24,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 from piclassify.device.commands.bench import TimedSource, add_round_options, sample_frames
+from piclassify.device.config import MqttConfig, ResultsConfig, ServiceConfig
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import FrameLoop, LoopSettings
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.mqtt.client import paho_version
 from piclassify.device.sinks.mqtt.sink import MqttSink
-from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.config import MqttConfig
-from piclassify.device.core.sink import Delivery, Sinks
-
+from piclassify.device.sinks.outputs import LoopGetter, Outputs, no_loop
 
 
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
@@ -66,7 +67,8 @@ def throughput(port: int, pipeline: Pipeline, frame: Frame, count: int) -> str:
         time.sleep(0.5)
     config = MqttConfig(host="127.0.0.1", port=port, client_id="bench", qos=1, queue_size=count,
                         homeassistant=False)
-    sink = MqttSink(config, model=pipeline.manifest, events=queue.SimpleQueue())
+    outputs, sink = mqtt_outputs(config, pipeline, queue.SimpleQueue())
+    assert sink is not None
     while not sink.connected:
         time.sleep(0.01)
     started = time.perf_counter()
@@ -80,7 +82,7 @@ def throughput(port: int, pipeline: Pipeline, frame: Frame, count: int) -> str:
     if sub is not None:
         sub.wait(120)
         received = f"; a subscriber had all {count} after {time.perf_counter() - started:.2f} s"
-    sink.close()
+    outputs.close()
     return (f"{count} results at QoS 1: handed over in {handed * 1e3:.0f} ms ({handed / count * 1e6:.1f} us each), "
             f"acknowledged by the broker after {acked:.2f} s: {count / acked:,.0f} results/s{received}")
 
@@ -88,21 +90,25 @@ def throughput(port: int, pipeline: Pipeline, frame: Frame, count: int) -> str:
 def frame_ms(pipeline: Pipeline, images: list, count: int, port: int, mqtt: bool, fps: float) -> float:
     """Mean milliseconds per frame the loop spends outside the source: classify, decide, sinks."""
     source = TimedSource(images, count, fps)
-    events: queue.SimpleQueue = queue.SimpleQueue()
-    sinks = []
-    loop = None
-    if mqtt:
-        sink = MqttSink(MqttConfig(host="127.0.0.1", port=port, client_id="bench-loop", homeassistant=False),
-                        model=pipeline.manifest, events=events, classified=lambda: loop.classified if loop else 0)
-        while not sink.connected:
-            time.sleep(0.01)
-        sinks.append(sink)
-    loop = FrameLoop(lambda: source, pipeline, Sinks(sinks), LoopSettings(), events=events)
+    events: queue.SimpleQueue[str] = queue.SimpleQueue()
+    loop: Optional[FrameLoop] = None
+    config = MqttConfig(host="127.0.0.1" if mqtt else None, port=port, client_id="bench-loop", homeassistant=False)
+    outputs, sink = mqtt_outputs(config, pipeline, events, lambda: loop)
+    while sink is not None and not sink.connected:
+        time.sleep(0.01)
+    loop = FrameLoop(lambda: source, pipeline, outputs.sinks, LoopSettings(), events=events)
     started = time.perf_counter()
     loop.run()
     seconds = time.perf_counter() - started - source.seconds
-    Sinks(sinks).close()
-    return seconds / loop.classified * 1e3
+    outputs.close()
+    return seconds / loop.counts.classified * 1e3
+
+
+def mqtt_outputs(config: MqttConfig, pipeline: Pipeline, events: queue.SimpleQueue[str],
+                 loop: LoopGetter = no_loop) -> tuple[Outputs, Optional[MqttSink]]:
+    """The service's outputs with only MQTT configured (no results log), and the MQTT sink among them."""
+    outputs = Outputs.open(ServiceConfig(results=ResultsConfig(path=None), mqtt=config), pipeline, events, loop)
+    return outputs, next((sink for sink in outputs.sinks.sinks if isinstance(sink, MqttSink)), None)
 
 
 def main() -> None:

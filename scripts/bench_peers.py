@@ -63,22 +63,21 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-# piclassify.device first: it sets OPENBLAS_NUM_THREADS=1 before NumPy loads, as on the device
-from piclassify.device.core.frames import Frame
-from piclassify.device.core.model_files import resolve_model
-from piclassify.device.core.pipeline import Pipeline
-
 import cv2
 import numpy as np
 import PIL
 from PIL import Image
 
-from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.framing.model_input import frame_rgb
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+# piclassify.device first: it sets OPENBLAS_NUM_THREADS=1 before NumPy loads, as on the device
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.model_files import resolve_model
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.contract.manifest import Quantization, Scaling, load_manifest
-from piclassify.shared.inference.runtime import Runtime, load_runtime, usable_cores
 from piclassify.shared.contract.scaling import quantize, scale_pixels
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.inference.runtime import Runtime, load_runtime, usable_cores
 from piclassify.trainer.backbone.build import CAT_CLASSES, DOG_CLASSES
 from piclassify.trainer.data.clothing import MAPPED
 from piclassify.trainer.data.datasets import ENV_VAR, load_dataset
@@ -91,7 +90,7 @@ CACHE = Path.home() / ".cache" / "piclassify" / "efficientnet-lite0-float32.tfli
 CLOTHES = {folder: label for folder, (label, match) in MAPPED.items() if match == "exact"}
 PETS = {"cats": "cats", "dogs": "dogs"}  # cats_and_dogs_filtered folder -> catsdogs label
 IMAGENET_TO_LABEL = {
-    "catsdogs": {**{index: "cats" for index in CAT_CLASSES}, **{index: "dogs" for index in DOG_CLASSES}},
+    "catsdogs": {**dict.fromkeys(CAT_CLASSES, "cats"), **dict.fromkeys(DOG_CLASSES, "dogs")},
     "fashion": {610: "T-shirt/top", 608: "Trouser", 578: "Dress", 655: "Dress", 689: "Dress"},
 }
 
@@ -268,8 +267,11 @@ def build_peer_model(path: Path) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from piclassify.trainer.backbone.efficientnet_lite import (INPUT_SIZE, build_efficientnet_lite0,
-                                                               load_imagenet_weights)
+    from piclassify.trainer.backbone.efficientnet_lite import (
+        INPUT_SIZE,
+        build_efficientnet_lite0,
+        load_imagenet_weights,
+    )
 
     model = build_efficientnet_lite0(INPUT_SIZE)
     load_imagenet_weights(model)

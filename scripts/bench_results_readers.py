@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Classification under ``/api/results`` readers (a benchmark, not a test): ``.venv/bin/python scripts/bench_results_readers.py``.
+"""Classification under ``/api/results`` readers (a benchmark, not a test).
+
+Run ``.venv/bin/python scripts/bench_results_readers.py``.
 
 The service's loop with its results log and the web view (which reads ``/api/results`` from that log)
 classifies the bundled catsdogs samples as 640x480 frames in memory, first with nobody reading, then
@@ -20,15 +22,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 from piclassify.device.commands.bench import TimedSource, sample_frames
-from piclassify.device.core.loop import CAPTURE, FrameLoop, LoopSettings
+from piclassify.device.config import ResultsConfig, ServiceConfig, WebConfig
+from piclassify.device.core.loop import FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.sinks.results_log import ResultLog
-from piclassify.device.core.sink import Sinks
+from piclassify.device.sinks.outputs import Outputs
 from piclassify.device.sinks.web.sink import WebSink
-from piclassify.device.sinks.web.state import WebView
-
 
 
 class Reader(threading.Thread):
@@ -52,16 +53,16 @@ class Reader(threading.Thread):
 
 
 def results_per_s(pipeline: Pipeline, images: list, seconds: float, readers: int, log_path: Path) -> tuple[float, str]:
-    events: queue.SimpleQueue = queue.SimpleQueue()
-    running: list[FrameLoop] = []
-    view = WebView.of(pipeline, "memory", "continuous", log_path, lambda: events.put(CAPTURE),
-                      lambda: running[0] if running else None)
-    web = WebSink(view, "127.0.0.1", 0)  # any free port
+    events: queue.SimpleQueue[str] = queue.SimpleQueue()
+    loop: Optional[FrameLoop] = None
+    config = ServiceConfig(source="memory", results=ResultsConfig(path=log_path, max_bytes=64 << 20, keep=2,
+                                                                  nothing=True),
+                           web=WebConfig(enabled=True, port=0))  # any free port
+    outputs = Outputs.open(config, pipeline, events, lambda: loop)
+    web = next(sink for sink in outputs.sinks.sinks if isinstance(sink, WebSink))
     port = web.address[1]
-    results = ResultLog(log_path, max_bytes=64 << 20, keep=2, log_nothing=True)
     source = TimedSource(images, 10 ** 9, 0.0)
-    loop = FrameLoop(lambda: source, pipeline, Sinks([results, web]), LoopSettings(), events=events)
-    running.append(loop)
+    loop = FrameLoop(lambda: source, pipeline, outputs.sinks, LoopSettings(), events=events)
     stop = threading.Event()
     clients = [Reader(port, stop) for _ in range(readers)]
     thread = threading.Thread(target=loop.run, daemon=True)
@@ -78,7 +79,7 @@ def results_per_s(pipeline: Pipeline, images: list, seconds: float, readers: int
     thread.join(10)
     for client in clients:
         client.join(10)
-    Sinks([results, web]).close()
+    outputs.close()
     answered, refused = sum(c.answered for c in clients), sum(c.refused for c in clients)
     return rate, (f"{answered / (seconds + 1):.1f} answers/s, {refused / (seconds + 1):.0f} refusals/s" if readers
                   else "")

@@ -154,8 +154,8 @@ def main() -> None:
         config_path.write_text(CONFIG.format(model=args.model, folder=folder, port=port,
                                              save="none" if "frames" in args.without else "all",
                                              web="false" if "web" in args.without else "true"))
-        service = Service(config_path, load_config(config_path), source_factory=lambda spec, size: EndlessSource(images),
-                          pipeline_factory=Pipeline.load)
+        service = Service(config_path, load_config(config_path),
+                          source_factory=lambda spec, size: EndlessSource(images), pipeline_factory=Pipeline.load)
         samples: list[Sample] = []
 
         def sample_until_done() -> None:

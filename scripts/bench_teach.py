@@ -19,18 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from piclassify.device.commands.bench import RUN_THEN_PEAK
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.teach.fit import teach
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, load_description
+from piclassify.shared.backbone.photo_head import fit_photo_head
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.files.imagefile import read_image
 from piclassify.shared.files.photo_folders import class_names, load_split
-from piclassify.shared.backbone.photo_head import fit_photo_head
 from piclassify.shared.inference.runtime import load_runtime
-from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, kinds_in
 from piclassify.trainer.data.scenes import empty_scenes
+from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, kinds_in
 
 CLOTHES = ("dress", "pants", "shirt", "t-shirt")
 

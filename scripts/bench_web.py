@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Web view numbers for the README (a benchmark, not a test): run ``.venv/bin/python scripts/bench_web.py``.
 
-The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the
-loop spends on each frame outside the source: classify, decide, sinks) with the web view off, on
-with no client, on with one live-stream client (MJPEG at the default 5 frames/s, the model input
-kept for it), and on with one client doing what the page does (``/api/events``, and for each frame it
-shows ``/api/frame``, ``snapshot.jpg`` and ``model-input.png``), in alternating rounds: unpaced, and paced like a 30 frames/s camera. Each mode's
-frame times are pooled over its rounds; the median resists other processes taking the CPU now and
-then, the mean of rounds does not. The stream is encoded in the server's thread, so on a machine
-with few cores it competes with the loop for CPU. Numbers vary on a loaded machine: run it several
-times.
+The classify loop's frame time (the real digits model on 640x480 frames in memory; the time the loop
+spends on each frame outside the source: classify, decide, sinks) with the web view off, on with no
+client, on with one live-stream client (MJPEG at the default 5 frames/s, the model input kept for
+it), and on with one client doing what the page does (``/api/events``, and for each frame it shows
+``/api/frame``, ``snapshot.jpg`` and ``model-input.png``), in alternating rounds: unpaced, and paced
+like a 30 frames/s camera. Each mode's frame times are pooled over its rounds; the median resists
+other processes taking the CPU now and then, the mean of rounds does not. The stream is encoded in
+the server's thread, so on a machine with few cores it competes with the loop for CPU. Numbers vary
+on a loaded machine: run it several times.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import sys
 import threading
 import time
 import urllib.request
+from typing import Optional
 
 from piclassify.device.commands.bench import TimedSource, add_round_options, sample_frames
-from piclassify.device.core.loop import CAPTURE, FrameLoop, LoopSettings
+from piclassify.device.config import ResultsConfig, ServiceConfig, WebConfig
+from piclassify.device.core.loop import FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.core.sink import Sinks
+from piclassify.device.sinks.outputs import Outputs
 from piclassify.device.sinks.web.sink import WebSink
-from piclassify.device.sinks.web.state import WebView
 
 MODES = ("off", "on", "stream", "page")
 LABELS = {"off": "web off", "on": "web on, no client", "stream": "web on, 1 stream at 5 fps",
@@ -99,27 +100,26 @@ def free_port() -> int:
 def frame_ms(pipeline: Pipeline, images: list, count: int, mode: str, fps: float) -> tuple[list[float], str]:
     """Milliseconds the loop spent on each frame outside the source: classify, decide, sinks."""
     source = TimedSource(images, count, fps)
-    events: queue.SimpleQueue = queue.SimpleQueue()
-    running: list[FrameLoop] = []
-    sinks, client, note = [], None, ""
-    if mode != "off":
-        port = free_port()
-        view = WebView.of(pipeline, "memory", "continuous", None, lambda: events.put(CAPTURE),
-                          lambda: running[0] if running else None)
-        sinks.append(WebSink(view, "127.0.0.1", port))
-        if mode in ("stream", "page"):
-            client = StreamClient(port) if mode == "stream" else PageClient(port)
-            client.start()
-            while not sinks[0].state.wants_model_input():
-                time.sleep(0.005)
-    loop = FrameLoop(lambda: source, pipeline, Sinks(sinks), LoopSettings(), events=events)
-    running.append(loop)
+    events: queue.SimpleQueue[str] = queue.SimpleQueue()
+    loop: Optional[FrameLoop] = None
+    port = free_port()
+    config = ServiceConfig(source="memory", results=ResultsConfig(path=None),
+                           web=WebConfig(enabled=mode != "off", port=port))
+    outputs = Outputs.open(config, pipeline, events, lambda: loop)
+    web = next((sink for sink in outputs.sinks.sinks if isinstance(sink, WebSink)), None)
+    client, note = None, ""
+    if web is not None and mode in ("stream", "page"):
+        client = StreamClient(port) if mode == "stream" else PageClient(port)
+        client.start()
+        while not web.state.wants_model_input():
+            time.sleep(0.005)
+    loop = FrameLoop(lambda: source, pipeline, outputs.sinks, LoopSettings(), events=events)
     loop.run()
-    if sinks:
-        state = sinks[0].state
+    if web is not None:
+        state = web.state
         note = (f"{state.stream_sent} sent, {state.encoded} encoded" if mode == "stream" else
-                f"{client.shown} shown, {state.encoded} encoded" if mode == "page" else "")
-    Sinks(sinks).close()
+                f"{client.shown} shown, {state.encoded} encoded" if mode == "page" and client else "")
+    outputs.close()
     if client is not None:
         client.join(10)
     return [seconds * 1e3 for seconds in source.frame_s], note

@@ -19,12 +19,19 @@ import numpy as np
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
 from piclassify.shared.backbone.head import HeadArrays, load_head
 from piclassify.shared.backbone.imagenet_classes import class_mass
-from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
+from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
+from piclassify.shared.contract.tensor_check import check_tensor_details
+from piclassify.shared.contract.tensors import (
+    InputEncoder,
+    Prediction,
+    decode_probabilities,
+    output_probabilities,
+    rejection,
+)
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.contract.manifest import Manifest, check_tensor_details, checked_file, load_manifest, manifest_path_for
-from piclassify.shared.native_stderr import native_stderr, not_info
+from piclassify.shared.inference.interpreter import ModelLoadError, open_interpreter, runtime_step
 from piclassify.shared.inference.runtime import Runtime, load_runtime
-from piclassify.shared.contract.tensors import InputEncoder, Prediction, decode_probabilities, output_probabilities, rejection
+from piclassify.shared.native_stderr import native_stderr, not_info
 
 if TYPE_CHECKING:
     from piclassify.shared.backbone.extractor import FeatureExtractor
@@ -89,11 +96,17 @@ class Classifier:
         For a model that is all head, the image is the backbone's input (``features.frame`` of a photo).
         """
         if self.manifest.is_all_head:
-            return self._head_probabilities(self.features.extract(image)[0])
+            return self._head_probabilities(self._backbone()[0].extract(image)[0])
         return self._probabilities_of(self.encode(image), image)
 
+    def _backbone(self) -> tuple[FeatureExtractor, HeadArrays, Head]:
+        """The backbone, the head's arrays and the manifest's head section, which a model on a backbone has."""
+        if self.features is None or self.head is None or self.manifest.head is None:
+            raise ManifestError(f"{self.manifest.name}: not a model on the ImageNet backbone")
+        return self.features, self.head, self.manifest.head
+
     def _head_probabilities(self, features: np.ndarray) -> np.ndarray:
-        return output_probabilities(self.head.logits(features[np.newaxis]), self.manifest)[0]
+        return output_probabilities(self._backbone()[1].logits(features[np.newaxis]), self.manifest)[0]
 
     def _probabilities_of(self, tensor: np.ndarray, image: np.ndarray) -> np.ndarray:
         probabilities = output_probabilities(self.invoke(tensor), self.manifest)[0]
@@ -111,8 +124,9 @@ class Classifier:
 
     def evidence(self, logits: np.ndarray) -> Evidence:
         """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``)."""
-        similarity = float(self.head.similarity(logits[np.newaxis], self.manifest.head.neighbours)[0])
-        known = self.head.imagenet_classes
+        _, head, section = self._backbone()
+        similarity = float(head.similarity(logits[np.newaxis], section.neighbours)[0])
+        known = head.imagenet_classes
         mass = None if known is None else float(class_mass(logits[np.newaxis], known)[0])
         return Evidence(similarity, mass, float(np.max(logits)))
 
@@ -126,37 +140,41 @@ class Classifier:
         from piclassify.shared.framing.model_input import frame_for_model  # OpenCV: only models of photos need it
 
         clock = _StageClock()
-        features, manifest = None, self.manifest
+        manifest = self.manifest
         # The backbone looks at camera photos; an image already of the model's own input size is a dataset
         # item (a Fashion-MNIST image), which the model's .tflite reads as it always has.
         backbone = self.features is not None and (manifest.is_all_head or np.shape(photo)[:2] != (manifest.height,
                                                                                                   manifest.width))
-        head_names = backbone and manifest.head.classifies
+        head_names = backbone and manifest.head is not None and manifest.head.classifies
+        image = None
         if not head_names:  # the framing's checks cost less than the backbone: they go first
             with clock("preprocess"):
                 framed = frame_for_model(photo, manifest, steps)
             if framed.image is None:
                 return Answer(None, framed.reason, clock.ms)
-        verdict = IN_VIEW
+            image = framed.image
+        verdict, features = IN_VIEW, None
         if backbone:
+            extractor = self._backbone()[0]
             with clock("preprocess"):
-                backbone_input = self.features.frame(photo if colour is None else colour)
+                backbone_input = extractor.frame(photo if colour is None else colour)
             with clock("invoke"):
-                features, logits = self.features.extract(backbone_input)
+                features, logits = extractor.extract(backbone_input)
             with clock("postprocess"):
                 verdict = judge(self.evidence(logits), manifest.reject)
             if steps is not None:  # when the head names the label, what the backbone saw is the model's input
                 steps.keep("model-input" if head_names else "backbone-input", backbone_input)
             if verdict.reason is not None and not verdict.unless_sure:
                 return Answer(None, verdict.reason, clock.ms)
-        if head_names:
+        if image is None:  # not framed: the head names what the backbone saw
+            assert features is not None, "a model that is all head ran the backbone"
             with clock("postprocess"):
                 probabilities = self._head_probabilities(features)
         else:
             with clock("preprocess"):
-                tensor = self.encode(framed.image)
+                tensor = self.encode(image)
             with clock("invoke"):
-                probabilities = self._probabilities_of(tensor, framed.image)
+                probabilities = self._probabilities_of(tensor, image)
         with clock("postprocess"):
             prediction = decode_probabilities(probabilities, manifest)
             reason = unsure(verdict, prediction.score, manifest.reject) if verdict.unless_sure else None
@@ -184,16 +202,16 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
     """The backbone and the head file beside the manifest, each checked against it."""
     from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
-    head_path = checked_file(folder, manifest.head.file, manifest.head.sha256, "head")
-    classes = len(manifest.labels) if manifest.head.classifies else None
+    backbone, section = manifest.backbone_sections()
+    head_path = checked_file(folder, section.file, section.sha256, "head")
+    classes = len(manifest.labels) if section.classifies else None
     reject = manifest.reject
-    head = load_head(head_path, manifest.backbone.features.shape[-1], manifest.backbone.logits.shape[-1], classes,
+    head = load_head(head_path, backbone.features.shape[-1], backbone.logits.shape[-1], classes,
                      imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None)
-    if manifest.head.neighbours > len(head.bank):
-        raise ManifestError(f"{head_path}: head.neighbours is {manifest.head.neighbours}, but the head holds "
+    if section.neighbours > len(head.bank):
+        raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
                             f"{len(head.bank)} photos")
-    return FeatureExtractor(folder, manifest.backbone, runtime, threads,
-                            manifest.versions.get("tensorflow", "unknown")), head
+    return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
 
 
 @dataclass(frozen=True)

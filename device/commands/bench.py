@@ -18,10 +18,11 @@ import numpy as np
 
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.model_files import SAMPLES_DIR
-from piclassify.device.core.pipeline import STAGES, Pipeline
+from piclassify.device.core.pipeline import Pipeline
+from piclassify.shared.contract.result import STAGES
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.framing.model_input import resize_area
 from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.framing.model_input import resize_area
 
 ALL_STAGES = ("capture",) + STAGES
 
@@ -54,7 +55,8 @@ class BenchReport:
             out.append(f"{name:<12} {stats.median_ms:10.3f} {stats.p95_ms:10.3f}")
         pre_post = self.stages["preprocess"].median_ms + self.stages["postprocess"].median_ms
         out.append(f"pre+post     {pre_post:10.3f}")
-        out.append(f"{self.frames} frames in {self.seconds:.2f} s: {self.fps:.0f} frames/s; peak RSS {self.peak_rss_mb:.1f} MB")
+        out.append(f"{self.frames} frames in {self.seconds:.2f} s: {self.fps:.0f} frames/s; "
+                   f"peak RSS {self.peak_rss_mb:.1f} MB")
         return out
 
 
@@ -119,8 +121,8 @@ def in_memory_frames(images: list[np.ndarray], count: int) -> Iterator[Frame]:
         yield Frame(images[n % len(images)], time.time(), n, "memory")
 
 
-# Runs ``piclassify ARGS`` (predict, teach) in a fresh interpreter, then prints that process's own peak RSS. Its VmHWM, not
-# getrusage: Linux's ru_maxrss of a child starts at the parent's size at fork and survives exec.
+# Runs ``piclassify ARGS`` (predict, teach) in a fresh interpreter, then prints that process's own peak RSS. Its
+# VmHWM, not getrusage: Linux's ru_maxrss of a child starts at the parent's size at fork and survives exec.
 RUN_THEN_PEAK = ("import sys; from piclassify.device.commands.cli import main; code = main(sys.argv[1:]); "
                       "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')]; "
                       "print(peak[0].split()[1], file=sys.stderr); sys.exit(code)")

@@ -14,25 +14,29 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
-from piclassify.device.errors import OutputError, SourceError
+from piclassify.device.commands.demo import cmd_demo
 from piclassify.device.commands.fleet import add_fleet_command
-from piclassify.device.core.loop import LoopSettings
+from piclassify.device.commands.models import cmd_info, cmd_models
+from piclassify.device.commands.run import cmd_run
+from piclassify.device.core.model_files import DEFAULT_MODEL
+from piclassify.device.errors import OutputError, SourceError
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
 from piclassify.shared.errors import PiclassifyError
-from piclassify.shared.inference.runtime import NoRuntimeError
+from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError
 
-DEFAULT_MODEL = "digits"
+Number = TypeVar("Number", int, float)
 
 
 def _add_model_options(p: argparse.ArgumentParser, required: bool = True, threads: bool = True) -> None:
     p.add_argument("--model", required=required, default=None if required else DEFAULT_MODEL,
-                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, or its .json")
+                   help="bundled model name (see `piclassify models`), or a model's path: its .tflite or .npz, "
+                        "or its .json")
     if threads:
         p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                        help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None,
                    help="force a runtime (default: the first installed, in that order)")
 
 
@@ -79,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_web_token)
 
     p = sub.add_parser("demo", help="the main job on defaults: camera if there is one, else bundled photos",
-                       description="Classify what the camera sees; without a camera, classify the bundled sample photos.")
+                       description="Classify what the camera sees; without a camera, classify the bundled sample "
+                                   "photos.")
     p.add_argument("--model", default=None, help=f"model for the camera (default {DEFAULT_MODEL})")
     p.add_argument("--count", type=bounded(int, 1, 10 ** 9), default=10,
                    help="frames to classify from a camera (default 10)")
@@ -94,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", metavar="FOLDER=LABEL,...",
                    help="sub-folders named otherwise, e.g. pants=Trouser,t-shirt=T-shirt/top (or =nothing)")
     p.add_argument("--json", action="store_true", help="the same as one JSON object")
-    p.add_argument("--report", type=Path, metavar="DIR", help="also save the confusion matrix as DIR/<model>-evaluate.png")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="also save the confusion matrix as DIR/<model>-evaluate.png")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list bundled and taught models with their measured accuracy")
@@ -118,12 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backbone's input size, 96-320 (default 224; smaller is faster)")
     p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                    help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
     p.add_argument("model", help="bundled model name, or a model's .tflite, .npz or .json path")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None)
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("bench", help="per-stage latency, frames per second, peak memory",
@@ -149,13 +155,14 @@ def thread_counts(text: str) -> tuple[int, ...]:
     return tuple(parse(part) for part in text.split(","))
 
 
-def bounded(kind: type, low: float, high: float) -> Callable[[str], float]:
+def bounded(kind: Callable[[str], Number], low: float, high: float) -> Callable[[str], Number]:
     """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused."""
-    def parse(text: str) -> float:
+    def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") \
+                from None
         if not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is not from {low:g} to {high:g}")
         return value
@@ -197,14 +204,6 @@ def _listen(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise SourceError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480") from None
-    return width, height
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     if args.values is not None or args.csv is not None:
         return predict_table(args)  # before the image imports: the table path never loads OpenCV or Pillow
@@ -214,8 +213,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources.images import expand_image_paths
-    from piclassify.shared.framing.framed import FramingSteps
     from piclassify.shared.files.imagefile import read_image
+    from piclassify.shared.framing.framed import FramingSteps
 
     pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
     failures = 0
@@ -234,69 +233,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.core.sources import open_source
-
-    pipeline = Pipeline.load(args.model, threads=args.threads, runtime=args.runtime)
-    size = _size(args.size)
-    web = _web_sink_factory(args, pipeline) if args.web else None
-    first = open_source(args.source, size, loop=args.repeat)  # a source that cannot open at all is exit code 2, here
-    interval = args.every if args.every else (1.0 / args.max_fps if args.max_fps else 0.0)
-    settings = LoopSettings(interval_s=interval, min_score=args.min_score, on_change=args.on_change,
-                            count=args.count)
-    print(f"piclassify: classifying {first.name} with {pipeline.manifest.name} "
-          f"({pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}); Ctrl-C stops",
-          file=sys.stderr, flush=True)
-    _run_loop(pipeline, first, lambda: open_source(args.source, size, loop=args.repeat), settings, args.json, web)
-    return 0
-
-
-def _web_sink_factory(args: argparse.Namespace, pipeline):
-    """``--web``: a function of the loop's events and the loop that starts the web view (token checked first)."""
-    from piclassify.device.core.loop import CAPTURE
-    from piclassify.device.sinks.web.auth import WebError, is_loopback, read_token
-    from piclassify.device.sinks.web.sink import WebSink
-    from piclassify.device.sinks.web.state import WebView
-
-    host, port = args.web
-    token = read_token(args.web_token_file, "--web-token-file") if args.web_token_file else None
-    if token is None and not is_loopback(host):
-        raise WebError(f"--web {host}:{port}: any address but loopback needs --web-token-file "
-                       "(make one with `piclassify web-token --out FILE`)")
-
-    def start(events, loop):
-        view = WebView.of(pipeline, args.source, "continuous", None, lambda: events.put(CAPTURE), loop)
-        return WebSink(view, host, port, token)
-    return start
-
-
-def _run_loop(pipeline, first, reopen, settings: LoopSettings, as_json: bool, web=None) -> None:
-    """The service's loop with a console sink: ``first`` is the source already open, ``reopen`` after a fault;
-    ``web(events, loop)`` adds the web view."""
-    import queue
-
-    from piclassify.device.sinks.console import ConsoleSink
-    from piclassify.device.core.loop import FrameLoop, signals_to_events
-    from piclassify.device.core.sink import Sinks
-
-    events: queue.SimpleQueue[str] = queue.SimpleQueue()
-    running: list[FrameLoop] = []
-    try:
-        sinks = Sinks([ConsoleSink(as_json)] + ([web(events, lambda: running[0] if running else None)] if web else []))
-    except BaseException:
-        first.close()
-        raise
-    opened = [first]
-    loop = FrameLoop(lambda: opened.pop() if opened else reopen(), pipeline, sinks, settings, events=events)
-    running.append(loop)
-    try:
-        with signals_to_events(loop.events):
-            loop.run()
-    finally:
-        sinks.close()
-
-
 def cmd_web_token(args: argparse.Namespace) -> int:
     from piclassify.device.sinks.web.auth import new_token, write_token
 
@@ -305,51 +241,6 @@ def cmd_web_token(args: argparse.Namespace) -> int:
         return 0
     write_token(args.out)
     print(f"piclassify: wrote a new web token to {args.out} (mode 0600)", file=sys.stderr)
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import SAMPLES_DIR, bundled_model_paths
-    from piclassify.device.tables.cli import answer_text
-    from piclassify.device.tables.predict import TablePredictor, csv_rows
-    from piclassify.shared.contract.manifest import load_manifest
-    from piclassify.device.errors import CameraError
-    from piclassify.device.core.frames import Frame
-    from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.core.sources import open_source
-    from piclassify.shared.files.imagefile import read_image
-
-    try:
-        source = open_source("auto")
-    except CameraError as exc:
-        print(f"piclassify demo: {exc}; classifying the bundled sample photos instead", flush=True)
-    else:
-        pipeline = Pipeline.load(args.model or DEFAULT_MODEL)
-        print(f"piclassify demo: {source.name} with model {pipeline.manifest.name}", flush=True)
-        _run_loop(pipeline, source, lambda: open_source("auto"), LoopSettings(interval_s=0.5, count=args.count),
-                  as_json=False)
-        return 0
-    empty_scenes = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))  # every photo model must say "nothing in view"
-    for model_path in bundled_model_paths():
-        manifest = load_manifest(model_path)
-        samples = sorted(SAMPLES_DIR.glob(f"{model_path.stem}-*"))
-        if manifest.table is None:
-            samples += empty_scenes
-        if not samples:
-            continue
-        accuracy = manifest.metrics.get("tflite_accuracy")
-        print(f"\n{manifest.name} (test accuracy {100 * accuracy:.2f}%):" if accuracy else f"\n{manifest.name}:")
-        if manifest.table is not None:  # a CSV of rows: the workshop's own Pi app
-            predictor = TablePredictor.load(str(model_path))
-            for number, row in csv_rows(samples[0], predictor.features):
-                values = ", ".join(f"{name} {value:g}" for name, value in zip(predictor.features, row))
-                print(f"  {samples[0].name} row {number} ({values}): "
-                      f"{answer_text(manifest, predictor.predict(row))}", flush=True)
-            continue
-        pipeline = Pipeline.load(str(model_path))
-        for number, sample in enumerate(samples):
-            frame = Frame(read_image(sample), time.time(), number, str(sample))
-            print("  " + pipeline.classify(frame).text(sample.name), flush=True)
     return 0
 
 
@@ -385,73 +276,6 @@ def cmd_teach(args: argparse.Namespace) -> int:
     teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
           log=lambda line: print(line, flush=True))
     return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
-    from piclassify.shared.contract.manifest import load_manifest
-
-    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
-    print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
-    for path in bundled_model_paths() + taught:
-        m = load_manifest(path)
-        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
-        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
-            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
-        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
-        size = f"{path.stat().st_size / 1024:.0f} KiB"
-        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
-        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
-    return 0
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import resolve_model
-    from piclassify.shared.classifier import Classifier
-
-    classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
-    m = classifier.manifest
-    reading = ("sigmoid" if m.task == "binary" else "softmax") if m.task != "regression" else "a value"
-    rows = [
-        ("model", str(classifier.model_path)),
-        ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
-        ("task", m.task + (f" (threshold {m.threshold})" if m.task == "binary" else "")),
-        ("labels", ", ".join(m.labels) or "none"),
-        ("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} "
-                  f"(scale {m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
-        ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}"),
-        ("output", f"{m.output.dtype} (scale {m.output.quantization.scale:.6g}, zero point "
-                   f"{m.output.quantization.zero_point}) -> {reading}"),
-        ("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
-        ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
-        ("sha256", m.sha256),
-    ]
-    if m.table is not None:
-        rows[4:6] = [("input", f"{', '.join(m.table.features)} (min-max scaled from the training rows' bounds)"),
-                     ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else ""))]
-    else:
-        rows.insert(6, ("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)))
-    if m.is_all_head:  # no network of its own: what the backbone sees and what the head does replace its rows
-        rows[4:8] = _backbone_rows(classifier)
-    elif m.backbone is not None:
-        rows[6:6] = _backbone_rows(classifier)
-    for key, value in rows:
-        print(f"{key:>15}: {value}")
-    return 0
-
-
-def _backbone_rows(classifier) -> list[tuple[str, str]]:
-    """``info`` for a model on the ImageNet backbone: what the backbone sees, what the head holds."""
-    m, bank = classifier.manifest, len(classifier.head.bank)
-    b = m.backbone
-    names = ("softmax over the features -> labels; " if m.is_all_head else
-             "names what a camera photo shows (a 28x28 image goes to the network); " if m.head.classifies else "")
-    logit = m.reject.min_imagenet_logit
-    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
-                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
-            ("head", f"{m.head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
-                     f"the {m.head.neighbours} nearest of {bank} training photos"
-                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -508,7 +332,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `piclassify predict ... | head`: the reader has all it wanted
-        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush at exit
+        sys.stdout = None  # nothing left to flush at exit
         return 0
 
 

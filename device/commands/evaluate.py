@@ -15,9 +15,9 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from piclassify.device.errors import SourceError
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
+from piclassify.device.errors import SourceError
 from piclassify.shared.confusion import confusion_matrix, per_class_lines
 from piclassify.shared.errors import ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol
 
 from piclassify.device.core.backoff import Backoff
-from piclassify.device.errors import CameraError
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.device.core.sources.base import NothingYet
+from piclassify.device.errors import CameraError
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import FramingSteps
 
@@ -57,7 +57,8 @@ class LoopSettings:
 class Listener(Protocol):
     """Who hears the loop's state: systemd's notify socket in the service (``Notifier``)."""
 
-    watchdog_interval: Optional[float]
+    @property
+    def watchdog_interval(self) -> Optional[float]: ...
 
     def ready(self, status: str) -> None: ...
     def heartbeat(self, status: str, extend_start_s: Optional[float] = None) -> None: ...
@@ -68,7 +69,7 @@ class Listener(Protocol):
 class _Nobody:
     """The listener of a loop run by hand: there is no one to tell."""
 
-    watchdog_interval = None
+    watchdog_interval: Optional[float] = None
 
     def ready(self, status: str) -> None: ...
     def heartbeat(self, status: str, extend_start_s: Optional[float] = None) -> None: ...
@@ -332,7 +333,8 @@ class FrameLoop:
         now = time.monotonic()
         if self.settings.mode == "trigger":
             return now - self._status_at <= max(timeout, 3 * self._heartbeat_s)
-        return self.counts.frame_at is not None and now - self.counts.frame_at <= max(timeout, 3 * self.settings.interval_s)
+        frame_at = self.counts.frame_at
+        return frame_at is not None and now - frame_at <= max(timeout, 3 * self.settings.interval_s)
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._status_at >= self._heartbeat_s:
@@ -350,9 +352,9 @@ class FrameLoop:
             left = max(0.0, (self._retry_at or 0.0) - time.monotonic())
             return f"camera lost ({self._camera_fault}), retrying in {left:.1f}s"
         fps = self._results_since_status / max(time.monotonic() - self._status_at, 1e-3)
-        last = "none yet"
-        if self.counts.last is not None:
-            last = "nothing in view" if self.counts.last.label is None else f"{self.counts.last.label} ({self.counts.last.score:.2f})"
+        last, result = "none yet", self.counts.last
+        if result is not None:
+            last = "nothing in view" if result.label is None else f"{result.label} ({result.score:.2f})"
         parts = [f"{fps:.1f} fps", f"last: {last}"]
         if self.settings.mode == "trigger":
             parts.append("waiting for button")
@@ -368,7 +370,8 @@ class FrameLoop:
 def signals_to_events(events: queue.SimpleQueue[str]) -> Iterator[None]:
     """SIGTERM and SIGINT stop the loop after the current frame; SIGHUP reloads. Old handlers come back after."""
     wanted = {signal.SIGTERM: STOP, signal.SIGINT: STOP, signal.SIGHUP: RELOAD}
-    previous = {number: signal.signal(number, lambda signum, _frame: events.put(wanted[signum])) for number in wanted}
+    previous = {number: signal.signal(number, lambda signum, _frame: events.put(wanted[signal.Signals(signum)]))
+                for number in wanted}
     try:
         yield
     finally:

@@ -17,6 +17,7 @@ from piclassify.shared.contract.manifest import manifest_path_for
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
+DEFAULT_MODEL = "digits"  # what the service, demo, info and evaluate use when no model is named
 
 
 MODEL_SUFFIXES = (".tflite", ".npz")

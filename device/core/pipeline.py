@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from piclassify.device.core.frames import Frame
 from piclassify.device.core.model_files import resolve_model
 from piclassify.device.errors import UnknownModelError
-from piclassify.device.core.frames import Frame
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.framing.framed import FramingSteps
 from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.contract.result import Result
-
-STAGES = ("preprocess", "invoke", "postprocess")
+from piclassify.shared.contract.result import STAGES, Result
+from piclassify.shared.framing.framed import FramingSteps
 
 
 class Pipeline:

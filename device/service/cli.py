@@ -1,4 +1,4 @@
-"""The ``service`` and ``install-service`` subcommands, for ``device.cli`` to add to its parser."""
+"""The ``service`` and ``install-service`` subcommands, for ``device.commands.cli`` to add to its parser."""
 
 from __future__ import annotations
 

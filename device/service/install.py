@@ -5,7 +5,8 @@ prints exactly what a real run would do and tests check the plan without root.
 
 Root never follows a symlink here: the service user owns ``results/`` and ``frames/`` and could
 replace one by a link to ``/etc``, so folders are changed through a descriptor opened with
-``O_NOFOLLOW`` (``fchmod``/``fchown``), and files are written the same way before being renamed.
+``O_NOFOLLOW`` (``fchmod``/``fchown``), and files are written as every file is
+(``shared.files.atomic_file``), through ``<name>.new``, with their exact mode and owner.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Callable, Iterable, Optional, Union
 
 from piclassify.device.config import ConfigError, ServiceConfig, load_config, parse_config, tomllib
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
 
 SERVICE_USER = "piclassify"
 UNIT_NAME = "piclassify.service"
@@ -116,12 +118,8 @@ class WriteFile:
     def apply(self) -> None:
         partial = self.path.with_name(self.path.name + ".new")
         try:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(fd, self.mode)
-                os.fchown(fd, 0, _gid(self.group))
-                handle.write(self.text.encode("utf-8"))
-            os.replace(partial, self.path)
+            write_atomically(self.path, self.text.encode("utf-8"), self.mode, temporary=partial,
+                             owner=(0, _gid(self.group)), exact_mode=True)
         except OSError as error:
             raise InstallError(f"{partial}: cannot write: {error.strerror or error}") from error
 
@@ -193,8 +191,8 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
                                f"create the venv there first, see {templates / 'README.md'}")
     config_exists = layout.config_file.exists()
     network = _config_in_effect(layout.config_file if config_exists else None, config_text).uses_network()
-    steps = install_commands(unit_text, config_text, user_exists=_user_exists(SERVICE_USER),
-                             missing_groups=[group for group in DEVICE_GROUPS if not _group_exists(group)],
+    steps = install_commands(unit_text, config_text, user_exists=_exists(pwd.getpwnam, SERVICE_USER),
+                             missing_groups=[group for group in DEVICE_GROUPS if not _exists(grp.getgrnam, group)],
                              config_exists=config_exists,
                              network_text=_read_template(templates / NETWORK_DROPIN) if network else None,
                              dropin_exists=(layout.dropin_dir / NETWORK_DROPIN).exists(), layout=layout)
@@ -244,17 +242,10 @@ def _gid(group: str) -> int:
         raise InstallError(f"no group {group!r}") from None
 
 
-def _user_exists(name: str) -> bool:
+def _exists(lookup: Callable[[str], object], name: str) -> bool:
+    """Whether ``pwd.getpwnam`` (a user) or ``grp.getgrnam`` (a group) knows ``name``."""
     try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _group_exists(name: str) -> bool:
-    try:
-        grp.getgrnam(name)
+        lookup(name)
     except KeyError:
         return False
     return True

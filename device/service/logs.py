@@ -21,7 +21,7 @@ def under_journald(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 class JournalFormatter(logging.Formatter):
-    """``<6>device.service.runner: message``; every line of a traceback carries the prefix too."""
+    """``<6>piclassify.device.service.runner: message``; every line of a traceback carries the prefix too."""
 
     def __init__(self) -> None:
         super().__init__("%(name)s: %(message)s")

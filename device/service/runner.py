@@ -1,111 +1,37 @@
 """``piclassify service``: the frame loop with the config's outputs, under systemd, for months.
 
-The loop itself (pacing, trigger mode, camera faults, events) is ``piclassify.device.core.loop``, shared
-with ``piclassify run``. This module adds what a headless service needs around it: the config file,
-the outputs it names (results log, saved frames, LEDs and buzzer, the button), systemd's notify
-socket, signals, and SIGHUP reloads that keep the running setup when the new one is broken.
+The loop itself (pacing, trigger mode, camera faults, events) is ``piclassify.device.core.loop`` and
+the outputs are opened by ``piclassify.device.sinks.outputs``, both shared with ``piclassify run``.
+This module keeps only the service's lifecycle: the config file, systemd's notify socket, signals,
+the teach panel that outlives reloads, and SIGHUP reloads that keep the running setup when the new
+one is broken.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-from contextlib import ExitStack, closing
-from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
-from piclassify.device.core.backoff import Backoff
-from piclassify.device.core.loop import CAPTURE, RELOAD, FrameLoop, signals_to_events
 from piclassify.device.config import ServiceConfig, check_against_model, load_config
-from piclassify.device.sinks.gpio import Feedback, TriggerButton
-from piclassify.device.sinks.frames_store import FrameStore
+from piclassify.device.core.backoff import Backoff
+from piclassify.device.core.loop import RELOAD, FrameLoop, signals_to_events
 from piclassify.device.service.logs import configure_logging
 from piclassify.device.service.notify import Notifier
-from piclassify.device.sinks.results_log import ResultLog
-from piclassify.device.core.sink import Sink, Sinks
+from piclassify.device.sinks.outputs import Outputs
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.inference.runtime import NoRuntimeError
 
 if TYPE_CHECKING:
     from piclassify.device.core.pipeline import Pipeline
     from piclassify.device.core.sources import FrameSource
-    from piclassify.device.sinks.web.sink import WebSink
     from piclassify.device.teach.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
 SourceFactory = Callable[[str, "tuple[int, int]"], "FrameSource"]
 PipelineFactory = Callable[[str, Optional[int]], "Pipeline"]
-
-
-@dataclass
-class Outputs:
-    """The sinks a config asks for, the button that feeds the loop's events, and the teach panel's class buttons."""
-
-    sinks: Sinks
-    buttons: list[TriggerButton]
-
-    @classmethod
-    def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
-             classified: Callable[[], int] = lambda: 0,
-             loop: Callable[[], Optional[FrameLoop]] = lambda: None, teacher: Optional[Teacher] = None) -> "Outputs":
-        """Open each output; if one fails, those already opened are closed before the error goes up.
-
-        ``classified`` counts the loop's classified frames (MQTT publishes frames per second from it);
-        ``loop`` is the running loop, once there is one (the web view shows its counters and status);
-        ``teacher`` is the web view's teach panel.
-        """
-        manifest = pipeline.manifest
-        positive = manifest.labels[1] if manifest.task == "binary" else None
-        with ExitStack() as opened:
-            sinks: list[Sink] = [opened.enter_context(closing(
-                ResultLog(config.results.path, config.results.max_bytes, config.results.keep,
-                          config.results.nothing)))]
-            if config.frames.save != "none":
-                sinks.append(FrameStore(config.frames))
-            sinks.append(opened.enter_context(closing(Feedback(config.feedback, positive))))
-            if config.mqtt.host is not None:
-                from piclassify.device.sinks.mqtt.sink import MqttSink  # paho-mqtt is optional: piclassify[mqtt]
-
-                sinks.append(opened.enter_context(closing(MqttSink(
-                    config.mqtt, model=manifest, events=events, trigger=config.mode == "trigger",
-                    classified=classified))))
-            if config.web.enabled:
-                sinks.append(opened.enter_context(closing(_open_web_sink(config, pipeline, events, loop, teacher))))
-            buttons = []
-            if config.button.pin is not None:
-                on_hold = (lambda: events.put(RELOAD)) if config.button.on_hold == "reload" else None
-                buttons.append(opened.enter_context(closing(
-                    TriggerButton(config.button, lambda: events.put(CAPTURE), on_hold))))
-            if teacher is not None:
-                sinks.append(teacher)  # keeps the newest frame for the class buttons
-                for name, pin in config.teach.buttons.items():  # a press keeps the newest frame as an example
-                    buttons.append(opened.enter_context(closing(TriggerButton(
-                        replace(config.button, pin=pin), partial(teacher.capture_newest, name), None,
-                        f"teach.buttons.{name}"))))
-            opened.pop_all()
-        return cls(Sinks(sinks), buttons)
-
-    def close(self) -> None:
-        for button in self.buttons:
-            button.close()
-        self.sinks.close()
-
-
-def _open_web_sink(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue,
-                   loop: Callable[[], Optional[FrameLoop]], teacher: Optional[Teacher]) -> WebSink:
-    """The service's web view, as its ``[web]`` section says; ``WebError`` names what is wrong."""
-    from piclassify.device.sinks.web.auth import read_token
-    from piclassify.device.sinks.web.sink import WebSink
-    from piclassify.device.sinks.web.state import WebView
-
-    web = config.web
-    token = read_token(web.token_file) if web.token_file is not None else None
-    view = WebView.of(pipeline, config.source, config.mode, config.results.path, lambda: events.put(CAPTURE), loop,
-                      teacher)
-    return WebSink(view, web.host, web.port, token, web.max_streams, web.stream_fps)
 
 
 class Service:
@@ -130,8 +56,7 @@ class Service:
         with signals_to_events(self.events):
             try:
                 pipeline = self._load_pipeline(self.config)
-                self.outputs = Outputs.open(self.config, pipeline, self.events, self._classified, self._loop,
-                                            self.teacher)
+                self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
                                       on_reload=self._reload, events=self.events)
@@ -148,9 +73,6 @@ class Service:
                 self.notifier.close()
         log.info("stopped")
         return 0
-
-    def _classified(self) -> int:
-        return self.loop.counts.classified if self.loop is not None else 0
 
     def _loop(self) -> Optional[FrameLoop]:
         return self.loop
@@ -195,11 +117,10 @@ class Service:
             log.error("reload failed, keeping the running configuration: %s", error)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events, self._classified, self._loop, self.teacher)
+            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher)
         except PiclassifyError as error:
             log.error("reload failed, keeping the running configuration: %s", error)
-            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._classified, self._loop,
-                                        self.teacher)
+            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._loop, self.teacher)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)

@@ -2,12 +2,14 @@
 
 Looking at the frames a model got wrong (or was unsure about) is how the next model gets better;
 the bound keeps a months-long run from filling the SD card. The folder may be one others can write
-to: a frame is written into a file this store creates (``O_EXCL``, never through a planted symlink)
-and renamed into place, and only regular files of the store's own name pattern count as its own.
+to: a frame is written as every file is (``shared.files.atomic_file``: a new file, never through a
+planted symlink, renamed into place), under a ``.part`` name a restart recognises and removes, and only
+regular files of the store's own name pattern count as its own.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -17,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
-from PIL.Image import Image as PILImage
 
 from piclassify.device.config import FramesConfig
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
 
 if TYPE_CHECKING:
     from piclassify.device.core.sink import Delivery
@@ -74,10 +76,10 @@ class FrameStore:
         frame, label = delivery.frame, str(delivery.result.label)
         stamp = datetime.fromtimestamp(frame.timestamp, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self.folder / f"{stamp}-{frame.index:08d}-{_UNSAFE.sub('_', label)}.jpg"
-        partial = path.with_suffix(".part")
         try:
-            self._write(Image.fromarray(frame.rgb), partial)
-            os.replace(partial, path)
+            jpeg = io.BytesIO()
+            Image.fromarray(frame.rgb).save(jpeg, format="JPEG", quality=self.config.jpeg_quality)
+            write_atomically(path, jpeg.getvalue(), FILE_MODE, temporary=path.with_suffix(".part"))
         except OSError as error:
             raise FrameStoreError(f"{path}: cannot save frame: {error.strerror or error}") from error
         self._saved.append(path)
@@ -86,16 +88,6 @@ class FrameStore:
 
     def close(self) -> None:
         """Nothing stays open between frames."""
-
-    def _write(self, image: PILImage, partial: Path) -> None:
-        """Into a new file only (never an existing one, never through a symlink); on failure none is left."""
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                image.save(handle, format="JPEG", quality=self.config.jpeg_quality)
-        except BaseException:
-            partial.unlink()
-            raise
 
     def _prune(self) -> None:
         while len(self._saved) > self.config.max_count:

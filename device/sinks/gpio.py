@@ -42,6 +42,8 @@ class TriggerButton:
         self._on_press = on_press
         self._on_hold = on_hold
         self._held = False
+        if config.pin is None:
+            raise GpioError(f"{key}: no pin to open a button on")
         self.device = _open_device("Button", key, config.pin, pull_up=config.pull_up,
                                    bounce_time=config.bounce_s or None, hold_time=config.hold_s)
         self.device.when_pressed = self._pressed

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import fsync_directory
 from piclassify.shared.files.regular_file import NotRegularFileError
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ class ResultLog:
                       self.path, _reason(error))
 
     def wants(self, delivery: Delivery) -> bool:
-        """Every result with a label; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all day)."""
+        """Every result with a label; "nothing in view" only when ``log_nothing`` (an empty desk logs nothing all
+        day)."""
         return delivery.result.label is not None or self.log_nothing
 
     def handle(self, delivery: Delivery) -> None:
@@ -133,7 +135,7 @@ class ResultLog:
                     os.replace(older, self._rotated(number + 1))
             os.replace(self.path, self._rotated(1))
         self._reopen()
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
         log.info("rotated result log %s (keeping %d old files)", self.path, self.keep)
 
     def _rotated(self, number: int) -> Path:
@@ -157,7 +159,7 @@ def set_aside_torn_line(path: Path) -> Optional[Path]:
             return None
         torn_path = _new_torn_path(path)
         _copy_range(fd, whole, size, torn_path)
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
         # Only once the fragment is safe elsewhere is it cut from the log.
         os.ftruncate(fd, whole)
         os.fsync(fd)
@@ -241,11 +243,3 @@ def _reason(error: OSError) -> str:
         return "it is a symbolic link, and the log never writes through one"
     return error.strerror or str(error)
 
-
-def _fsync_directory(path: Path) -> None:
-    """Make a rename or new file in ``path`` survive power loss."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,19 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from piclassify.shared.contract.result import Result
+from piclassify.shared.inference.runtime import RUNTIME_NAMES
 from piclassify.shared.tables.csv_file import TableError
-from piclassify.shared.contract.tensors import Prediction
 
 if TYPE_CHECKING:
-    from piclassify.device.tables.predict import TableAnswer, TablePredictor
-    from piclassify.shared.contract.manifest import Manifest
+    from piclassify.shared.contract.result import Result
 
 
 def add_values_options(predict: argparse.ArgumentParser) -> None:
@@ -52,7 +47,7 @@ def add_import_command(sub: argparse._SubParsersAction) -> None:
                                     '"not admitted,admitted", else "target")')
     p.add_argument("--unit", default="", help="a regression model's unit, shown with each prediction")
     p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: the current one)")
-    p.add_argument("--runtime", choices=("ai-edge-litert", "tflite-runtime", "tensorflow"), default=None,
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None,
                    help="force a runtime (default: the first installed)")
     p.set_defaults(func=import_command)
 
@@ -76,7 +71,7 @@ def predict_table(args: argparse.Namespace) -> int:
         raise TableError("--debug-dir saves framing steps of images; a table model has none")
     predictor = TablePredictor.load(args.model, threads=args.threads, runtime=args.runtime)
     if args.values is not None:
-        _show(predictor, "--values", None, predictor.predict(parse_values(args.values, predictor.features)), args.json)
+        _show(predictor.predict(parse_values(args.values, predictor.features)), "", args.json)
         return 0
     failures = 0
     for number, row in csv_rows(args.csv, predictor.features):
@@ -84,38 +79,27 @@ def predict_table(args: argparse.Namespace) -> int:
             failures += 1
             print(f"piclassify: error: {row}", file=sys.stderr)
             continue
-        _show(predictor, str(args.csv), number, predictor.predict(row), args.json)
+        _show(predictor.predict(row, str(args.csv), number), f"{args.csv} row {number}: ", args.json)
     return 2 if failures else 0
 
 
-def _show(predictor: TablePredictor, source: str, row: Optional[int], answer: TableAnswer, as_json: bool) -> None:
-    """JSON carries the notes inside; text keeps stdout to one answer per row and puts notes on stderr."""
+def _show(result: Result, where: str, as_json: bool) -> None:
+    """JSON carries the notes inside; text keeps stdout to one answer per row (``where`` says which) and puts notes
+    on stderr."""
     if as_json:
-        print(json.dumps(answer_record(predictor.manifest, source, row, answer)), flush=True)
+        print(json.dumps(result.record()), flush=True)
         return
-    where = f"{source} row {row}: " if row is not None else ""
-    for note in answer.notes:
+    for note in result.extras["notes"]:
         print(f"piclassify: note: {where}{note}", file=sys.stderr)
-    print(where + answer_text(predictor.manifest, answer), flush=True)
+    print(where + answer_text(result), flush=True)
 
 
-def answer_text(m: Manifest, answer: TableAnswer) -> str:
+def answer_text(result: Result) -> str:
     """``admitted (0.87)``, or a regression's value with its unit: ``27.0 m``."""
-    if answer.value is None:
-        return f"{answer.label} ({answer.score:.2f})"
-    return f"{answer.value:.6g}" + (f" {m.table.unit}" if m.table.unit else "")
-
-
-def answer_record(m: Manifest, source: str, row: Optional[int], answer: TableAnswer) -> dict:
-    """The result schema (README), frame being the CSV row, plus the row's inputs, notes and a regression's value."""
-    extras: dict = {"inputs": dict(zip(m.table.features, answer.values)), "notes": list(answer.notes)}
-    prediction = None
-    if answer.value is None:
-        prediction = Prediction(answer.label, answer.index, answer.score, np.asarray(answer.probabilities), m.labels)
-    else:
-        extras.update(value=round(answer.value, 6), unit=m.table.unit)
-    return Result(m.name, source, row or 0, time.time(), prediction, latency_ms=answer.latency_ms,
-                  extras=extras).record()
+    if result.prediction is not None:
+        return f"{result.label} ({result.score:.2f})"
+    unit = result.extras["unit"]
+    return f"{result.extras['value']:.6g}" + (f" {unit}" if unit else "")
 
 
 def import_command(args: argparse.Namespace) -> int:
@@ -126,6 +110,7 @@ def import_command(args: argparse.Namespace) -> int:
                                            runtime=args.runtime)
     kind = f"{manifest.task}: {', '.join(manifest.labels)}" if manifest.labels else manifest.task
     example = ",".join(f"{(lo + hi) / 2:g}" for lo, hi in zip(manifest.scaling.minimum, manifest.scaling.maximum))
-    print(f"wrote {path} and {path.with_suffix('.json')} ({kind}; features {', '.join(manifest.table.features)})")
+    features = manifest.table.features if manifest.table is not None else ()
+    print(f"wrote {path} and {path.with_suffix('.json')} ({kind}; features {', '.join(features)})")
     print(f"try: piclassify predict --model {path} --values {example}")
     return 0

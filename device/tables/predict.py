@@ -1,5 +1,7 @@
 """Predict from rows of numbers with a tabular model: parse them, note values outside the training
 bounds, and run the model through the shared contract (min-max scale, quantize, invoke, decode).
+A row's answer is a ``Result`` like a frame's, in the one result schema: its row number is the
+frame, its inputs, notes and a regression's value go with it.
 
 Only NumPy and the runtime are imported: no OpenCV, no Pillow, so a fresh process answers quickly.
 """
@@ -7,66 +9,61 @@ Only NumPy and the runtime are imported: no OpenCV, no Pillow, so a fresh proces
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from piclassify.device.core.model_files import resolve_model
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.manifest import Manifest, Scaling, Table
+from piclassify.shared.contract.result import Result
+from piclassify.shared.contract.tensors import (
+    Prediction,
+    encode_features,
+    output_probabilities,
+    output_values,
+    predicted_indices,
+)
 from piclassify.shared.tables.csv_file import TableError, cell_place, finite_number, read_csv
-from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values, predicted_indices
-
-
-@dataclass(frozen=True)
-class TableAnswer:
-    """One row's answer: a class with its probabilities, or a value; notes on out-of-range inputs."""
-
-    values: tuple[float, ...]
-    label: Optional[str]
-    index: Optional[int]
-    score: Optional[float]
-    probabilities: tuple[float, ...]
-    value: Optional[float]
-    notes: tuple[str, ...]
-    latency_ms: float
 
 
 class TablePredictor:
     """A loaded tabular model; ``predict`` takes one row of raw feature values in the manifest's order."""
 
     def __init__(self, classifier: Classifier) -> None:
-        manifest = classifier.manifest
-        if manifest.table is None:
+        manifest, table = classifier.manifest, classifier.manifest.table
+        if table is None:
             raise TableError(f"{classifier.model_path.name}: an image model; --values and --csv need a table model "
                              "(see `piclassify models`)")
         self.classifier = classifier
         self.manifest: Manifest = manifest
-        self.features = manifest.table.features
+        self.table: Table = table
+        self.features = table.features
 
     @classmethod
     def load(cls, model: str, threads: Optional[int] = None, runtime: Optional[str] = None) -> "TablePredictor":
         return cls(Classifier.load(resolve_model(model), threads=threads, runtime=runtime))
 
-    def predict(self, values: np.ndarray) -> TableAnswer:
+    def predict(self, values: np.ndarray, source: str = "--values", row: Optional[int] = None) -> Result:
+        """One row of raw feature values, in the manifest's order, from ``source`` (its ``row``, for a CSV): a class
+        with its probabilities, or a regression's value (``extras["value"]``), with notes on values outside the
+        training bounds (``extras["notes"]``)."""
         started = time.perf_counter()
-        row = np.asarray(values, dtype=np.float64).reshape(1, -1)
-        raw = self.classifier.invoke(encode_features(row, self.manifest))
         m = self.manifest
+        inputs = np.asarray(values, dtype=np.float64).reshape(1, -1)
+        raw = self.classifier.invoke(encode_features(inputs, m))
+        extras: dict[str, Any] = {"inputs": dict(zip(self.features, (float(v) for v in inputs[0]))),
+                                  "notes": list(bound_notes(inputs[0], self.features, m.scaling))}
+        prediction = None
         if m.task == "regression":
-            label = index = score = None
-            probabilities: tuple[float, ...] = ()
-            value: Optional[float] = float(output_values(raw, m)[0])
+            extras.update(value=round(float(output_values(raw, m)[0]), 6), unit=self.table.unit)
         else:
-            probs = output_probabilities(raw, m)
-            index = int(predicted_indices(probs, m)[0])
-            label, score, value = m.labels[index], float(probs[0, index]), None
-            probabilities = tuple(float(p) for p in probs[0])
+            probabilities = output_probabilities(raw, m)[0].astype(np.float64)
+            index = int(predicted_indices(probabilities[np.newaxis], m)[0])
+            prediction = Prediction(m.labels[index], index, float(probabilities[index]), probabilities, m.labels)
         latency_ms = (time.perf_counter() - started) * 1e3
-        return TableAnswer(tuple(float(v) for v in row[0]), label, index, score, probabilities, value,
-                           bound_notes(row[0], m), latency_ms)
+        return Result(m.name, source, row or 0, time.time(), prediction, latency_ms=latency_ms, extras=extras)
 
 
 def parse_values(text: str, features: tuple[str, ...]) -> np.ndarray:
@@ -111,10 +108,10 @@ def csv_rows(path: Path, features: tuple[str, ...]) -> Iterator[tuple[int, np.nd
             yield number, exc
 
 
-def bound_notes(row: np.ndarray, manifest: Manifest) -> tuple[str, ...]:
+def bound_notes(row: np.ndarray, features: tuple[str, ...], scaling: Scaling) -> tuple[str, ...]:
     """A note for each value outside the training rows' range: the model still answers, but extrapolates."""
     notes = []
-    for name, value, low, high in zip(manifest.table.features, row, manifest.scaling.minimum, manifest.scaling.maximum):
+    for name, value, low, high in zip(features, row, scaling.minimum, scaling.maximum):
         if value < low:
             notes.append(f"{name} = {value:g} is below the training minimum {low:g}")
         elif value > high:

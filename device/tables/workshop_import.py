@@ -17,10 +17,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from piclassify.device.core.model_files import checked_model_name
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table
+from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.regular_file import open_regular
 from piclassify.shared.inference.runtime import distribution_version, load_runtime
 from piclassify.shared.tables.manifest import table_manifest
@@ -114,7 +114,7 @@ def import_workshop_model(tflite: Path, min_max: Path, name: str, out_dir: Path,
     task = _task(tflite, labels, n_outputs, activation)
     if unit and task != "regression":
         raise WorkshopImportError(f"--unit is for a regression model; {tflite} is {task}")
-    if task == "binary" and target is None and labels[0] == f"not {labels[1]}":
+    if task == "binary" and target is None and labels and labels[0] == f"not {labels[1]}":
         target = labels[1]
     table = Table(features, target or "target", unit, activation_in_model=activation in ACTIVATIONS)
     out_dir = Path(out_dir)
@@ -177,7 +177,8 @@ def _task(tflite: Path, labels: Optional[Sequence[str]], n_outputs: int, activat
         return "regression"
     if len(labels) == 2 and n_outputs == 1:
         if activation == "SOFTMAX":
-            raise WorkshopImportError(f"{tflite} has one softmax output, which is always 1; it cannot tell 2 labels apart")
+            raise WorkshopImportError(f"{tflite} has one softmax output, which is always 1; it cannot tell 2 labels "
+                                      "apart")
         return "binary"
     if len(labels) == n_outputs and n_outputs >= 2:
         if activation == "LOGISTIC":

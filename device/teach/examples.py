@@ -16,14 +16,14 @@ from typing import Optional
 
 import numpy as np
 
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.folder_layout import SPLITS
 
 MAX_CLASSES = 16
 MAX_PER_CLASS = 500
 CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")  # a folder name, a label in topics, pages and logs
 _EXAMPLE = re.compile(r"(\d{8})\.jpg")
-SPLITS = ("train", "validation", "val", "test")  # folder names ``piclassify teach`` reads as splits
 
 
 class ExampleError(PiclassifyError):

@@ -20,17 +20,23 @@ import numpy as np
 
 from piclassify.device.core.model_files import MODELS_DIR, checked_model_name, resolve_bundled
 from piclassify.device.errors import ModelNameError, OutputError
-from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.backbone.extractor import (BACKBONE_FILE, BACKBONE_NAME, FeatureExtractor, load_class_graph,
-                                                  load_description)
-from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError
+from piclassify.shared.backbone.extractor import (
+    BACKBONE_FILE,
+    BACKBONE_NAME,
+    FeatureExtractor,
+    load_class_graph,
+    load_description,
+)
 from piclassify.shared.backbone.head_model import head_manifest, write_head_model
-from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.files.photo_folders import PhotoSplit, class_names, load_split
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
-from piclassify.shared.progress import Progress
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.folder_layout import train_folder, validation_folder
+from piclassify.shared.files.photo_folders import PhotoSplit, class_names, load_split
 from piclassify.shared.inference.runtime import distribution_version, load_runtime
+from piclassify.shared.progress import Progress
 
 MIN_EXAMPLES = 2  # per class: "nothing in view" is calibrated on examples left out in turn
 
@@ -57,7 +63,7 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder")
-    train_dir = folder / "train" if (folder / "train").is_dir() else folder
+    train_dir = train_folder(folder)
     classes = class_names(train_dir)
     train = load_split(train_dir, classes, description.size, description.size, description.resize, log, per_class)
     counts = {c: int(np.sum(train.labels == i)) for i, c in enumerate(classes)}
@@ -69,8 +75,10 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
                   total=len(train.labels) * (1 + VARIANTS)) as progress:
         fitted = fit_photo_head(extractor, train.images, train.labels, len(classes), seed, progress.advance,
                                 load_class_graph(MODELS_DIR / BACKBONE_FILE))
+    linear = fitted.linear
+    assert linear is not None, "a head fitted on examples classifies"
     log(f"{name}: {len(classes)} classes ({', '.join(f'{c} {n}' for c, n in counts.items())}); "
-        f"{100 * fitted.linear.cross_validated_accuracy:.1f}% of the examples right when left out; nothing in view "
+        f"{100 * linear.cross_validated_accuracy:.1f}% of the examples right when left out; nothing in view "
         f"below similarity {fitted.min_similarity:.3f}")
     training = {"arch": f"{BACKBONE_NAME} head", "taught_on": "device", "dataset": str(train_dir),
                 "photos": int(len(train.labels)), "photos_per_class": counts, "views_per_photo": 1 + VARIANTS,
@@ -80,7 +88,7 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
     manifest = head_manifest(name, classes, description, fitted, {}, training, versions)
     try:
         model_path = write_head_model(Path(out_dir), manifest, fitted, MODELS_DIR / BACKBONE_FILE)
-        validation_dir = next((folder / n for n in ("validation", "val", "test") if (folder / n).is_dir()), None)
+        validation_dir = validation_folder(folder)
         if validation_dir is not None and train_dir != folder:
             validation = load_split(validation_dir, classes, description.size, description.size,
                                     description.resize, log)
@@ -98,13 +106,12 @@ def _record_validation(model_path: Path, validation: PhotoSplit, where: str, thr
     answers = [classifier.classify_photo(image) for image in validation.images]
     answered = np.array([a.prediction.index if a.prediction else -1 for a in answers])
     labels = classifier.probabilities(validation.images).argmax(axis=1)
-    metrics = {"test_set": where, "test_images": int(len(validation.labels)),
-               "tflite_accuracy": round(float(np.mean(answered == validation.labels)), 5),
-               "label_accuracy": round(float(np.mean(labels == validation.labels)), 5),
-               "nothing_in_view_rate": round(float(np.mean(answered == -1)), 5)}
-    log(f"on {len(validation.labels)} validation photos: {100 * metrics['tflite_accuracy']:.1f}% of the answers right "
-        f"({100 * metrics['nothing_in_view_rate']:.1f}% nothing in view), labels alone "
-        f"{100 * metrics['label_accuracy']:.1f}%")
+    right, labels_right, nothing = (round(float(np.mean(match)), 5) for match in (
+        answered == validation.labels, labels == validation.labels, answered == -1))
+    metrics = {"test_set": where, "test_images": int(len(validation.labels)), "tflite_accuracy": right,
+               "label_accuracy": labels_right, "nothing_in_view_rate": nothing}
+    log(f"on {len(validation.labels)} validation photos: {100 * right:.1f}% of the answers right "
+        f"({100 * nothing:.1f}% nothing in view), labels alone {100 * labels_right:.1f}%")
     manifest = replace(classifier.manifest, metrics={**classifier.manifest.metrics, **metrics})
     write_atomically(model_path.with_suffix(".json"), manifest.to_json().encode("utf-8"))
     return manifest

@@ -18,20 +18,17 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from piclassify.device.teach.examples import ExampleError, ExampleStore
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sink import Delivery
+from piclassify.device.errors import TeachBusy
+from piclassify.device.teach.examples import ExampleError, ExampleStore
 from piclassify.device.teach.fit import MIN_EXAMPLES, check_name, teach
 from piclassify.shared.errors import PiclassifyError
 
 log = logging.getLogger(__name__)
 
 PIPELINES = 2  # models kept open for uploads and drawings (the current one, digits)
-
-
-class TeachBusy(PiclassifyError):
-    """A fit is already running."""
 
 
 class Teacher:

@@ -1,7 +1,8 @@
 """scripts/test-arm64's bookkeeping on the host (standard library only): what to run, and x86 against arm64.
 
   check.py requirements SETUP_CFG          the device and test extras without LiteRT (for tflite-runtime)
-  check.py models MODELS_DIR DATA          "idx NAME" or "folder NAME SUBDIR" per bundled model with its test set in DATA
+  check.py models MODELS_DIR DATA          "idx NAME" or "folder NAME SUBDIR" per bundled model with its test set
+                                           in DATA
   check.py photos MANIFEST DATA SUBDIR STRIDE  every STRIDE-th photo of each label's folder, relative to DATA
   check.py answers X86.jsonl ARM.jsonl     `piclassify predict --json` answers: equal per photo (exit 1 if not)
   check.py idx X86.json ARM.json           scripts/arm64/accuracy.py results: same answers, within 3 SE of the manifest
@@ -40,7 +41,7 @@ def models(models_dir: str, data: str) -> int:
         if test_set.endswith(" test") and (Path(data) / test_set[:-5] / "t10k-images-idx3-ubyte.gz").is_file():
             print("idx", path.stem)  # "mnist test" -> DATA/mnist/t10k-*
         elif subdir and any((Path(data) / subdir / label).is_dir() for label in manifest.get("labels", [])):
-            print("folder", path.stem, subdir)  # one folder per label ("../shared/datasets/x/validation" -> x/validation)
+            print("folder", path.stem, subdir)  # a folder per label ("../shared/datasets/x/validation" -> x/validation)
         else:
             print("none", path.stem)  # a table model, say, or its test set is not in DATA
     return 0
@@ -77,7 +78,8 @@ def answers(x86_path: str, arm_path: str) -> int:
     exact = sum(arm.get(name, {}).get("top") == x86[name].get("top") for name in x86)
     detail = "; ".join(f"{Path(n).name}: x86 {x86[n].get('label')} {x86[n].get('top')}, "
                        f"arm64 {arm.get(n, {}).get('label')} {arm.get(n, {}).get('top')}" for n in differ)
-    print(f"{len(x86) - len(differ)}/{len(x86)} equal ({exact} to every digit)" + (f"; differ: {detail}" if differ else ""))
+    print(f"{len(x86) - len(differ)}/{len(x86)} equal ({exact} to every digit)"
+          + (f"; differ: {detail}" if differ else ""))
     return 1 if differ or not x86 else 0
 
 
@@ -105,8 +107,9 @@ def folder(manifest_path: str, x86_path: str, arm_path: str, stride: str) -> int
     x86, arm = _answers(x86_path), _answers(arm_path)
     truth = {name: Path(name).parent.name for name in x86}
     differ = sum(arm.get(name, {}).get("label") != row.get("label") for name, row in x86.items())
-    return _verdict(manifest["name"], len(x86), sum(arm.get(n, {}).get("label") == t for n, t in truth.items()),
-                    float(manifest["metrics"]["tflite_accuracy"]), sum(x86[n].get("label") == t for n, t in truth.items()),
+    arm_right = sum(arm.get(n, {}).get("label") == t for n, t in truth.items())
+    x86_right = sum(x86[n].get("label") == t for n, t in truth.items())
+    return _verdict(manifest["name"], len(x86), arm_right, float(manifest["metrics"]["tflite_accuracy"]), x86_right,
                     differ, f"every {stride}th photo of {'/'.join(Path(manifest['metrics']['test_set']).parts[-2:])}")
 
 
@@ -134,7 +137,8 @@ def failed(junit: str, src: str) -> int:
                     break
             else:
                 unplaced += 1
-                print(f"not a test that can be tried again: {case.get('classname')} {case.get('name')}", file=sys.stderr)
+                print(f"not a test that can be tried again: {case.get('classname')} {case.get('name')}",
+                      file=sys.stderr)
     return 1 if unplaced else 0
 
 

@@ -15,14 +15,14 @@ import cv2
 import numpy as np
 
 from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph
+from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file
+from piclassify.shared.contract.scaling import dequantize, input_lut
+from piclassify.shared.contract.tensor_check import tensor_problem
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.inference.interpreter import open_interpreter, runtime_step
-from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file, tensor_problem
-from piclassify.shared.native_stderr import native_stderr, not_info
 from piclassify.shared.inference.runtime import Runtime
-from piclassify.shared.contract.scaling import dequantize, input_lut
-
+from piclassify.shared.native_stderr import native_stderr, not_info
 
 BACKBONE_NAME = "efficientnet-lite0"
 BACKBONE_FILE = f"{BACKBONE_NAME}.tflite.gz"  # gzipped: 4.4 MB, not 5.3; inflated in memory at load
@@ -83,7 +83,10 @@ class FeatureExtractor:
         self.backbone = backbone
         self.model_path = checked_file(Path(folder), backbone.model_file, backbone.sha256, "backbone")
         shape = (1, backbone.size, backbone.size, 3)
-        self._lut = input_lut(backbone.scaling, backbone.input.quantization, backbone.input.dtype)
+        lut = input_lut(backbone.scaling, backbone.input.quantization, backbone.input.dtype)
+        if lut is None:  # the manifest's checks allow no per-feature scaling for a backbone
+            raise ManifestError(f"{self.model_path}: a backbone's scaling is the same for every pixel")
+        self._lut = lut
         with native_stderr(keep=not_info):
             self._interpreter = open_interpreter(self.model_path, runtime, threads, converter)
             self._input = self._interpreter.get_input_details()
@@ -98,16 +101,17 @@ class FeatureExtractor:
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         spec = self.backbone
         wanted_input = TensorSpec((spec.size, spec.size, 3), spec.input.dtype, spec.input.quantization)
-        problems = [tensor_problem("input", wanted_input, inputs[0])] if len(inputs) == 1 else ["not one input"]
+        problems: list[Optional[str]] = ([tensor_problem("input", wanted_input, inputs[0])] if len(inputs) == 1
+                                         else ["not one input"])
         by_width = {int(detail["shape"][-1]): detail for detail in outputs}
         for role, wanted in (("features", spec.features), ("logits", spec.logits)):
             detail = by_width.get(wanted.shape[-1])
             problems.append(tensor_problem(role, wanted, detail) if detail else f"no {role} output of {wanted.shape}")
-        problems = [problem for problem in problems if problem]
         if len(outputs) != 2 or spec.features.shape == spec.logits.shape:
             problems.append(f"{len(outputs)} outputs, expected features and logits")
-        if problems:
-            raise ManifestError(f"{self.model_path}: the backbone does not match its description: {problems[0]}")
+        found = [problem for problem in problems if problem]
+        if found:
+            raise ManifestError(f"{self.model_path}: the backbone does not match its description: {found[0]}")
         return inputs[0]["index"], by_width[spec.features.shape[-1]], by_width[spec.logits.shape[-1]]
 
     def frame(self, photo: np.ndarray) -> np.ndarray:
@@ -123,5 +127,6 @@ class FeatureExtractor:
         """One framed (size, size, 3) uint8 image -> (features, logits), float32."""
         self._interpreter.set_tensor(self._input_index, self._encode(image)[np.newaxis])
         self._interpreter.invoke()
-        return (dequantize(self._interpreter.get_tensor(self._features["index"])[0], self.backbone.features.quantization),
+        features = self._interpreter.get_tensor(self._features["index"])[0]
+        return (dequantize(features, self.backbone.features.quantization),
                 dequantize(self._interpreter.get_tensor(self._logits["index"])[0], self.backbone.logits.quantization))

@@ -68,15 +68,16 @@ def judge(evidence: Evidence, reject: Reject) -> Verdict:
 
 def unsure(verdict: Verdict, score: float, reject: Reject) -> Optional[str]:
     """Why a frame the backbone found nearly alike is still nothing in view: the model is not sure of it."""
-    if score >= reject.sure_score:
+    sure = 1.0 if reject.sure_score is None else reject.sure_score  # with no sure path, nearly is not enough
+    if score >= sure:
         return None
-    return f"{verdict.reason}, and the model is not sure ({score:.2f} < {reject.sure_score:.2f})"
+    return f"{verdict.reason}, and the model is not sure ({score:.2f} < {sure:.2f})"
 
 
 def describe(reject: Reject) -> str:
     """The backbone's rule for one model in a line, for ``piclassify info``."""
     parts = [f"nothing in view below similarity {reject.min_similarity:.3f}"]
-    if reject.floor_similarity is not None:
+    if reject.floor_similarity is not None and reject.sure_score is not None:
         parts.append(f"down to {reject.floor_similarity:.3f} when the model is {100 * reject.sure_score:.0f}% sure")
     if reject.min_class_mass > 0:
         parts.append(f"or with less than {100 * reject.min_class_mass:.0f}% of ImageNet's belief on its classes")

@@ -59,6 +59,8 @@ class HeadArrays:
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """(N, features) -> (N, classes) class logits (softmax is the shared contract's step)."""
+        if self.weights is None or self.bias is None:
+            raise ManifestError("this head does not classify: it only judges what is in view")
         return np.asarray(features, dtype=np.float32) @ self.weights + self.bias
 
 
@@ -179,7 +181,7 @@ def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...]
     row_weight = (len(labels) / (np.count_nonzero(counts) * counts[labels]))[:, np.newaxis, np.newaxis]
     decay = np.repeat(np.asarray(l2s, dtype=np.float64), classes)  # per column of the side-by-side weights
     weights, bias = np.zeros((x.shape[1], fits * classes)), np.zeros(fits * classes)
-    moments = [[np.zeros_like(weights), np.zeros_like(weights)], [np.zeros_like(bias), np.zeros_like(bias)]]
+    moments = ((np.zeros_like(weights), np.zeros_like(weights)), (np.zeros_like(bias), np.zeros_like(bias)))
     rate, beta1, beta2 = 5e-3, 0.9, 0.999
     for step in range(1, steps + 1):
         logits = (x @ weights.astype(np.float32) + bias).reshape(len(x), fits, classes)
@@ -203,13 +205,13 @@ def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Opt
                imagenet_classes: Optional[np.ndarray] = None) -> bytes:
     """The ``.npz`` file's bytes: ``bank`` as ``quantize_bank`` made it, the linear layer and the ImageNet classes
     if any."""
-    arrays = {"bank": bank}
-    if weights is not None:
+    arrays: dict[str, np.ndarray] = {"bank": bank}
+    if weights is not None and bias is not None:
         arrays.update(weights=weights.astype(np.float32), bias=bias.astype(np.float32))
     if imagenet_classes is not None:
         arrays.update(imagenet_classes=np.asarray(imagenet_classes, np.int16))
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
 
 
@@ -282,7 +284,9 @@ def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels
     bank = quantize_bank(logits)
     neighbours = neighbours_for(len(bank))
     threshold = calibrate_min_similarity(dequantize_bank(bank), neighbours, false_nothing)
-    linear = fit_linear(features, labels, classes, groups, seed) if features is not None else None
-    data = head_bytes(bank, *((linear.weights, linear.bias) if linear else (None, None)), imagenet_classes)
+    linear = None
+    if features is not None and labels is not None:
+        linear = fit_linear(features, labels, classes, groups, seed)
+    data = head_bytes(bank, linear.weights if linear else None, linear.bias if linear else None, imagenet_classes)
     return FittedHead(data, neighbours, threshold, len(bank), linear, imagenet_classes, min_class_mass)
 

@@ -11,12 +11,12 @@ import hashlib
 from pathlib import Path
 from typing import Any, Mapping
 
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.backbone.extractor import description_path
 from piclassify.shared.backbone.head import SURE_CLASS_MASS, FittedHead
 from piclassify.shared.contract.manifest import Backbone, Head, Manifest, TensorSpec, checked_file
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ManifestError
+from piclassify.shared.files.atomic_file import write_atomically
 
 
 def head_manifest(name: str, labels: tuple[str, ...], backbone: Backbone, fitted: FittedHead,
@@ -50,7 +50,7 @@ def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, back
     ``out_dir`` lacks it); return the model path (the ``.npz``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    backbone = manifest.backbone
+    backbone, _ = manifest.backbone_sections()
     target = out_dir / backbone.model_file
     if Path(backbone_source).resolve() != target.resolve():
         if not target.exists():

@@ -17,8 +17,13 @@ import cv2
 import numpy as np
 
 from piclassify.shared.backbone.extractor import FeatureExtractor
-from piclassify.shared.backbone.head import (FALSE_NOTHING, GUARDED_FALSE_NOTHING, FittedHead, build_head,
-                                             calibrate_min_class_mass)
+from piclassify.shared.backbone.head import (
+    FALSE_NOTHING,
+    GUARDED_FALSE_NOTHING,
+    FittedHead,
+    build_head,
+    calibrate_min_class_mass,
+)
 from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass, class_set
 
 VARIANTS = 4  # jittered copies of each training photo the head also learns from

@@ -13,11 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-import numpy as np
-
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest_fields import check_fields
 from piclassify.shared.contract.reject import Reject, reject_problem
+from piclassify.shared.errors import ManifestError
 
 SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")
@@ -175,16 +173,24 @@ class Manifest:
         elif self.is_all_head:
             _check_head_model(self)
         elif self.input.shape != (self.height, self.width, self.channels):
-            raise ManifestError(f"input shape {self.input.shape} does not match {self.height}x{self.width}x{self.channels}")
+            raise ManifestError(f"input shape {self.input.shape} does not match "
+                                f"{self.height}x{self.width}x{self.channels}")
         outputs = len(self.labels) if self.task == "multiclass" else 1
         if self.task == "binary" and len(self.labels) != 2:
             raise ManifestError(f"a binary model needs exactly 2 labels, not {len(self.labels)}")
         if self.task == "multiclass" and len(self.labels) < 2:
             raise ManifestError("a multiclass model needs at least 2 labels")
         if self.output.shape != (outputs,):
-            raise ManifestError(f"output shape {self.output.shape} does not match {outputs} output(s) for task {self.task!r}")
+            raise ManifestError(f"output shape {self.output.shape} does not match {outputs} output(s) for task "
+                                f"{self.task!r}")
         if self.scaling.mode == "minmax" and len(self.scaling.minimum) != len(self.scaling.maximum):
             raise ManifestError("scaling minimum and maximum must have the same length")
+
+    def backbone_sections(self) -> tuple[Backbone, Head]:
+        """The backbone and head sections of a model on the backbone (``ManifestError`` for any other model)."""
+        if self.backbone is None or self.head is None:
+            raise ManifestError(f"{self.name}: not a model on the ImageNet backbone")
+        return self.backbone, self.head
 
     @property
     def is_all_head(self) -> bool:
@@ -204,7 +210,8 @@ class Manifest:
         try:
             version = int(data.get("schema_version", 0))
             if version != SCHEMA_VERSION:
-                raise ManifestError(f"schema_version {version} is not supported (this piclassify reads {SCHEMA_VERSION})")
+                raise ManifestError(f"schema_version {version} is not supported (this piclassify reads "
+                                    f"{SCHEMA_VERSION})")
             fields = dict(data)
             fields["labels"] = tuple(str(label) for label in data["labels"])
             fields["scaling"] = _scaling(data["scaling"])
@@ -257,6 +264,8 @@ def _table(data: Mapping[str, Any]) -> Table:
 def _check_table(manifest: "Manifest") -> None:
     """A tabular model reads one row: one min-max bound pair per feature, a regression has no labels."""
     table = manifest.table
+    if table is None:
+        raise ManifestError("a table model needs a table section")
     n = len(table.features)
     if n == 0 or len(set(table.features)) != n:
         raise ManifestError(f"table features must be distinct names, got {list(table.features)}")
@@ -271,8 +280,8 @@ def _check_table(manifest: "Manifest") -> None:
 
 def _check_head_model(manifest: "Manifest") -> None:
     """A model that is all head sees what its backbone sees, and maps the backbone's features to its labels."""
-    backbone = manifest.backbone
-    if manifest.sha256 != manifest.head.sha256:
+    backbone, head = manifest.backbone_sections()
+    if manifest.sha256 != head.sha256:
         raise ManifestError("a model that is all head has its head file's sha256 as its own")
     image = (manifest.height, manifest.width, manifest.channels, manifest.colour, manifest.scaling, manifest.resize)
     if image != (backbone.size, backbone.size, 3, "rgb", backbone.scaling, backbone.resize):
@@ -297,7 +306,9 @@ def manifest_path_for(model_path: Path) -> Path:
 
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
-    Path(path).write_text(manifest.to_json(), encoding="utf-8")
+    from piclassify.shared.files.atomic_file import write_atomically
+
+    write_atomically(Path(path), manifest.to_json().encode("utf-8"))
 
 
 def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
@@ -343,40 +354,6 @@ def load_manifest(model_path: Path) -> Manifest:
     except OSError as exc:
         raise ManifestError(f"{model_path}: cannot read: {exc.strerror or exc}") from None
     if actual != manifest.sha256:
-        raise ManifestError(f"{json_path}: sha256 does not match {model_path.name} (manifest {manifest.sha256[:12]}…, file {actual[:12]}…)")
+        raise ManifestError(f"{json_path}: sha256 does not match {model_path.name} (manifest "
+                            f"{manifest.sha256[:12]}…, file {actual[:12]}…)")
     return manifest
-
-
-def check_tensor_details(manifest: Manifest, input_details: Sequence[Mapping[str, Any]],
-                         output_details: Sequence[Mapping[str, Any]]) -> None:
-    """Refuse a manifest whose input/output shape, dtype or quantization differs from the model.
-
-    Takes the interpreter's own ``get_input_details()``/``get_output_details()`` so that this
-    module stays free of any runtime: LiteRT, tflite-runtime and tf.lite all report the same dicts.
-    """
-    for role, spec, details in (("input", manifest.input, input_details), ("output", manifest.output, output_details)):
-        if len(details) != 1:
-            raise ManifestError(f"{manifest.name}: model has {len(details)} {role} tensors, expected 1")
-        problem = tensor_problem(role, spec, details[0])
-        if problem:
-            raise ManifestError(f"{manifest.name}: {problem}")
-
-
-def tensor_problem(role: str, spec: TensorSpec, detail: Mapping[str, Any]) -> Optional[str]:
-    """How one of the interpreter's tensor details differs from ``spec`` (shape without batch, dtype,
-    quantization), or None when it matches."""
-    shape = tuple(int(v) for v in detail["shape"][1:])
-    dtype = np.dtype(detail["dtype"]).name
-    scale, zero_point = detail.get("quantization", (0.0, 0))
-    if shape != spec.shape:
-        return f"model {role} shape {shape} does not match manifest {spec.shape}"
-    if dtype != spec.dtype:
-        return f"model {role} dtype {dtype} does not match manifest {spec.dtype}"
-    if not _close(scale, spec.quantization.scale) or int(zero_point) != spec.quantization.zero_point:
-        return (f"model {role} quantization ({scale}, {zero_point}) does not match manifest "
-                f"({spec.quantization.scale}, {spec.quantization.zero_point})")
-    return None
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)), abs(float(b)))

@@ -62,7 +62,7 @@ def _check_value(hint: Any, value: Any, path: str) -> None:
             return
         hint = next(arg for arg in args if arg is not type(None))
         origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if is_dataclass(hint):
+    if isinstance(hint, type) and is_dataclass(hint):
         _check_object(hint, value, path + ".")
     elif origin is tuple:
         if not isinstance(value, list):

@@ -1,8 +1,9 @@
 """One classified frame, the same from the model to every output: console, results log, LEDs, web, MQTT.
 
-``Result.record()`` is the one JSON schema (README, "The result schema"): ``predict --json``,
-``run --json`` and the service's results log all write it, and later outputs publish it. "Nothing
-in view" is a result too: label, index and score are null and ``reason`` says why.
+``Result.record()`` is the one JSON schema (README, "The result schema"): ``predict --json`` (a
+table model's rows too), ``run --json`` and the service's results log all write it, and MQTT and
+the web view publish it. "Nothing in view" is a result too: label, index and score are null and
+``reason`` says why.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Mapping, Optional
 from piclassify.shared.contract.tensors import Prediction
 
 SCHEMA_VERSION = 1
+STAGES = ("preprocess", "invoke", "postprocess")  # the keys of ``Result.stage_ms``, in the order they run
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,17 @@ class Result:
         return self.prediction.top(3) if self.prediction is not None else ()
 
     def record(self) -> dict[str, Any]:
-        """The documented JSON object, keys in the order a person reading a log wants them."""
+        """The documented JSON object, keys in the order a person reading a log wants them.
+
+        Made once for all the outputs that ask (results log, MQTT, the web view's clients); each gets a copy.
+        """
+        made: Optional[dict[str, Any]] = self.__dict__.get("_record")
+        if made is None:
+            made = self._make_record()
+            object.__setattr__(self, "_record", made)  # a cache, not a field: equality and repr ignore it
+        return dict(made)
+
+    def _make_record(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
             "time": datetime.fromtimestamp(self.time, timezone.utc).isoformat(timespec="milliseconds"),

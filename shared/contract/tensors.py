@@ -12,10 +12,10 @@ from typing import Optional
 
 import numpy as np
 
-from piclassify.shared.errors import ImageError
 from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.contract.scaling import dequantize, input_lut, quantize, scale_pixels
+from piclassify.shared.errors import ImageError
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,87 @@
-"""Writing a file so that it is either all there or not there at all, even if the power goes mid-write.
+"""The one way a file is written: whole or not at all, even if the power goes mid-write.
 
-Models, manifests and the examples a Pi learns from are written to a temporary name in the same
-folder, flushed to disk, and renamed into place: a reader sees the old file or the new one, never a
-torn one, and a failed write leaves no temporary file behind.
+Models, manifests, tokens, saved frames, debug images and installed unit files are all written
+here: to a new file in the same folder, fsynced, renamed over the final name, and the folder
+fsynced so that the rename survives a power cut too. A reader sees the old file or the new one,
+never a torn one, and a failed write leaves no temporary file behind.
+
+The temporary file is created with ``O_EXCL``, so it is never an existing file and never a symlink
+someone planted, and the rename replaces a symlink at the final name rather than writing through
+it: a folder others can write to (``/tmp``, the frames folder) cannot redirect a write. Its mode is
+``mode`` less the umask, as for any new file: ``0o600`` keeps a token private whatever the umask;
+``exact_mode`` (install-service, as root) sets it regardless of the umask, with the owner it names.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
+from typing import Optional
+
+TEMPORARY_SUFFIX = ".tmp"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """``data`` as ``path``, through a temporary file in the same folder and a rename (no torn file, ever)."""
+def write_atomically(path: Path, data: bytes, mode: int = 0o666, *, temporary: Optional[Path] = None,
+                     owner: Optional[tuple[int, int]] = None, exact_mode: bool = False) -> None:
+    """``data`` as ``path``, through a new file in the same folder and a rename (no torn file, ever).
+
+    ``temporary`` names that new file where a writer wants its leftovers recognisable after a power cut
+    (the frames store's ``.part``); a leftover regular file of that name is removed first, anything else
+    there (a planted symlink) is refused with ``FileExistsError``. ``owner`` is (uid, gid).
+    """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temporary = _remove_leftover(temporary) if temporary is not None else _fresh_name(path)
+    fd = _create(temporary, mode)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        if owner is not None:
+            os.fchown(fd, *owner)
+        if exact_mode:
+            os.fchmod(fd, mode)
+        _write_all(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if fd >= 0:
+            os.close(fd)
+        temporary.unlink(missing_ok=True)
         raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fresh_name(path: Path) -> Path:
+    """``.<name>.<random>.tmp`` beside ``path``: hidden, and never the name of anything already there."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def _remove_leftover(temporary: Path) -> Path:
+    """A regular file of this name is what a write cut short left behind; a symlink or a folder is left alone."""
+    try:
+        if stat.S_ISREG(temporary.lstat().st_mode):
+            temporary.unlink()
+    except FileNotFoundError:
+        pass
+    return temporary
+
+
+def _create(temporary: Path, mode: int) -> int:
+    """A new file (``O_EXCL``: never an existing one, never through a symlink), ``mode`` less the umask."""
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, BinaryIO, Union
 import numpy as np
 
 from piclassify.shared.errors import ImageError
-from piclassify.shared.native_stderr import native_stderr
 from piclassify.shared.files.regular_file import open_regular
+from piclassify.shared.native_stderr import native_stderr
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

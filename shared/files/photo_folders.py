@@ -1,9 +1,9 @@
 """Photo folders laid out as ``train/<class>/*.jpg`` and ``validation/<class>/*.jpg``, decoded once.
 
-The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` read the same layout. Every
-photo is read and framed to the model's input size with ``shared.files.imagefile`` and ``shared.framing.model_input`` (the
-very functions the device runs) and held in memory as uint8. Files that are not readable images are
-skipped and counted.
+The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` read the same layout
+(``folder_layout``). Every photo is read and framed to the model's input size with
+``shared.files.imagefile`` and ``shared.framing.model_input`` (the very functions the device runs)
+and held in memory as uint8. Files that are not readable images are skipped and counted.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.errors import DatasetError, ImageError
-from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.files.folder_layout import train_folder, validation_folder
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import frame_rgb
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def decode_photo(path: Path, width: int, height: int, resize: str) -> Optional[n
 def load_split(split_dir: Path, classes: tuple[str, ...], width: int, height: int, resize: str,
                log: Callable[[str], None] = print, per_class: Optional[int] = None) -> PhotoSplit:
     """Each class folder's photos in file order (the first ``per_class`` readable ones of each, if given)."""
-    images, labels, skipped = [], [], []
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    skipped: list[str] = []
     for index, name in enumerate(classes):
         folder = split_dir / name
         if not folder.is_dir():
@@ -80,10 +83,10 @@ def load_folder_dataset(root: Path, width: int, height: int, resize: str, valida
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
-    train_dir = root / "train" if (root / "train").is_dir() else root
+    train_dir = train_folder(root)
     classes = class_names(train_dir)
     train = load_split(train_dir, classes, width, height, resize, log)
-    validation_dir = next((root / n for n in ("validation", "val", "test") if (root / n).is_dir()), None)
+    validation_dir = validation_folder(root)
     if validation_dir is not None:
         return FolderDataset(classes, train, load_split(validation_dir, classes, width, height, resize, log),
                              str(validation_dir))

@@ -32,9 +32,9 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.reject import Reject
 
 WORK_PIXELS = 64 * 85  # photos are segmented at about this many pixels: 64x85 portrait, 85x64 for 640x480
 DETAIL_PIXELS = 320 * 240  # and the garment is cut from the photo at up to this many (4x WORK_PIXELS and more)
@@ -87,7 +87,8 @@ def _grabcut(small: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     foreground = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(SEED)
     try:
-        cv2.grabCut(small, seeds, None, background, foreground, 1, cv2.GC_INIT_WITH_MASK)
+        # no rectangle: GC_INIT_WITH_MASK starts from the seeds (OpenCV's stubs want one all the same)
+        cv2.grabCut(small, seeds, None, background, foreground, 1, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     except cv2.error:  # a flat frame: too few distinct colours for a colour model
         return np.zeros(seeds.shape, dtype=bool)
     return largest_filled((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD))

@@ -22,11 +22,11 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.contract.reject import Reject
 
 WORK_WIDTH = 160  # photos are analysed and the object cut at this width: 4x less work on 640x480
 # MNIST's pen: its strokes are about 2.4 px wide in the 20 px box a digit fills (the median of the test set), 12% of
@@ -112,10 +112,10 @@ def _lighting_model(grid_w: int, grid_h: int) -> tuple[np.ndarray, np.ndarray, n
     ys, xs = np.mgrid[0:grid_h, 0:grid_w].astype(np.float32)
     xs, ys = xs / (grid_w - 1) - 0.5, ys / (grid_h - 1) - 0.5
     basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, ys * ys, xs * ys], axis=-1).reshape(-1, 6)
-    border = np.zeros((grid_h, grid_w), dtype=bool)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
-    border = border.reshape(-1)
+    edges = np.zeros((grid_h, grid_w), dtype=bool)
+    edges[[0, -1], :] = True
+    edges[:, [0, -1]] = True
+    border = edges.reshape(-1)
     return basis, np.linalg.pinv(basis[border]), border
 
 

@@ -87,7 +87,9 @@ def open_interpreter(model_path: Path, runtime: Runtime, threads: Optional[int],
             op, version = missing.groups()
             raise ModelLoadError(
                 f"{model_path}: {runtime.name} {runtime.version} lacks op {op} version {version}; the model was "
-                f"converted by TensorFlow {converter}, so use a runtime at least that new (pip install -U ai-edge-litert)"
+                f"converted by TensorFlow {converter}, so use a runtime at least that new "
+                "(pip install -U ai-edge-litert)"
             ) from None
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open ({first_line})") from None
+        raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open "
+                             f"({first_line})") from None

@@ -18,6 +18,7 @@ RUNTIMES: tuple[tuple[str, str], ...] = (
     ("tflite_runtime.interpreter", "tflite-runtime"),
     ("tensorflow.lite", "tensorflow"),
 )
+RUNTIME_NAMES = tuple(name for _, name in RUNTIMES)  # what ``--runtime`` accepts, in the order they are tried
 
 
 class NoRuntimeError(ImportError):
@@ -84,7 +85,8 @@ def load_runtime(preferred: Optional[str] = None) -> Runtime:
 
 def what_to_install() -> str:
     """The advice for this machine: PyPI has no LiteRT wheels for 32-bit ARM (armv7l) Python 3.10 and later."""
-    if platform.machine().startswith("armv") or (platform.machine() == "aarch64" and platform.architecture()[0] == "32bit"):
+    machine = platform.machine()
+    if machine.startswith("armv") or (machine == "aarch64" and platform.architecture()[0] == "32bit"):
         return ("this is a 32-bit ARM system, for which no runtime is published for this Python: "
                 "install Raspberry Pi OS (64-bit) and then pip install ai-edge-litert")
     return "pip install ai-edge-litert"

@@ -14,7 +14,6 @@ from pathlib import Path
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.regular_file import open_regular
 
-
 FLOAT32_MAX = 3.4028234663852886e38
 
 

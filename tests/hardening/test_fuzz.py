@@ -20,17 +20,18 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from conftest import REPO, copy_model
 from PIL import Image
 
-from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.commands.cli import main
 from piclassify.device.core.frames import Frame
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import sha256_of
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.imagefile import read_image
-from piclassify.shared.contract.manifest import sha256_of
+
+from conftest import REPO, copy_model
 from tests.helpers.guard import guard
 
 # Pillow warns about many corrupt files (the CLI silences PIL's warnings); here they would only be noise.

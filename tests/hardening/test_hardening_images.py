@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.helpers.guard import guard
 
-from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.shared.errors import ImageError
 from piclassify.shared.files.imagefile import MAX_PIXELS, read_image
+
+from tests.helpers.guard import guard
 
 SAMPLE = SAMPLES_DIR / "digits-1-7.jpg"
 

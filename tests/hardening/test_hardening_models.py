@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier, ModelLoadError
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.errors import ManifestError
 from piclassify.shared.inference.runtime import Runtime
+
 from tests.conftest import copy_model
 
 

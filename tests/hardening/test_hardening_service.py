@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import pytest
-from conftest import REPO, make_frame, make_result, wait_until
-from tests.helpers.service import FakePipeline
 
-from piclassify.device.sinks import results_log as results_module
 from piclassify.device.config import ConfigError, FramesConfig, check_against_model, load_config
-from piclassify.device.sinks.frames_store import FrameStore, FrameStoreError
-from piclassify.device.service.install import InstallError, MakeDirectory, WriteFile
-from piclassify.device.sinks.results_log import TORN_KEPT, ResultLog, ResultLogError
-from piclassify.device.service.runner import Outputs
 from piclassify.device.core import sink as sinks_module
 from piclassify.device.core.sink import Delivery, Sinks
+from piclassify.device.service.install import InstallError, MakeDirectory, WriteFile
+from piclassify.device.sinks import results_log as results_module
+from piclassify.device.sinks.frames_store import FrameStore, FrameStoreError
+from piclassify.device.sinks.outputs import Outputs
+from piclassify.device.sinks.results_log import TORN_KEPT, ResultLog, ResultLogError
 from piclassify.shared.errors import PiclassifyError
+
+from conftest import REPO, make_frame, make_result, wait_until
+from tests.helpers.service import FakePipeline
 
 # (case, config text, what its one-line error must contain). {tmp} is the test's folder; every
 # config names its own results file, so a config wrongly accepted never writes to /var/lib.

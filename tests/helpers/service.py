@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Callable, Iterator, Union
 
 import numpy as np
-from tests.conftest import make_result
 
+from piclassify.device.config import load_config
 from piclassify.device.core.backoff import Backoff
-from piclassify.device.errors import UnknownModelError
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import STOP
-from piclassify.device.config import load_config
+from piclassify.device.errors import UnknownModelError
 from piclassify.device.service.notify import Notifier
 from piclassify.device.service.runner import Service, main
 from piclassify.shared.contract.result import Result
+
+from tests.conftest import make_result
 
 # -- fakes ------------------------------------------------------------------------------------
 

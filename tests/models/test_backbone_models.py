@@ -13,13 +13,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths, resolve_model
 from piclassify.device.core.frames import Frame
+from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths, resolve_model
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, description_path, load_description
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import Manifest, checked_file, load_manifest
+from piclassify.shared.errors import ManifestError
+
 from tests.helpers.manifests import head_like
 
 BACKBONE = MODELS_DIR / BACKBONE_FILE

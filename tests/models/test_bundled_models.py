@@ -7,8 +7,9 @@ from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import load_manifest
 from piclassify.shared.contract.tensors import predicted_indices
-from tests.conftest import require_dataset
 from piclassify.trainer.data.idx import read_idx
+
+from tests.conftest import require_dataset
 
 IDX_TEST_SETS = {"digits": "mnist", "fashion": "fashion-mnist"}
 BUNDLED = {path.stem: path for path in bundled_model_paths() if load_manifest(path).table is None}  # tables: test_table_predict.py

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import classify_photo
 
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.trainer.data.photos import render_photo
+
+from conftest import classify_photo
 
 
 @pytest.mark.dataset

@@ -13,8 +13,9 @@ from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.shared.files.imagefile import read_image
-from tests.helpers import picamera2_standin
+
 from tests.conftest import classify_photo, require_dataset
+from tests.helpers import picamera2_standin
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,19 @@ re-measures it here through the device pipeline. The unit tests draw a garment o
 import cv2
 import numpy as np
 import pytest
-from conftest import classify_photo, require_dataset
 
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.shared.framing.framed import FramingSteps
-from piclassify.shared.framing.model_input import frame_for_model
-from piclassify.shared.framing.garment import frame_garment, garment_mask, work_size
-from piclassify.shared.files.imagefile import read_image
 from piclassify.shared.contract.manifest import load_manifest
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.framing.framed import FramingSteps
+from piclassify.shared.framing.garment import frame_garment, garment_mask, work_size
+from piclassify.shared.framing.model_input import frame_for_model
 from piclassify.trainer.data.clothing import MAPPED, photo_files
 from piclassify.trainer.data.datasets import DATASETS
 from piclassify.trainer.data.scenes import render_empty_scene
+
+from conftest import classify_photo, require_dataset
 
 FASHION = load_manifest(MODELS_DIR / "fashion.tflite")
 REJECT = DATASETS["fashion"].reject  # what the recipe writes into the manifest
@@ -119,8 +120,8 @@ def test_real_photo_accuracy_is_what_the_manifest_says():
     require_dataset("clothing-photos", "validation")
     pipeline = Pipeline.load("fashion")
     recorded = FASHION.metrics["real_photos"]["classes"]
-    right = {folder: 0 for folder in MAPPED}
-    photos = {folder: 0 for folder in MAPPED}
+    right = dict.fromkeys(MAPPED, 0)
+    photos = dict.fromkeys(MAPPED, 0)
     for path, folder in photo_files(root, "validation"):
         result = classify_photo(pipeline, read_image(path))
         photos[folder] += 1
@@ -152,8 +153,8 @@ def test_the_recipe_finds_real_photos_beside_the_idx_files_and_frames_each_sever
 
 
 def test_an_explicit_photos_folder_without_train_is_an_error(tmp_path):
-    from piclassify.trainer.data.clothing import find_photos
     from piclassify.shared.errors import DatasetError
+    from piclassify.trainer.data.clothing import find_photos
 
     with pytest.raises(DatasetError, match="train/<class>"):
         find_photos(tmp_path, None)

@@ -5,27 +5,28 @@ photo models learn a background class. The settings live in the manifest's ``rej
 """
 
 import json
-from pathlib import Path
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import classify_photo, make_frame, make_result
 from PIL import Image
 
-from piclassify.device.core.model_files import SAMPLES_DIR, resolve_model
 from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import SAMPLES_DIR, resolve_model
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.sinks.results_log import ResultLog
 from piclassify.device.core.sink import Delivery
+from piclassify.device.sinks.results_log import ResultLog
+from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.contract.reject import Reject
-from piclassify.shared.classifier import Classifier
 from piclassify.shared.files.imagefile import read_image
-from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, nothing_rate
 from piclassify.trainer.data.samples import make_empty_samples
 from piclassify.trainer.data.scenes import SCENES, empty_scenes
+from piclassify.trainer.nothing_in_view.measure import EMPTY_SCENES, SCENES_SEED, nothing_rate
+
+from conftest import classify_photo, make_frame, make_result
 from tests.helpers.manifests import digits_like
 
 PHOTO_MODELS = ["catsdogs", "digits", "fashion"]

@@ -3,17 +3,17 @@
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
-import cv2
-
+from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
 from piclassify.shared.framing.model_input import frame_for_model, frame_object, frame_rgb, resize_area
 from piclassify.shared.framing.percentile import percentile
-from piclassify.shared.contract.reject import Reject
 from piclassify.trainer.data.photos import render_photo
+
 from tests.helpers.manifests import binary_like, digits_like
 
 # The bundled digits model's settings (device/models/digits.json "reject").

@@ -5,9 +5,19 @@ import io
 import numpy as np
 import pytest
 
+from piclassify.shared.backbone.head import (
+    MAX_BANK,
+    build_head,
+    calibrate_min_similarity,
+    dequantize_bank,
+    fit_linear,
+    load_head,
+    nearest_similarity,
+    neighbours_for,
+    normalise,
+    quantize_bank,
+)
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.backbone.head import (MAX_BANK, build_head, calibrate_min_similarity, dequantize_bank, fit_linear,
-                                    load_head, nearest_similarity, neighbours_for, normalise, quantize_bank)
 
 RNG = np.random.default_rng(0)
 

@@ -6,16 +6,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import (
     Manifest,
     Quantization,
     TensorSpec,
-    check_tensor_details,
     load_manifest,
     sha256_of,
     write_manifest,
 )
+from piclassify.shared.contract.tensor_check import check_tensor_details
+from piclassify.shared.errors import ManifestError
+
 from tests.helpers.manifests import binary_like, digits_like
 
 

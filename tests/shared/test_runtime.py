@@ -11,8 +11,8 @@ import pytest
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.backbone.extractor import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier, ModelLoadError
-from piclassify.shared.inference.interpreter import MAX_MODEL_BYTES, open_interpreter, read_model
 from piclassify.shared.contract.manifest import load_manifest
+from piclassify.shared.inference.interpreter import MAX_MODEL_BYTES, open_interpreter, read_model
 from piclassify.shared.inference.runtime import RUNTIMES, NoRuntimeError, Runtime, distribution_version, load_runtime
 
 

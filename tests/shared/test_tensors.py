@@ -5,11 +5,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.shared.errors import ImageError
 from piclassify.shared.contract.manifest import Quantization, TensorSpec
 from piclassify.shared.contract.reject import Reject
-from piclassify.shared.contract.tensors import (InputEncoder, decode_output, decode_probabilities, output_probabilities,
-                                       predicted_indices)
+from piclassify.shared.contract.tensors import (
+    InputEncoder,
+    decode_output,
+    decode_probabilities,
+    output_probabilities,
+    predicted_indices,
+)
+from piclassify.shared.errors import ImageError
+
 from tests.helpers.manifests import binary_like, digits_like
 
 

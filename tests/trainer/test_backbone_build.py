@@ -12,12 +12,13 @@ import pytest
 
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, load_description
-from piclassify.shared.framing.model_input import frame_rgb
-from piclassify.shared.files.imagefile import read_image
 from piclassify.shared.contract.manifest import Scaling
-from piclassify.shared.inference.runtime import load_runtime
 from piclassify.shared.contract.scaling import scale_pixels
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.inference.runtime import load_runtime
 from piclassify.trainer.backbone.build import pet_share
+
 from tests.conftest import require_dataset
 
 pytestmark = pytest.mark.training
@@ -86,7 +87,7 @@ def test_the_bundled_int8_backbone_agrees_with_the_float_network(network, photos
     extractor = FeatureExtractor(MODELS_DIR, load_description(backbone), load_runtime())
     int8 = [extractor.extract(image) for image in images]
     features, logits = network.predict(scale_pixels(images, Scaling("centred")), verbose=0, batch_size=25)
-    int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([l for _, l in int8])
+    int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([logits for _, logits in int8])
     cosine = np.sum(features * int8_features, axis=1) / (
         np.linalg.norm(features, axis=1) * np.linalg.norm(int8_features, axis=1))
     assert np.median(cosine) >= 0.98

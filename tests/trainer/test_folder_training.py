@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers.shapes import draw, write_shapes
-
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.shared.files.photo_folders import load_folder_dataset
+from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.trainer.cli import main as train_main
+
+from tests.helpers.shapes import draw, write_shapes
 
 pytestmark = pytest.mark.training
 

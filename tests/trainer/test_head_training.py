@@ -11,12 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.core.frames import Frame
+from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.backbone.extractor import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier
 from piclassify.trainer.cli import main as train_main
+
 from tests.helpers.shapes import draw, write_shapes
 
 pytestmark = pytest.mark.training

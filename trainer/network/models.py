@@ -2,7 +2,8 @@
 
 ``cnn`` is the compact network for 28x28 digits: one 5x5 stem, two stages of 3x3 conv + BN,
 global average pooling; ``cnn-flat`` (the fashion default) keeps the 7x7 layout for a linear
-read-out. Both stay under 150 KB as int8 and train an MNIST epoch in under a minute on two cores. ``mlp`` is the workshop's Dense baseline, kept for comparison.
+read-out. Both stay under 150 KB as int8 and train an MNIST epoch in under a minute on two cores.
+``mlp`` is the workshop's Dense baseline, kept for comparison.
 """
 
 from __future__ import annotations

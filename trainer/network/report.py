@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from piclassify.shared.files.atomic_file import write_atomically
 
 
 def save_worst_mistakes_png(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, probabilities: np.ndarray,
@@ -28,6 +31,8 @@ def save_worst_mistakes_png(images: np.ndarray, y_true: np.ndarray, y_pred: np.n
         ax.set_title(f"{labels[y_true[i]]} -> {labels[y_pred[i]]}\n({probabilities[i, y_pred[i]]:.2f})", fontsize=8)
     fig.suptitle("most confident mistakes (true -> predicted)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    write_atomically(Path(path), png.getvalue())
     plt.close(fig)
     return len(worst)

@@ -112,6 +112,28 @@ def validation_epochs(config: TrainConfig) -> list[int]:
     return sorted(set(range(config.validate_every, config.epochs + 1, config.validate_every)) | {config.epochs})
 
 
+def _augmented_batches(x_train: np.ndarray, y_train: np.ndarray, draws: Sequence[Draw], classes: int,
+                       scaling: Scaling, config: TrainConfig) -> tuple[tf.data.Dataset, int]:
+    """The training batches, scaled by the shared code, augmented, with context and mix-up as configured; and the
+    steps an epoch takes."""
+    augment = augmentation(config.augment)
+
+    def scaled(batch: tf.Tensor) -> tf.Tensor:
+        """The shared ``scale_pixels`` on one uint8 batch: the training set itself is never copied as float."""
+        values = tf.numpy_function(lambda pixels: scale_pixels(pixels, scaling), [batch], tf.float32)
+        values.set_shape(batch.shape)
+        return values
+
+    train_ds, steps_per_epoch = training_batches(x_train, y_train, draws, classes, config)
+    train_ds = train_ds.map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    if config.context_from is not None:
+        train_ds = train_ds.map(lambda a, b: (paste_context(a, b, config.context_from), b),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+    if config.mixup:
+        train_ds = train_ds.map(lambda a, b: mix_up(a, b, config.mixup), num_parallel_calls=tf.data.AUTOTUNE)
+    return train_ds.prefetch(tf.data.AUTOTUNE), steps_per_epoch
+
+
 def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scaling, config: TrainConfig,
                 monitor: Optional[tuple[np.ndarray, np.ndarray]] = None,
                 draws: Sequence[Draw] = (), log: Optional[Callable[[str], None]] = None) -> tuple[keras.Model, dict]:
@@ -135,22 +157,7 @@ def train_model(model: keras.Model, x: np.ndarray, y: np.ndarray, scaling: Scali
     classes = model.output_shape[-1]
     y_train, y_val = (keras.utils.to_categorical(v, classes).astype(np.float32) for v in (y_train, y_val))
     x_val = scale_pixels(x_val, scaling)
-    augment = augmentation(config.augment)
-
-    def scaled(batch: tf.Tensor) -> tf.Tensor:
-        """The shared ``scale_pixels`` on one uint8 batch: the training set itself is never copied as float."""
-        values = tf.numpy_function(lambda pixels: scale_pixels(pixels, scaling), [batch], tf.float32)
-        values.set_shape(batch.shape)
-        return values
-
-    train_ds, steps_per_epoch = training_batches(x_train, y_train, draws, classes, config)
-    train_ds = train_ds.map(lambda a, b: (augment(scaled(a), training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-    if config.context_from is not None:
-        train_ds = train_ds.map(lambda a, b: (paste_context(a, b, config.context_from), b),
-                                num_parallel_calls=tf.data.AUTOTUNE)
-    if config.mixup:
-        train_ds = train_ds.map(lambda a, b: mix_up(a, b, config.mixup), num_parallel_calls=tf.data.AUTOTUNE)
-    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+    train_ds, steps_per_epoch = _augmented_batches(x_train, y_train, draws, classes, scaling, config)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate,
                                                       decay_steps=steps_per_epoch * config.epochs)
     loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)

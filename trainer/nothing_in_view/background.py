@@ -16,16 +16,17 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError
-from piclassify.shared.framing.model_input import frame_rgb
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 from piclassify.shared.contract.manifest import Manifest, manifest_path_for, write_manifest
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 from piclassify.shared.files.photo_folders import decode_photo
+from piclassify.shared.framing.model_input import frame_rgb
 from piclassify.trainer.data.scenes import empty_scenes
 
 BACKGROUND_LABEL = "nothing"
 HELD_OUT = 0.2
-SCENE_SHARE = 0.25  # with negatives, a quarter are empty scenes: they are easy, real things that are not a class are not
+# with negatives, a quarter are empty scenes: they are easy, real things that are not a class are not
+SCENE_SHARE = 0.25
 # The background threshold is raised while this share of the held-out negatives still gets "nothing": 3 points
 # above the 90% asked of photos that show no class, as photos from elsewhere read a little worse than held-out ones.
 NEGATIVES_KEPT = 0.93

@@ -13,11 +13,11 @@ from typing import Callable, Iterable, Mapping, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Manifest, load_manifest
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Manifest, load_manifest
-from piclassify.trainer.publish import record_metrics
 from piclassify.trainer.data.scenes import empty_scenes
+from piclassify.trainer.publish import record_metrics
 
 EMPTY_SCENES = 400  # 50 of each kind in trainer.data.scenes
 SCENES_SEED = 2024  # not the seed any training draws its scenes from
@@ -70,7 +70,8 @@ def nothing_by_kind(classifier: Classifier, kinds: Mapping[str, Path], stride: i
     """
     rates = {}
     for name, folder in kinds.items():
-        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)[::stride]
+        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = paths[::stride]
         rate, count = nothing_rate(classifier, (photo for photo in map(_readable, paths) if photo is not None))
         if count:
             rates[name] = rate

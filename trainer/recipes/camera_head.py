@@ -26,24 +26,29 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.backbone.extractor import FeatureExtractor, description_path, load_description
-from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import DatasetError, ImageError
-from piclassify.shared.framing.model_input import FRAMING_REASONS, frame_for_model
 from piclassify.shared.backbone.head import FittedHead
-from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
-from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
-from piclassify.shared.progress import Progress
+from piclassify.shared.classifier import Classifier
+from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
+from piclassify.shared.errors import DatasetError, ImageError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
+from piclassify.shared.framing.model_input import FRAMING_REASONS, frame_for_model
 from piclassify.shared.inference.runtime import load_runtime, usable_cores
+from piclassify.shared.progress import Progress
 from piclassify.trainer.backbone.build import find_backbone, find_folder
 from piclassify.trainer.data.clothing import MAPPED, find_photos, measure_and_record_photos
 from piclassify.trainer.data.datasets import DATASETS, load_dataset
-from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds, record_nothing_in_view
+from piclassify.trainer.nothing_in_view.measure import (
+    kinds_in,
+    measure_and_record,
+    record_kinds,
+    record_nothing_in_view,
+)
 from piclassify.trainer.nothing_in_view.sources import held_out
-from piclassify.trainer.recipes.digits_head import DIGIT_PHOTOS, KINDS, fit_digits_head, digits_reject
 from piclassify.trainer.publish import record_metrics
+from piclassify.trainer.recipes.digits_head import DIGIT_PHOTOS, KINDS, digits_reject, fit_digits_head
 
 # The backbone's input side per model: digits on paper are told from everything else even at 144 (as at 160 and
 # 224: every kind of other thing 100% "nothing"), at 40% of 224's cost; garments need 192 to tell a wood floor or a

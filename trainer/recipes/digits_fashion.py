@@ -9,19 +9,20 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.errors import DatasetError
 from piclassify.shared.contract.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
-from piclassify.trainer.recipes.camera_head import add_backbone_head, measure_camera_head
+from piclassify.shared.errors import DatasetError
 from piclassify.trainer.data.clothing import add_camera_photos, measure_and_record_photos
 from piclassify.trainer.data.datasets import DATASETS, load_dataset
+from piclassify.trainer.data.paper_digits import DIGITS as DIGITS_ON_PAPER
+from piclassify.trainer.data.paper_digits import framed_paper_digits
+from piclassify.trainer.data.photos import render_photo
 from piclassify.trainer.network.evaluation import evaluate_and_report
 from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.network.models import ARCHITECTURES
-from piclassify.trainer.nothing_in_view.measure import measure_and_record
-from piclassify.trainer.data.paper_digits import DIGITS as DIGITS_ON_PAPER, framed_paper_digits
-from piclassify.trainer.data.photos import render_photo
-from piclassify.trainer.publish import write_model
 from piclassify.trainer.network.training import TrainConfig, train_model
+from piclassify.trainer.nothing_in_view.measure import measure_and_record
+from piclassify.trainer.publish import write_model
+from piclassify.trainer.recipes.camera_head import add_backbone_head, measure_camera_head
 
 SCALING = Scaling("unit")
 RENDERED_PHOTOS = 1000

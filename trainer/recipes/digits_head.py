@@ -23,8 +23,14 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.backbone.extractor import FeatureExtractor
-from piclassify.shared.backbone.head import (FittedHead, build_head, dequantize_bank, nearest_similarity, normalise,
-                                             quantize_bank)
+from piclassify.shared.backbone.head import (
+    FittedHead,
+    build_head,
+    dequantize_bank,
+    nearest_similarity,
+    normalise,
+    quantize_bank,
+)
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.progress import Progress
 from piclassify.trainer.data.datasets import ImageDataset

@@ -13,17 +13,17 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from piclassify.shared.errors import DatasetError
 from piclassify.shared.contract.manifest import Manifest, Scaling
 from piclassify.shared.contract.reject import Reject
+from piclassify.shared.errors import DatasetError
 from piclassify.shared.files.photo_folders import load_folder_dataset
-from piclassify.trainer.nothing_in_view.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.network.evaluation import evaluate_and_report
 from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.network.models import build_photo_cnn
+from piclassify.trainer.network.training import Draw, TrainConfig, train_model
+from piclassify.trainer.nothing_in_view.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.nothing_in_view.measure import measure_and_record
 from piclassify.trainer.publish import write_model
-from piclassify.trainer.network.training import Draw, TrainConfig, train_model
 
 RESIZE = "centre-crop"
 

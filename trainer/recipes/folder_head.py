@@ -17,20 +17,25 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.backbone.extractor import BACKBONE_NAME, FeatureExtractor, load_class_graph, load_description
+from piclassify.shared.backbone.head_model import head_manifest, head_reject, write_head_model
+from piclassify.shared.backbone.photo_head import VARIANTS, backbone_views, head_from_views
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.confusion import confusion_matrix, per_class_lines, save_confusion_png
-from piclassify.shared.errors import DatasetError
-from piclassify.shared.backbone.head_model import head_manifest, head_reject, write_head_model
 from piclassify.shared.contract.manifest import Manifest
-from piclassify.shared.files.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
-from piclassify.shared.backbone.photo_head import VARIANTS, backbone_views, head_from_views
-from piclassify.shared.progress import Progress
-from piclassify.shared.inference.runtime import load_runtime, usable_cores
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.photo_folders import FolderDataset, PhotoSplit, load_folder_dataset
+from piclassify.shared.inference.runtime import load_runtime, usable_cores
+from piclassify.shared.progress import Progress
 from piclassify.trainer.backbone.build import find_backbone
 from piclassify.trainer.nothing_in_view.collections import record_collections
 from piclassify.trainer.nothing_in_view.held_out_kinds import held_out_kinds
-from piclassify.trainer.nothing_in_view.measure import kinds_in, measure_and_record, record_kinds, record_nothing_in_view
+from piclassify.trainer.nothing_in_view.measure import (
+    kinds_in,
+    measure_and_record,
+    record_kinds,
+    record_nothing_in_view,
+)
 from piclassify.trainer.publish import producer_versions, record_metrics
 
 
@@ -67,7 +72,8 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
         f"{fitted.min_similarity:.3f} to the {fitted.neighbours} nearest of {fitted.bank_photos}")
     training = {"arch": f"{BACKBONE_NAME} head", "dataset": str(root), "photos": int(len(train.labels)),
                 "photos_per_class": {c: int(np.sum(train.labels == i)) for i, c in enumerate(data.classes)},
-                "views_per_photo": 1 + VARIANTS, "skipped_files": len(data.train.skipped) + len(data.validation.skipped),
+                "views_per_photo": 1 + VARIANTS,
+                "skipped_files": len(data.train.skipped) + len(data.validation.skipped),
                 "seed": seed}
     manifest = head_manifest(name, data.classes, description, fitted, {}, training, producer_versions())
     model_path = write_head_model(out_dir, manifest, fitted, backbone_path)
@@ -119,8 +125,8 @@ def evaluate_head_model(model_path: Path, data: FolderDataset, report_dir: Path,
 def keras_comparison(classifier: Classifier, images: np.ndarray, truth: np.ndarray,
                      int8_labels: np.ndarray) -> dict:
     """The same head on the float Keras backbone's features: how much int8 costs (or nothing, without the weights)."""
-    from piclassify.trainer.backbone.efficientnet_lite import build_efficientnet_lite0, load_imagenet_weights
     from piclassify.shared.contract.scaling import scale_pixels
+    from piclassify.trainer.backbone.efficientnet_lite import build_efficientnet_lite0, load_imagenet_weights
 
     backbone = classifier.manifest.backbone
     try:

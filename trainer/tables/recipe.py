@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from piclassify.shared.errors import DatasetError
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table, write_manifest
-from piclassify.shared.inference.runtime import load_runtime
 from piclassify.shared.contract.scaling import scale_pixels
+from piclassify.shared.errors import DatasetError
+from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.inference.runtime import load_runtime
 from piclassify.shared.tables.manifest import table_manifest
 from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.publish import producer_versions, record_metrics
@@ -56,7 +57,7 @@ def train_table_model(csv_path: Path, target: str, name: str, kind: Optional[str
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.tflite"
-    model_path.write_bytes(to_tflite(model, quantization, calibration_samples(x_train, scaling, seed=seed)))
+    write_atomically(model_path, to_tflite(model, quantization, calibration_samples(x_train, scaling, seed=seed)))
     interpreter = load_runtime().interpreter_class(model_path=str(model_path))
     training = {"arch": arch, "quantization": quantization, "dataset": str(data.path), "held_out_fraction": HELD_OUT,
                 **summary}

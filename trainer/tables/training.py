@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+
 @dataclass(frozen=True)
 class FitConfig:
     epochs: int = 1000
@@ -28,7 +29,7 @@ def build_table_model(arch: str, n_features: int, kind: str, n_classes: int, see
     """``arch`` ending in one linear Dense layer: 1 output (binary, regression) or ``n_classes``; seeded weights."""
     keras.utils.set_random_seed(seed)
     outputs = n_classes if kind == "multiclass" else 1
-    hidden = [keras.layers.Dense(16, activation="relu"), keras.layers.Dense(16, activation="relu")] if arch == "mlp" else []
+    hidden = [keras.layers.Dense(16, activation="relu") for _ in range(2)] if arch == "mlp" else []
     return keras.Sequential([keras.Input((n_features,)), *hidden, keras.layers.Dense(outputs, name="out")],
                             name=f"table_{arch}")
 
@@ -53,7 +54,8 @@ def fit_table_model(model: keras.Model, x: np.ndarray, y: np.ndarray, kind: str,
     steps = int(np.ceil(len(x) / config.batch_size)) * config.epochs
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps, alpha=0.1)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, steps_per_execution=100)
-    dataset = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = (tf.data.Dataset.from_tensor_slices((x, y))
+               .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
                .repeat(config.epochs).batch(config.batch_size))
     started = time.monotonic()
     model.fit(dataset, epochs=1, verbose=0, shuffle=False)

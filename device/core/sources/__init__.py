@@ -1,4 +1,4 @@
-"""Frame sources behind one interface: ``open_source(spec)`` -> an iterator of RGB ``Frame``s.
+"""Frame sources behind one interface: ``open_source(spec)`` -> an iterator of ``Frame``s in the camera's own layout.
 
 ``spec`` is ``auto`` (picamera2, then the first USB camera), ``picamera2``, ``usb:N``, ``N`` or
 ``/dev/videoN``, a video file, or images (files, folders, globs; several separated by commas).
@@ -10,11 +10,11 @@ import glob
 import logging
 from pathlib import Path
 
-from piclassify.device.errors import CameraError
 from piclassify.device.core.sources.base import FrameSource
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.opencv import OpenCVSource, camera_index
 from piclassify.device.core.sources.picamera import Picamera2Source, picamera_available
+from piclassify.device.errors import CameraError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from piclassify.device.errors import SourceError
 from piclassify.device.core.sources.base import FrameSource, NothingYet
+from piclassify.device.errors import SourceError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def expand_image_paths(specs: Iterable[str], empty_folders: bool = False) -> lis
 
 
 def _folder_images(folder: Path) -> list[Path]:
-    """A folder's image files in name order; anything else in it is counted in one log line, not passed over silently."""
+    """A folder's image files in name order; anything else in it is counted in one log line, not passed over
+    silently."""
     images: list[Path] = []
     others: list[Path] = []
     for entry in sorted(folder.iterdir()):

@@ -15,8 +15,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from piclassify.device.errors import CameraError, SourceError
 from piclassify.device.core.sources.base import FrameSource
+from piclassify.device.errors import CameraError, SourceError
 from piclassify.shared.errors import ImageError
 from piclassify.shared.native_stderr import native_stderr
 

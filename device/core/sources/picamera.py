@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from piclassify.device.errors import CameraError
 from piclassify.device.core.sources.base import FrameSource
+from piclassify.device.errors import CameraError
 
 # picamera2 format -> the Frame layout its arrays have in memory
 LAYOUTS = {"RGB888": "BGR", "XRGB8888": "BGRA", "YUV420": "YUV420"}
@@ -39,7 +39,8 @@ class Picamera2Source(FrameSource):
             raise CameraError(f"picamera2: format {fmt!r} is not supported; use one of {', '.join(LAYOUTS)}")
         Picamera2 = picamera2_class()
         if not Picamera2.global_camera_info():
-            raise CameraError("picamera2: no camera detected (check the ribbon cable and `rpicam-hello --list-cameras`)")
+            raise CameraError("picamera2: no camera detected (check the ribbon cable and "
+                              "`rpicam-hello --list-cameras`)")
         self.name = f"picamera2:{camera_num}"
         try:
             self._camera = Picamera2(camera_num)

@@ -22,8 +22,10 @@ _DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
 class Model(Protocol):
     """What discovery needs of the manifest."""
 
-    name: str
-    labels: Sequence[str]  # empty for a regression model: its sensor shows the value
+    @property
+    def name(self) -> str: ...
+    @property
+    def labels(self) -> Sequence[str]: ...  # empty for a regression model: its sensor shows the value
 
 
 def topics(prefix: str) -> dict[str, str]:

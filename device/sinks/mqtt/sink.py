@@ -32,8 +32,16 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.loop import CAPTURE
-from piclassify.device.sinks.mqtt.client import (Broker, MqttSetupError, describe, new_client, on_connect, on_message,
-                                           on_publish, paho)
+from piclassify.device.sinks.mqtt.client import (
+    Broker,
+    MqttSetupError,
+    describe,
+    new_client,
+    on_connect,
+    on_message,
+    on_publish,
+    paho,
+)
 from piclassify.device.sinks.mqtt.discovery import Model, discovery_messages, topics
 
 if TYPE_CHECKING:

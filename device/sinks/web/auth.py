@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 import secrets
-import tempfile
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional, Protocol
 from urllib.parse import urlsplit
 
+from piclassify.device.config import is_loopback, needs_token
 from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.regular_file import open_regular
 
 TOKEN_BYTES = 32
@@ -42,23 +42,9 @@ def write_token(path: Path) -> None:
     """A new token in ``path``, mode 0600, replacing any old file (never writing through a symlink)."""
     path = Path(path)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")  # mode 0600, O_EXCL
+        write_atomically(path, (new_token() + "\n").encode("ascii"), 0o600)
     except OSError as error:
         raise WebError(f"{path}: cannot write token: {error.strerror or error}") from None
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(new_token() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise WebError(f"{path}: cannot write token: {error.strerror or error}") from None
-        raise
 
 
 def read_token(path: Path, key: str = "web.token_file") -> str:
@@ -78,14 +64,12 @@ def read_token(path: Path, key: str = "web.token_file") -> str:
     return token
 
 
-def is_loopback(host: str) -> bool:
-    """``127.0.0.0/8``, ``::1`` and ``localhost``; anything else reaches other machines."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def check_listen(host: str, token: Optional[str]) -> None:
+    """The server itself refuses to serve an address that needs a token (``config.needs_token``) without one,
+    whoever started it."""
+    if token is None and needs_token(host):
+        raise WebError(f"the web view on {host} needs a token (web.token_file, or --web-token-file); only "
+                       "loopback addresses (127.0.0.1, ::1) are served without one")
 
 
 def split_host(value: str) -> str:
@@ -94,6 +78,12 @@ def split_host(value: str) -> str:
     if value.startswith("["):
         return value[1:value.find("]")] if "]" in value else value[1:]
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class Headers(Protocol):
+    """A request's headers, as ``http.server`` has them (an ``email.message.Message``), or a dict in a test."""
+
+    def get(self, name: str) -> Optional[str]: ...
 
 
 class Access:
@@ -106,7 +96,7 @@ class Access:
     def needs_token(self) -> bool:
         return self._token is not None
 
-    def allowed(self, headers: Mapping[str, str], query_token: Optional[str]) -> bool:
+    def allowed(self, headers: Headers, query_token: Optional[str]) -> bool:
         """The request carries the token (header or query), or none is configured and it is addressed to loopback."""
         if self._token is None:
             return is_loopback(split_host(headers.get("Host") or "localhost"))
@@ -117,7 +107,7 @@ class Access:
         return hmac.compare_digest(given.encode("utf-8", "replace"), self._token)
 
     @staticmethod
-    def same_origin(headers: Mapping[str, str]) -> bool:
+    def same_origin(headers: Headers) -> bool:
         """A POST's ``Origin`` (else ``Referer``) names the host and port it was sent to; neither: not a browser."""
         origin = headers.get("Origin") or headers.get("Referer")
         if origin is None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from piclassify.shared.contract.result import Result
 from piclassify.shared.files.regular_file import open_regular
 
 CHUNK = 64 * 1024
@@ -39,7 +40,9 @@ def result_id(record: dict[str, Any]) -> Optional[int]:
         return None
 
 
-def with_id(record: dict[str, Any]) -> dict[str, Any]:
+def published(result: Result) -> dict[str, Any]:
+    """A result as the web view publishes it, live or read back from the log: its record with its id."""
+    record = result.record()
     return {**record, "id": result_id(record)}
 
 

@@ -6,6 +6,7 @@ import threading
 from typing import Optional
 
 from piclassify.device.core.sink import Delivery
+from piclassify.device.sinks.web.routes import ROUTES
 from piclassify.device.sinks.web.server import WebServer
 from piclassify.device.sinks.web.state import WebState, WebView
 
@@ -18,14 +19,15 @@ class WebSink:
     def __init__(self, view: WebView, host: str = "127.0.0.1", port: int = 8080, token: Optional[str] = None,
                  max_streams: int = 4, stream_fps: float = 5.0) -> None:
         self.state = WebState(view)
-        self.server = WebServer(self.state, host, port, token, max_streams, stream_fps)
+        self.server = WebServer(self.state, ROUTES, host, port, token, max_streams, stream_fps)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="piclassify-web", daemon=True)
         self._thread.start()
 
     @property
     def address(self) -> tuple[str, int]:
-        return self.server.server_address[:2]
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
 
     def handle(self, delivery: Delivery) -> None:
         self.state.handle(delivery)

@@ -18,24 +18,36 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import numpy as np
 
 from piclassify.device.core.sink import Delivery
-from piclassify.device.sinks.web.history import result_id
+from piclassify.device.sinks.web.history import published
 from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
-from piclassify.shared.contract.result import Result
+from piclassify.shared.contract.result import STAGES, Result
 
 if TYPE_CHECKING:
     from piclassify.device.core.loop import FrameLoop
     from piclassify.device.core.pipeline import Pipeline
-    from piclassify.device.teach.teacher import Teacher
 
 WATCH_S = 10.0  # a request for the page, a stream or the model input keeps the model input coming this long
 RECENT = 1000  # results kept in memory for the event streams (and for /api/results without a results log)
 LOOKS = 8  # encoded frames kept for the pages still fetching their parts (a second or two at the stream's rate)
-STAGES = ("preprocess", "invoke", "postprocess")
+
+
+class TeachPanel(Protocol):
+    """What the teach API (``teach_api``) asks of the service's teach panel (``device.teach.teacher.Teacher``).
+
+    Each call raises a ``PiclassifyError`` saying why not (``TeachBusy`` while a fit runs), or returns the
+    panel's status (or, from ``classify``, a result record) as JSON-ready values.
+    """
+
+    def status(self) -> dict[str, Any]: ...
+    def capture(self, label: str, rgb: np.ndarray) -> dict[str, Any]: ...
+    def undo(self) -> dict[str, Any]: ...
+    def fit(self, name: str) -> None: ...
+    def classify(self, rgb: np.ndarray, model: Optional[str] = None) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -51,41 +63,19 @@ class WebView:
     results_log: Optional[Path]  # the durable results log; None: recent results from memory only
     trigger: Callable[[], None]  # what the GPIO button does: one CAPTURE on the loop's events
     loop: Callable[[], Optional[FrameLoop]] = lambda: None  # the running loop (counters, status), once started
-    teacher: Optional[Teacher] = None  # the teach panel (the service's), or none
+    teacher: Optional[TeachPanel] = None  # the teach panel (the service's), or none
 
     @classmethod
     def of(cls, pipeline: Pipeline, source: str, mode: str, results_log: Optional[Path],
            trigger: Callable[[], None], loop: Callable[[], Optional[FrameLoop]],
-           teacher: Optional[Teacher] = None) -> "WebView":
-        manifest = pipeline.manifest
-        classifier = getattr(pipeline, "classifier", None)
-        runtime = f"{classifier.runtime.name} {classifier.runtime.version}" if classifier is not None else "unknown"
-        accuracy = getattr(manifest, "metrics", {}).get("tflite_accuracy")
-        size = (getattr(manifest, "width", 0), getattr(manifest, "height", 0))
-        head = getattr(manifest, "head", None)
-        if head is not None and head.classifies:  # a camera photo's label comes from what the backbone saw
-            size = (manifest.backbone.size, manifest.backbone.size)
-        return cls(manifest.name, accuracy, runtime, source, mode, size, results_log, trigger, loop, teacher)
-
-
-class Published:
-    """A result as the web view publishes it: its record (the result schema), made once, and its id."""
-
-    __slots__ = ("result", "_record")
-
-    def __init__(self, result: Result) -> None:
-        self.result = result
-        self._record: Optional[dict[str, Any]] = None
-
-    def record(self) -> dict[str, Any]:
-        if self._record is None:
-            record = self.result.record()
-            self._record = {**record, "id": result_id(record)}
-        return self._record
-
-    @property
-    def id(self) -> Optional[int]:
-        return self.record()["id"]
+           teacher: Optional[TeachPanel] = None) -> "WebView":
+        manifest, runtime = pipeline.manifest, pipeline.classifier.runtime
+        size = (manifest.width, manifest.height)
+        backbone, head = manifest.backbone, manifest.head
+        if backbone is not None and head is not None and head.classifies:  # the label is what the backbone saw
+            size = (backbone.size, backbone.size)
+        return cls(manifest.name, manifest.metrics.get("tflite_accuracy"), f"{runtime.name} {runtime.version}", source,
+                   mode, size, results_log, trigger, loop, teacher)
 
 
 def listed(delivery: Delivery) -> bool:
@@ -94,15 +84,15 @@ def listed(delivery: Delivery) -> bool:
 
 
 class Look:
-    """One frame as every client shows it: its number, its result, the frame with that result drawn on it as JPEG
-    (encoded here, once), when that was (``time.monotonic()``), and its model input as PNG (made when first asked
-    for). It keeps no frame, only the JPEG and the small model input."""
+    """One frame as every client shows it: its number, its result's record (with its id), the frame with that result
+    drawn on it as JPEG (encoded here, once), when that was (``time.monotonic()``), and its model input as PNG (made
+    when first asked for). It keeps no frame, only the JPEG and the small model input."""
 
-    __slots__ = ("seq", "published", "listed", "jpeg", "at", "_model_input", "_png")
+    __slots__ = ("seq", "record", "listed", "jpeg", "at", "_model_input", "_png")
 
     def __init__(self, seq: int, delivery: Delivery, fps: float) -> None:
         self.seq = seq
-        self.published = Published(delivery.result)
+        self.record = published(delivery.result)
         self.listed = listed(delivery)
         self.jpeg = frame_jpeg(delivery.frame, caption(delivery.result, fps))
         self.at = time.monotonic()
@@ -124,7 +114,7 @@ class WebState:
         self.closed = threading.Event()
         self.seq = 0  # deliveries so far: the number of the newest frame
         self.delivery: Optional[Delivery] = None
-        self.recent: deque[Published] = deque(maxlen=recent)
+        self.recent: deque[Result] = deque(maxlen=recent)
         self.published = 0  # results ever appended to ``recent``
         self.counts: dict[str, int] = {}
         self.stage_sum = dict.fromkeys(STAGES, 0.0)
@@ -148,7 +138,7 @@ class WebState:
             if result.label is not None:
                 self.counts[result.label] = self.counts.get(result.label, 0) + 1
             if listed(delivery):
-                self.recent.append(Published(result))
+                self.recent.append(result)
                 self.published += 1
             for stage in STAGES:
                 self.stage_sum[stage] += result.stage_ms.get(stage, 0.0)
@@ -164,6 +154,13 @@ class WebState:
         """Someone is watching: keep the model input coming for ``WATCH_S``."""
         self.watch_until = time.monotonic() + WATCH_S
 
+    def count_sent(self, seq: int, previous: int) -> None:
+        """A stream sent frame ``seq``; the frames since ``previous`` (0: none before) it never got."""
+        with self.changed:
+            self.stream_sent += 1
+            if previous and seq > previous + 1:
+                self.stream_dropped += seq - previous - 1
+
     def close(self) -> None:
         with self.changed:
             self.closed.set()
@@ -175,7 +172,7 @@ class WebState:
             self.changed.wait_for(lambda: self.seq > after or self.closed.is_set(), timeout)
             return self.seq
 
-    def wait_results(self, cursor: int, timeout: float) -> tuple[list[Published], int]:
+    def wait_results(self, cursor: int, timeout: float) -> tuple[list[Result], int]:
         """Results published after ``cursor`` (a count of ``published``), waiting up to ``timeout``; the new cursor.
 
         A client too slow to keep up skips the results that fell out of memory.
@@ -186,7 +183,7 @@ class WebState:
             new = min(self.published - cursor, size)
             return [self.recent[index] for index in range(size - new, size)], self.published
 
-    def recent_results(self) -> tuple[list[Published], int]:
+    def recent_results(self) -> tuple[list[Result], int]:
         with self.changed:
             return list(self.recent), self.published
 

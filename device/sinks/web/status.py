@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 from piclassify.device.sinks.web import metrics as m
 from piclassify.device.sinks.web.history import log_size
-from piclassify.device.sinks.web.state import STAGES, WebState
+from piclassify.device.sinks.web.state import WebState
+from piclassify.shared.contract.result import STAGES
 
 THERMAL = Path("/sys/class/thermal")
 CPU_ZONES = ("cpu-thermal", "cpu_thermal", "x86_pkg_temp", "soc_thermal", "cpu")
@@ -91,7 +92,8 @@ def metrics(state: WebState, streams: int) -> list[m.Metric]:
         m.counter("frames_total", "frames classified", loop.counts.classified if loop is not None else state.seq),
         m.Metric("results_total", "counter", "results with a label, per label (uncertain ones included)",
                  [("", {"label": label}, count) for label, count in sorted(counts.items())]),
-        m.counter("nothing_in_view_total", "frames with nothing in view", loop.counts.nothing if loop is not None else 0),
+        m.counter("nothing_in_view_total", "frames with nothing in view",
+                  loop.counts.nothing if loop is not None else 0),
         m.counter("frames_skipped_total", "frames that could not be read or classified",
                   loop.counts.skipped if loop is not None else 0),
         m.counter("camera_errors_total", "times the camera was lost or could not be opened",

@@ -8,15 +8,16 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import copy_model, tensorflow_loaded_by
 from PIL import Image
 
-from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.device.commands.cli import main
-from piclassify.shared.framing.model_input import frame_for_model
-from piclassify.shared.files.imagefile import read_image
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.files.imagefile import read_image
+from piclassify.shared.framing.model_input import frame_for_model
 from piclassify.shared.inference.runtime import load_runtime
+
+from conftest import copy_model, tensorflow_loaded_by
 
 
 def digit_samples():

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from piclassify.device.errors import CameraError, SourceError
 from piclassify.device.core.sources import open_source
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.picamera import Picamera2Source
+from piclassify.device.errors import CameraError, SourceError
 from piclassify.shared.errors import ImageError
 from piclassify.shared.files.imagefile import read_image
+
 from tests.helpers import picamera2_standin
 
 

@@ -7,11 +7,18 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from piclassify.device.commands.cli import main
-from piclassify.device.config import (ConfigError, ServiceConfig, check_against_model, example_config,
-                                                load_config, parse_config)
+from piclassify.device.config import (
+    ConfigError,
+    ServiceConfig,
+    check_against_model,
+    example_config,
+    load_config,
+    parse_config,
+)
+
+from conftest import REPO
 
 EXAMPLE = REPO / "systemd" / "piclassify.toml"
 

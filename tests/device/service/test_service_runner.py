@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from conftest import REPO, wait_until
 
 from piclassify.device.core.backoff import Backoff
-from piclassify.device.errors import CameraError
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import CAPTURE, RELOAD, STOP
+from piclassify.device.errors import CameraError
 from piclassify.shared.errors import ImageError
+
+from conftest import REPO, wait_until
 from tests.helpers.service import FRAMES, Harness
 
 

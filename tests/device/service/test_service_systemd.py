@@ -12,13 +12,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from piclassify.device.service import install
 from piclassify.device.service.cli import add_service_commands
-from piclassify.device.service.install import (InstallError, Layout, MakeDirectory, RunCommand, WriteFile, exec_start,
-                                               install_commands, install_service)
+from piclassify.device.service.install import (
+    InstallError,
+    Layout,
+    MakeDirectory,
+    RunCommand,
+    WriteFile,
+    exec_start,
+    install_commands,
+    install_service,
+)
 from piclassify.device.service.logs import configure_logging
+
+from conftest import REPO
 
 UNIT = REPO / "systemd" / "piclassify.service"
 EXEC_START = "/opt/piclassify/venv/bin/piclassify service --config /etc/piclassify/piclassify.toml"

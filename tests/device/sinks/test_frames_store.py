@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_frame, make_result
 from PIL import Image
 
 from piclassify.device.config import FramesConfig
 from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.frames_store import FrameStore
+
+from conftest import make_frame, make_result
 
 
 def frames_store(tmp_path: Path, **options) -> FrameStore:

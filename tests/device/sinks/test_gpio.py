@@ -7,11 +7,12 @@ import threading
 from typing import Optional
 
 import pytest
-from conftest import make_frame, make_result, wait_until
 
 from piclassify.device.config import ButtonConfig, FeedbackConfig
-from piclassify.device.sinks.gpio import Feedback, GpioError, TriggerButton
 from piclassify.device.core.sink import Delivery
+from piclassify.device.sinks.gpio import Feedback, GpioError, TriggerButton
+
+from conftest import make_frame, make_result, wait_until
 
 gpiozero = pytest.importorskip("gpiozero")
 

@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_frame, make_result
 
+from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks import results_log as results_module
 from piclassify.device.sinks.results_log import ResultLog, ResultLogError
-from piclassify.device.core.sink import Delivery
+
+from conftest import make_frame, make_result
 
 
 def lines(path: Path) -> list[dict]:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tensorflow_loaded_by
 
 from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import sha256_of
 from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values
+
+from conftest import tensorflow_loaded_by
 
 pytestmark = pytest.mark.training
 

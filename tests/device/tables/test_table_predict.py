@@ -14,12 +14,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.errors import ManifestError
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table, TensorSpec
 from piclassify.shared.contract.tensors import encode_features, output_probabilities, predicted_indices
+from piclassify.shared.errors import ManifestError
+
 from tests.conftest import require_dataset
 from tests.helpers.manifests import digits_like
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tensorflow_loaded_by
-from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.files.imagefile import read_image
+
+from conftest import tensorflow_loaded_by
 
 
 def examples(folder: Path, classes: dict[str, str]) -> Path:

@@ -19,16 +19,17 @@ from typing import Any, Optional
 
 import numpy as np
 import pytest
-from conftest import wait_until
 
-from piclassify.device.core.model_files import SAMPLES_DIR
-from piclassify.device.core.loop import STOP
-from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.service import runner
 from piclassify.device.config import load_config
-from piclassify.device.service.notify import Notifier
+from piclassify.device.core.loop import STOP
+from piclassify.device.core.model_files import SAMPLES_DIR
+from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.core.sources import open_source
+from piclassify.device.service import runner
+from piclassify.device.service.notify import Notifier
 from piclassify.shared.files.imagefile import read_image
+
+from conftest import wait_until
 from tests.helpers import picamera2_standin
 from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 import pytest
-from conftest import REPO, make_frame, make_result, wait_until
 
 from piclassify.device.commands.cli import main as cli_main
-from piclassify.device.core.loop import CAPTURE
 from piclassify.device.config import ConfigError, MqttConfig, load_config, parse_config
+from piclassify.device.core.loop import CAPTURE
 from piclassify.device.core.sink import Delivery, Sinks
+
+from conftest import REPO, make_frame, make_result, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin:/usr/local/sbin")
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or shutil.which("mosquitto_passwd", path="/usr/sbin:/usr/bin")
@@ -473,9 +474,9 @@ def run_service(tmp_path: Path, mqtt: str, frames: int = 40, frame_s: float = 0.
 
 
 def test_a_reload_reconnects_with_the_new_setup_and_loses_nothing(tmp_path, broker, listen):
-    from tests.helpers.service import FRAMES, Harness
-
     from piclassify.device.core.loop import RELOAD
+
+    from tests.helpers.service import FRAMES, Harness
 
     listener = listen(broker, ("piclassify/#",))
     mqtt = f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nclient_id = "pi1"'

@@ -29,28 +29,30 @@ from typing import Any, Optional
 
 import numpy as np
 import pytest
-from conftest import REPO, wait_until, without_backbone
 from PIL import Image
 
-from tests.helpers.browser import Chromium, chromium_or_skip, free_port
-from piclassify.device.sinks.web import metrics, server as web_server
+from piclassify.device.config import ConfigError, load_config
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.loop import RELOAD, STOP, FrameLoop, LoopSettings
 from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.service import runner
-from piclassify.device.config import ConfigError, load_config
-from piclassify.device.service.notify import Notifier
+from piclassify.device.core.sink import Sinks
 from piclassify.device.core.sources import open_source
+from piclassify.device.service import runner
+from piclassify.device.service.notify import Notifier
+from piclassify.device.sinks.web import limits as web_limits
+from piclassify.device.sinks.web import metrics, render
+from piclassify.device.sinks.web import server as web_server
 from piclassify.device.sinks.web.auth import WebError, parse_listen
 from piclassify.device.sinks.web.history import read_recent
-from piclassify.device.core.sink import Sinks
 from piclassify.device.sinks.web.page import PAGE
-from piclassify.device.sinks.web import render
 from piclassify.device.sinks.web.render import caption, frame_jpeg
 from piclassify.device.sinks.web.sink import WebSink
 from piclassify.device.sinks.web.state import LOOKS, WebView
 from piclassify.device.sinks.web.status import cpu_temperature
 from piclassify.shared.framing.framed import FramingSteps
+
+from conftest import REPO, wait_until, without_backbone
+from tests.helpers.browser import Chromium, chromium_or_skip, free_port
 
 RESULT_KEYS = ["schema", "time", "model", "source", "frame", "label", "index", "score", "top", "reason", "latency_ms"]
 SAMPLES = sorted((REPO / "device" / "samples").glob("digits-*.jpg"))
@@ -658,7 +660,7 @@ def test_clients_that_never_read_give_their_stream_slots_back(start_web, monkeyp
 
 
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(start_web, monkeypatch):
-    monkeypatch.setattr(web_server, "HEADER_DEADLINE_S", 1.5)
+    monkeypatch.setattr(web_limits, "HEADER_DEADLINE_S", 1.5)
     service = start_web()
     trickler = socket.create_connection((service.host, service.port))
     trickler.settimeout(0.2)
@@ -680,9 +682,9 @@ def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_deadline(start_web
 
 def test_api_results_reads_a_bounded_number_of_lines_a_second_for_all_clients(start_web, monkeypatch):
     """Readers looping on /api/results are slowed to the budget (they wait their turn), and refused beyond a wait."""
-    monkeypatch.setattr(web_server, "RESULTS_LINES_PER_S", 1000.0)
-    monkeypatch.setattr(web_server, "RESULTS_BURST", 2000)
-    monkeypatch.setattr(web_server, "RESULTS_WAIT_S", 1.5)
+    monkeypatch.setattr(web_limits, "RESULTS_LINES_PER_S", 1000.0)
+    monkeypatch.setattr(web_limits, "RESULTS_BURST", 2000)
+    monkeypatch.setattr(web_limits, "RESULTS_WAIT_S", 1.5)
     service = start_web()
     started = time.monotonic()
     codes = [service.get("/api/results?limit=1000")[0] for _ in range(3)]

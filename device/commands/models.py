@@ -1,0 +1,93 @@
+"""``piclassify models`` and ``piclassify info``: which models there are, and what one of them is.
+
+``info`` prints a model's contract as rows in one order: what it is, what goes in and how it is
+framed, what the backbone and the head do (photo models), when nothing is in view, what comes out,
+and how it was measured and converted.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from piclassify.shared.classifier import Classifier
+    from piclassify.shared.contract.manifest import Manifest
+
+Rows = list[tuple[str, str]]
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
+    from piclassify.shared.contract.manifest import load_manifest
+
+    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
+    print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
+    for path in bundled_model_paths() + taught:
+        m = load_manifest(path)
+        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
+        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
+            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
+        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
+        size = f"{path.stat().st_size / 1024:.0f} KiB"
+        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
+        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from piclassify.device.core.model_files import resolve_model
+    from piclassify.shared.classifier import Classifier
+
+    classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
+    for key, value in info_rows(classifier):
+        print(f"{key:>15}: {value}")
+    return 0
+
+
+def info_rows(classifier: Classifier) -> Rows:
+    """The model's rows, in order; a model with no network of its own (all head) shows the backbone and the head
+    in place of its input, framing and output."""
+    m = classifier.manifest
+    rows = [("model", str(classifier.model_path)),
+            ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
+            ("task", m.task + (f" (threshold {m.threshold})" if m.task == "binary" else "")),
+            ("labels", ", ".join(m.labels) or "none")]
+    if m.table is not None:
+        rows += [("input", f"{', '.join(m.table.features)} (min-max scaled from the training rows' bounds)"),
+                 ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else "")),
+                 _output_row(m)]
+    elif m.is_all_head:
+        rows += _backbone_rows(classifier)
+    else:
+        rows += [("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} (scale "
+                           f"{m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
+                 ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}")]
+        if m.backbone is not None:
+            rows += _backbone_rows(classifier)
+        rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)), _output_row(m)]
+    return rows + [("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
+                   ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
+                   ("sha256", m.sha256)]
+
+
+def _output_row(m: Manifest) -> tuple[str, str]:
+    reading = ("sigmoid" if m.task == "binary" else "softmax") if m.task != "regression" else "a value"
+    return ("output", f"{m.output.dtype} (scale {m.output.quantization.scale:.6g}, zero point "
+                      f"{m.output.quantization.zero_point}) -> {reading}")
+
+
+def _backbone_rows(classifier: Classifier) -> Rows:
+    """What the backbone sees, and what the head holds (a model on the ImageNet backbone)."""
+    m, arrays = classifier.manifest, classifier.head
+    b, head = m.backbone, m.head
+    assert b is not None and head is not None and arrays is not None, "a model on the backbone has a head"
+    bank = len(arrays.bank)
+    names = ("softmax over the features -> labels; " if m.is_all_head else
+             "names what a camera photo shows (a 28x28 image goes to the network); " if head.classifies else "")
+    logit = m.reject.min_imagenet_logit
+    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
+                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
+            ("head", f"{head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
+                     f"the {head.neighbours} nearest of {bank} training photos"
+                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
