@@ -117,7 +117,8 @@ def without_backbone(name: str, folder: Path) -> Path:
     manifest = json.loads(model.with_suffix(".json").read_text())
     for section in ("backbone", "head"):
         manifest.pop(section, None)
-    manifest["reject"]["min_similarity"] = 0.0
+    for setting in ("min_similarity", "floor_similarity", "sure_score", "min_class_mass", "sure_class_mass"):
+        manifest["reject"].pop(setting, None)  # the backbone's settings go with it
     model.with_suffix(".json").write_text(json.dumps(manifest))
     return model
 

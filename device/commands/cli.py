@@ -259,9 +259,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         path = args.report / f"{evaluation.model}-evaluate.png"
         try:
             args.report.mkdir(parents=True, exist_ok=True)
-            save_confusion_png(evaluation.matrix, evaluation.labels,
-                               f"{evaluation.model}: {100 * evaluation.accuracy:.1f}% of {evaluation.photos} photos",
-                               path)
+            save_confusion_png(evaluation.matrix, evaluation.labels, evaluation.title(), path)
         except OSError as exc:  # a read-only folder, a file in the way, /proc
             raise OutputError(f"--report {args.report}: cannot save the confusion matrix there: "
                               f"{exc.strerror or exc}") from None

@@ -18,7 +18,7 @@ import numpy as np
 from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.device.errors import SourceError
-from piclassify.shared.confusion import confusion_matrix, per_class_lines
+from piclassify.shared.confusion import confusion_matrix
 from piclassify.shared.errors import ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 
@@ -41,33 +41,65 @@ class Evaluation:
         return int(self.matrix.sum())
 
     @property
-    def accuracy(self) -> float:
-        return float(np.trace(self.matrix)) / self.photos if self.photos else 0.0
+    def labelled(self) -> np.ndarray:
+        """The rows of the model's labels (the last row is the photos of other things, ``nothing/``)."""
+        return self.matrix[:-1]
 
-    def nothing_rate(self, rows: slice = slice(None)) -> float:
-        """The share of the photos in ``rows`` that got "nothing in view"."""
-        counts = self.matrix[rows]
-        return float(counts[:, -1].sum()) / counts.sum() if counts.sum() else 0.0
+    def rate(self, count: int, rows: np.ndarray) -> float:
+        return count / int(rows.sum()) if rows.sum() else 0.0
+
+    @property
+    def labelled_right(self) -> float:
+        """The share of the labelled photos answered with their own label: "nothing" is wrong for them."""
+        return self.rate(int(np.trace(self.labelled)), self.labelled)
+
+    @property
+    def labelled_nothing(self) -> float:
+        return self.rate(int(self.labelled[:, -1].sum()), self.labelled)
+
+    @property
+    def others_nothing(self) -> float:
+        """The share of the other things (``nothing/``) answered "nothing in view", which is right for them."""
+        return self.rate(int(self.matrix[-1, -1]), self.matrix[-1:])
+
+    def title(self) -> str:
+        """The report's title: its labels' photos and the other things, each measured apart."""
+        parts = [f"{self.model}: {100 * self.labelled_right:.1f}% of {int(self.labelled.sum())} labelled photos right"]
+        if self.matrix[-1].sum():
+            parts.append(f"{100 * self.others_nothing:.0f}% of {int(self.matrix[-1].sum())} other things nothing")
+        return "; ".join(parts)
 
     def record(self) -> dict[str, Any]:
         """Everything ``lines`` shows, as one JSON-ready object."""
+        labelled, others = self.labelled, self.matrix[-1]
         return {
             "model": self.model, "folder": self.folder, "photos": self.photos,
-            "accuracy": round(self.accuracy, 5),
-            "per_class": {label: {"photos": int(self.matrix[i].sum()), "correct": int(self.matrix[i, i])}
-                          for i, label in enumerate(self.labels) if self.matrix[i].sum()},
-            "nothing_in_view_rate": round(self.nothing_rate(), 5),
-            "objects_answered_nothing_rate": round(self.nothing_rate(slice(0, -1)), 5),
+            "labelled": {"photos": int(labelled.sum()), "right": int(np.trace(labelled)),
+                         "right_rate": round(self.labelled_right, 5),
+                         "nothing": int(labelled[:, -1].sum()), "nothing_rate": round(self.labelled_nothing, 5)},
+            "other_things": {"photos": int(others.sum()), "nothing": int(others[-1]),
+                             "nothing_rate": round(self.others_nothing, 5)},
+            "per_class": {label: {"photos": int(row.sum()), "correct": int(row[i]), "nothing": int(row[-1])}
+                          for i, (label, row) in enumerate(zip(self.labels, self.matrix)) if row.sum()},
             "confusion": {"labels": list(self.labels), "matrix": self.matrix.tolist()},
             "unreadable": self.unreadable, "skipped_folders": self.skipped_folders,
         }
 
     def lines(self) -> list[str]:
         width = max(len(label) for label in self.labels)
-        out = [f"{self.model} on {self.folder}: {self.photos} photos", "per class (correct/photos):"]
-        out += per_class_lines(self.matrix, self.labels)
-        out.append(f"accuracy {100 * self.accuracy:.2f}%; nothing in view for {100 * self.nothing_rate():.1f}% of "
-                   f"all photos, wrongly for {100 * self.nothing_rate(slice(0, -1)):.1f}% of those showing an object")
+        labelled, others = int(self.labelled.sum()), int(self.matrix[-1].sum())
+        out = [f"{self.model} on {self.folder}: {labelled} photos of its labels, {others} of other things (nothing/)",
+               'per class (right/photos, and how many were answered "nothing"):']
+        for i, (label, row) in enumerate(zip(self.labels[:-1], self.labelled)):
+            if row.sum():
+                out.append(f"  {label:<{width}}  {int(row[i]):5d}/{int(row.sum()):<5d}  "
+                           f"{100.0 * row[i] / row.sum():6.2f}%  ({int(row[-1])} nothing)")
+        if labelled:
+            out.append(f"photos of its labels: {100 * self.labelled_right:.2f}% right; "
+                       f'{100 * self.labelled_nothing:.1f}% wrongly answered "nothing"')
+        if others:
+            out.append(f'other things: {100 * self.others_nothing:.1f}% rightly answered "nothing" '
+                       f"({int(self.matrix[-1, -1])} of {others})")
         out.append("confusion matrix (rows: true, columns: answered):")
         out.append(" " * (width + 2) + " ".join(f"{label[:7]:>7}" for label in self.labels))
         for label, row in zip(self.labels, self.matrix):

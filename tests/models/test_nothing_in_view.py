@@ -140,10 +140,11 @@ def test_evaluate_counts_every_photo_of_a_small_folder_into_its_cell(tmp_path, c
     cells = {(labels[i], labels[j]): count for i, row in enumerate(record["confusion"]["matrix"])
              for j, count in enumerate(row) if count}
     assert cells == {("7", "7"): 2, ("2", "2"): 1, ("2", "1"): 1, ("nothing", "nothing"): 1, ("nothing", "2"): 1}
-    assert record["photos"] == 6 and record["accuracy"] == pytest.approx(4 / 6, abs=1e-5)
-    assert record["per_class"]["2"] == {"photos": 2, "correct": 1}
-    assert record["nothing_in_view_rate"] == pytest.approx(1 / 6, abs=1e-5)
-    assert record["objects_answered_nothing_rate"] == 0
+    assert record["photos"] == 6
+    # the labelled photos and the other things (nothing/) are measured apart: "nothing" is wrong for the former
+    assert record["labelled"] == {"photos": 4, "right": 3, "right_rate": 0.75, "nothing": 0, "nothing_rate": 0.0}
+    assert record["other_things"] == {"photos": 2, "nothing": 1, "nothing_rate": 0.5}
+    assert record["per_class"]["2"] == {"photos": 2, "correct": 1, "nothing": 0}
     assert record["unreadable"] == [str(tmp_path / "7" / "broken.jpg")] and record["skipped_folders"] == ["cats"]
     assert (report / "digits-evaluate.png").is_file()
 
@@ -153,7 +154,21 @@ def test_evaluate_prints_per_class_accuracy_and_the_matrix_for_a_person(tmp_path
     (tmp_path / "7" / "a.jpg").write_bytes(sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0].read_bytes())
     assert main(["evaluate", "--model", "digits", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "1/1      100.00%" in out and "accuracy 100.00%" in out and "confusion matrix" in out
+    assert "1/1      100.00%  (0 nothing)" in out and "photos of its labels: 100.00% right" in out
+    assert "confusion matrix" in out and "rightly answered" not in out  # no nothing/ folder, no line about it
+
+
+def test_evaluate_never_counts_the_other_things_into_the_labels_right(tmp_path, capsys):
+    """Ten blank sheets rightly answered "nothing" beside one digit misread: 0% of the labelled photos are right,
+    not 91% of all of them."""
+    (tmp_path / "nothing").mkdir()
+    for number in range(10):
+        Image.fromarray(np.full((480, 640, 3), 200, np.uint8)).save(tmp_path / "nothing" / f"{number}.jpg")
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "a.jpg").write_bytes(sorted(SAMPLES_DIR.glob("digits-*-7.jpg"))[0].read_bytes())
+    assert main(["evaluate", "--model", "digits", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "photos of its labels: 0.00% right" in out and 'other things: 100.0% rightly answered "nothing"' in out
 
 
 @pytest.mark.parametrize("report", ["a-file", "/proc/piclassify-report"])

@@ -10,7 +10,7 @@ import pytest
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ImageError
 from piclassify.shared.framing.framed import Framed, FramingSteps
-from piclassify.shared.framing.model_input import frame_for_model, frame_object, frame_rgb, resize_area
+from piclassify.shared.framing.model_input import frame_for_model, frame_object, frame_rgb, resize_area, thicken
 from piclassify.shared.framing.percentile import percentile
 from piclassify.trainer.data.photos import render_photo
 
@@ -78,6 +78,34 @@ def test_an_object_beside_the_table_edge_is_still_found():
     framed = frame_object(paper_with(digit_and_edge), 28, fill=False, reject=DIGITS_REJECT).image
     ys, xs = np.nonzero(framed > 128)
     assert ys.max() - ys.min() + 1 == pytest.approx(20, abs=1) and xs.max() - xs.min() < 10
+
+
+def seven_written_with(pen: int) -> np.ndarray:
+    """A 7 about 170 px high, written with a pen ``pen`` px wide on a light sheet."""
+    photo = np.full((240, 320), 215, np.uint8)
+    cv2.polylines(photo, [np.array([[110, 40], [210, 40], [150, 210]])], False, 40, pen, cv2.LINE_AA)
+    return photo
+
+
+def ink(framed: np.ndarray) -> float:
+    """How much ink a 28x28 input holds, in full pixels: MNIST's sevens hold 56 to 119 (10th to 90th percentile)."""
+    return float(framed.sum()) / 255
+
+
+@pytest.mark.parametrize("pen", [2, 4])
+def test_a_fine_pen_s_strokes_are_as_wide_as_mnist_s_pen_once_framed(pen):
+    """Scaled into MNIST's 20 px box, a fine pen on a large digit kept 11 to 18 pixels of ink: a third of MNIST's."""
+    assert 55 <= ink(frame_object(seven_written_with(pen), 28, fill=False).image) <= 120
+
+
+def test_a_marker_s_strokes_are_left_as_they_are():
+    """Only strokes thinner than MNIST's pen are thickened; a marker's stay as they are."""
+    patch = np.zeros((100, 60), np.uint8)
+    patch[10:90, 20:45] = 255  # a stroke a quarter of the object's height wide
+    assert np.array_equal(thicken(patch), patch)
+    thin = np.zeros((100, 60), np.uint8)
+    thin[10:90, 29:31] = 255
+    assert ink(thicken(thin)) > 3 * ink(thin)
 
 
 def test_debug_steps_keep_the_exact_model_input():

@@ -1,0 +1,60 @@
+"""Which ImageNet classes a model's photos are (shared/backbone/imagenet_classes.py), on a small world of classes.
+
+The world: 36 classes in three kinds of 12 (a kind's weight vectors point the same way), as dog breeds do in the
+backbone's final layer. Photos vote for their likeliest classes; a vote ImageNet's graph does not support is
+noise; a kind most of whose classes are voted for joins whole.
+"""
+
+import numpy as np
+import pytest
+
+from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph, class_mass, class_set
+
+KINDS, PER_KIND, FEATURES = 3, 12, 64
+
+
+@pytest.fixture(scope="module")
+def graph() -> ClassGraph:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(KINDS, FEATURES)) * 3
+    weights = np.repeat(centres, PER_KIND, axis=0) + rng.normal(size=(KINDS * PER_KIND, FEATURES))
+    return ClassGraph.from_weights(weights)
+
+
+def photos_voting_for(*likeliest: tuple[int, int, int]) -> np.ndarray:
+    """One row of logits per photo, its three likeliest classes the given ones, the rest far below."""
+    logits = np.full((len(likeliest), KINDS * PER_KIND), -20.0)
+    for row, classes in enumerate(likeliest):
+        logits[row, list(classes)] = [10.0, 9.0, 8.0]
+    return logits
+
+
+def test_a_class_s_nearest_classes_are_of_its_own_kind(graph):
+    assert graph.neighbours.shape == (KINDS * PER_KIND, NEIGHBOURS)
+    kinds = graph.neighbours // PER_KIND
+    assert np.all(kinds == (np.arange(KINDS * PER_KIND) // PER_KIND)[:, None])
+
+
+def test_a_kind_most_of_whose_classes_the_photos_are_joins_whole(graph):
+    """Nine breeds among the photos: ImageNet's graph says the other three are breeds too."""
+    logits = photos_voting_for((0, 1, 2), (3, 4, 5), (6, 7, 8))
+    assert class_set(logits, np.arange(3), np.zeros(3, int), graph).tolist() == list(range(PER_KIND))
+
+
+def test_a_vote_no_neighbour_supports_is_left_out(graph):
+    """A cat photographed on a quilt also votes for "quilt"; nothing near "quilt" was voted for."""
+    logits = photos_voting_for((0, 1, 2), (3, 4, 5), (6, 7, 8), (30, 18, 6))
+    chosen = class_set(logits, np.arange(4), np.zeros(4, int), graph).tolist()
+    assert chosen == list(range(PER_KIND))  # 30 and 18 stand alone in their kinds
+
+
+def test_among_many_photos_a_class_needs_more_than_a_few_votes(graph):
+    """Of 1,000 photos, four that also look like something else are not that something (0.5% is five)."""
+    logits = photos_voting_for(*[(0, 1, 2), (2, 3, 4)] * 492, *[(12, 13, 14)] * 4, *[(24, 25, 26), (26, 27, 28)] * 6)
+    chosen = set(class_set(logits, np.arange(1000), np.zeros(1000, int), graph).tolist())
+    assert {0, 1, 2, 3, 4, 24, 25, 26, 27, 28} <= chosen and not chosen & {12, 13, 14}
+
+
+def test_class_mass_is_the_softmax_belief_on_the_classes():
+    logits = np.log(np.array([[0.5, 0.3, 0.2]]))
+    assert class_mass(logits, np.array([0, 2]))[0] == pytest.approx(0.7)
