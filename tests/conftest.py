@@ -115,12 +115,17 @@ def without_backbone(name: str, folder: Path) -> Path:
 
     model = copy_model(name, folder)
     manifest = json.loads(model.with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps(framing_only(manifest)))
+    return model
+
+
+def framing_only(manifest: dict) -> dict:
+    """A parsed manifest without its backbone and head sections, and without the settings that use them."""
     for section in ("backbone", "head"):
         manifest.pop(section, None)
     for setting in ("min_similarity", "floor_similarity", "sure_score", "min_class_mass", "sure_class_mass"):
-        manifest["reject"].pop(setting, None)  # the backbone's settings go with it
-    model.with_suffix(".json").write_text(json.dumps(manifest))
-    return model
+        manifest["reject"].pop(setting, None)
+    return manifest
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -31,7 +31,7 @@ from piclassify.shared.contract.manifest import sha256_of
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.imagefile import read_image
 
-from conftest import REPO, copy_model
+from conftest import REPO, copy_model, framing_only
 from tests.helpers.guard import guard
 
 # Pillow warns about many corrupt files (the CLI silences PIL's warnings); here they would only be noise.
@@ -252,10 +252,7 @@ def fuzz_models(folder: str, count: int) -> None:
 
     Run in a child by the test below; "case N" is printed before each load, so a crash names its case.
     """
-    manifest = json.loads((MODELS_DIR / "digits.json").read_text())
-    for section in ("backbone", "head"):  # the model's own file is what is mutated here
-        manifest.pop(section, None)
-    manifest["reject"]["min_similarity"] = 0.0
+    manifest = framing_only(json.loads((MODELS_DIR / "digits.json").read_text()))  # its own file is mutated here
     original = (MODELS_DIR / "digits.tflite").read_bytes()
     path = Path(folder) / "digits.tflite"
     for number in range(count):
