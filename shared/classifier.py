@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
+from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure, weigh
 from piclassify.shared.backbone.head import HeadArrays, load_head
-from piclassify.shared.backbone.imagenet_classes import class_mass
 from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
 from piclassify.shared.contract.tensors import (
@@ -125,10 +124,7 @@ class Classifier:
     def evidence(self, logits: np.ndarray) -> Evidence:
         """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``)."""
         _, head, section = self._backbone()
-        similarity = float(head.similarity(logits[np.newaxis], section.neighbours)[0])
-        known = head.imagenet_classes
-        mass = None if known is None else float(class_mass(logits[np.newaxis], known)[0])
-        return Evidence(similarity, mass, float(np.max(logits)))
+        return weigh(head, section.neighbours, logits[np.newaxis])[0]
 
     def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None,
                        colour: Optional[np.ndarray] = None) -> Answer:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from piclassify.shared.backbone.gate import describe
+
 if TYPE_CHECKING:
     from piclassify.shared.classifier import Classifier
     from piclassify.shared.contract.manifest import Manifest
@@ -85,9 +87,8 @@ def _backbone_rows(classifier: Classifier) -> Rows:
     bank = len(arrays.bank)
     names = ("softmax over the features -> labels; " if m.is_all_head else
              "names what a camera photo shows (a 28x28 image goes to the network); " if head.classifies else "")
-    logit = m.reject.min_imagenet_logit
+    known = "" if arrays.imagenet_classes is None else f"; {len(arrays.imagenet_classes)} ImageNet classes"
     return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
                          f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
-            ("head", f"{head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
-                     f"the {head.neighbours} nearest of {bank} training photos"
-                     + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]
+            ("head", f"{head.file}: {names}the {head.neighbours} nearest of {bank} training photos{known}"),
+            ("gate", describe(m.reject))]

@@ -22,6 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
+
+from piclassify.shared.backbone.head import HeadArrays
+from piclassify.shared.backbone.imagenet_classes import class_mass
 from piclassify.shared.contract.reject import Reject
 
 
@@ -33,6 +37,18 @@ class Evidence:
     similarity: float
     class_mass: Optional[float]
     strongest_logit: float
+    sure_mass: Optional[float] = None  # on the model's sure classes, where it has its own (else ``class_mass``)
+
+
+def weigh(head: HeadArrays, neighbours: int, logits: np.ndarray) -> list[Evidence]:
+    """What the backbone's (N, 1000) ImageNet logits say of N frames, for a model's head."""
+    similarity = head.similarity(logits, neighbours)
+
+    def masses(classes: Optional[np.ndarray]) -> list[Optional[float]]:
+        return [None] * len(logits) if classes is None else [float(m) for m in class_mass(logits, classes)]
+
+    return [Evidence(float(s), mass, float(row.max()), sure) for s, mass, sure, row in
+            zip(similarity, masses(head.imagenet_classes), masses(head.sure_classes), logits)]
 
 
 @dataclass(frozen=True)
@@ -56,7 +72,8 @@ def judge(evidence: Evidence, reject: Reject) -> Verdict:
     if reject.min_imagenet_logit is not None and evidence.strongest_logit < reject.min_imagenet_logit:
         return Verdict(f"nothing the backbone knows: strongest ImageNet logit {evidence.strongest_logit:.1f} < "
                        f"{reject.min_imagenet_logit:.1f}")
-    if mass is not None and reject.sure_class_mass is not None and mass >= reject.sure_class_mass:
+    sure = evidence.sure_mass if evidence.sure_mass is not None else mass
+    if sure is not None and reject.sure_class_mass is not None and sure >= reject.sure_class_mass:
         return IN_VIEW
     if evidence.similarity >= reject.min_similarity:
         return IN_VIEW

@@ -12,7 +12,7 @@ A head is a ``.npz`` file of plain arrays (read with ``allow_pickle=False``):
   standardisation folded in.
 - ``imagenet_classes`` (a photo model): which of ImageNet's classes its photos are
   (``shared.backbone.imagenet_classes``), on which a frame must have enough of the backbone's belief
-  (``shared.backbone.gate``).
+  (``shared.backbone.gate``); ``sure_classes``, those on which enough belief is in view however the frame looks.
 
 The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code.
 """
@@ -32,9 +32,10 @@ from piclassify.shared.errors import ManifestError
 BANK_SCALE = 127.0
 MAX_BANK = 4000  # photos kept to compare with: a frame costs one (bank x 1000) product
 FALSE_NOTHING = 0.01  # the share of a model's own (left-out) photos the calibrated threshold calls "nothing"
-# A frame needs at least this much of the backbone's belief on a photo model's ImageNet classes (less, where 1% of
-# the model's own views have less): an empty room or a wall puts almost none there, a pet or a garment most.
-MIN_CLASS_MASS = 0.2
+# A frame needs at least this much of the backbone's belief on a photo model's ImageNet classes: an empty room or a
+# wall puts 1-3% there, a pet most of it. A model whose own photos get little of it (a door open or shut: things
+# ImageNet hardly knows) needs less: half of what a tenth of its views get (an odd photo or two cannot lower it).
+MIN_CLASS_MASS = 0.1
 # ... and a frame with at least this much is in view however unlike the model's photos it looks: ImageNet is
 # sure it is one of the model's things (a dog of a breed the training photos lack).
 SURE_CLASS_MASS = 0.7
@@ -52,6 +53,7 @@ class HeadArrays:
     weights: Optional[np.ndarray] = None  # (features, classes)
     bias: Optional[np.ndarray] = None  # (classes,)
     imagenet_classes: Optional[np.ndarray] = None  # sorted ImageNet class indices
+    sure_classes: Optional[np.ndarray] = None  # the same, for the sure path (``imagenet_classes`` without them)
 
     def similarity(self, logits: np.ndarray, neighbours: int) -> np.ndarray:
         """(N, 1000) logits -> (N,) mean cosine similarity to the ``neighbours`` nearest photos of the bank."""
@@ -116,10 +118,9 @@ def calibrate_min_similarity(bank: np.ndarray, neighbours: int, false_nothing: f
     return float(np.clip(np.quantile(scores, false_nothing), 0.0, 1.0))
 
 
-def calibrate_min_class_mass(masses: np.ndarray, false_nothing: float = FALSE_NOTHING) -> float:
-    """``MIN_CLASS_MASS``, or less where ``false_nothing`` of a model's own views have less: a model of things
-    ImageNet hardly knows (a door open or shut) still sees its own photos."""
-    return float(min(MIN_CLASS_MASS, np.quantile(np.asarray(masses, np.float64), false_nothing)))
+def calibrate_min_class_mass(masses: np.ndarray) -> float:
+    """``MIN_CLASS_MASS``, or half the belief that a tenth of a model's own views have less than, if that is less."""
+    return float(min(MIN_CLASS_MASS, 0.5 * np.quantile(np.asarray(masses, np.float64), 0.1)))
 
 
 L2_CHOICES = (1e-3, 1e-2, 1e-1)  # weight decay, chosen per model by cross-validation
@@ -202,7 +203,7 @@ def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...]
 
 
 def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Optional[np.ndarray] = None,
-               imagenet_classes: Optional[np.ndarray] = None) -> bytes:
+               imagenet_classes: Optional[np.ndarray] = None, sure_classes: Optional[np.ndarray] = None) -> bytes:
     """The ``.npz`` file's bytes: ``bank`` as ``quantize_bank`` made it, the linear layer and the ImageNet classes
     if any."""
     arrays: dict[str, np.ndarray] = {"bank": bank}
@@ -210,6 +211,8 @@ def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Opt
         arrays.update(weights=weights.astype(np.float32), bias=bias.astype(np.float32))
     if imagenet_classes is not None:
         arrays.update(imagenet_classes=np.asarray(imagenet_classes, np.int16))
+    if sure_classes is not None:
+        arrays.update(sure_classes=np.asarray(sure_classes, np.int16))
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
@@ -235,23 +238,27 @@ def load_head(path: Path, features: int, logits: int, classes: Optional[int],
         raise ManifestError(f"{path}: 'bank' must be int8 rows of the backbone's {logits} logits")
     if len(bank) > MAX_BANK:
         raise ManifestError(f"{path}: a bank of {len(bank)} photos is more than {MAX_BANK}")
-    known = _imagenet_classes(path, arrays.get("imagenet_classes"), logits) if imagenet_classes else None
+    known = sure = None
+    if imagenet_classes:
+        known = _imagenet_classes(path, arrays.get("imagenet_classes"), logits, "imagenet_classes")
+        if "sure_classes" in arrays:
+            sure = _imagenet_classes(path, arrays["sure_classes"], logits, "sure_classes")
     if classes is None:
-        return HeadArrays(dequantize_bank(bank), imagenet_classes=known)
+        return HeadArrays(dequantize_bank(bank), imagenet_classes=known, sure_classes=sure)
     weights, bias = arrays.get("weights"), arrays.get("bias")
     if weights is None or bias is None or weights.shape != (features, classes) or bias.shape != (classes,):
         raise ManifestError(f"{path}: a head that classifies needs 'weights' ({features}, {classes}) and 'bias' "
                             f"({classes},)")
     if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
         raise ManifestError(f"{path}: the head's weights are not all finite numbers")
-    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32), known)
+    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32), known, sure)
 
 
-def _imagenet_classes(path: Path, indices: Optional[np.ndarray], logits: int) -> np.ndarray:
+def _imagenet_classes(path: Path, indices: Optional[np.ndarray], logits: int, name: str) -> np.ndarray:
     """The head's ImageNet classes, checked: whole numbers, each a class of the backbone's, each once."""
     if (indices is None or indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0
             or len(np.unique(indices)) != len(indices) or indices.min() < 0 or indices.max() >= logits):
-        raise ManifestError(f"{path}: the manifest's rule needs 'imagenet_classes', distinct indices of the "
+        raise ManifestError(f"{path}: the manifest's rule needs '{name}', distinct indices of the "
                             f"backbone's {logits} ImageNet classes")
     return np.sort(indices.astype(np.int64))
 
@@ -267,17 +274,18 @@ class FittedHead:
     linear: Optional[LinearFit] = None
     imagenet_classes: Optional[np.ndarray] = None
     min_class_mass: float = 0.0
+    sure_classes: Optional[np.ndarray] = None
 
 
 def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels: Optional[np.ndarray] = None,
                classes: int = 0, groups: Optional[np.ndarray] = None, seed: int = 1,
                false_nothing: float = FALSE_NOTHING, imagenet_classes: Optional[np.ndarray] = None,
-               min_class_mass: float = 0.0) -> FittedHead:
+               min_class_mass: float = 0.0, sure_classes: Optional[np.ndarray] = None) -> FittedHead:
     """A head from the backbone's view of a model's photos: the bank (one row of ``logits`` per photo, at most
     ``MAX_BANK`` drawn with ``seed``) and its threshold, calibrated so that ``false_nothing`` of the photos fall
     below it; with ``features``/``labels`` (any number of rows: jittered copies welcome, ``groups`` saying which
-    photo each is of) also the linear classifier over ``classes``; ``imagenet_classes`` and their
-    ``min_class_mass`` go into the head file and its manifest as they are."""
+    photo each is of) also the linear classifier over ``classes``; ``imagenet_classes``, their
+    ``min_class_mass`` and ``sure_classes`` go into the head file and its manifest as they are."""
     logits = np.asarray(logits)
     if len(logits) > MAX_BANK:
         logits = logits[np.sort(np.random.default_rng(seed).permutation(len(logits))[:MAX_BANK])]
@@ -287,6 +295,7 @@ def build_head(logits: np.ndarray, features: Optional[np.ndarray] = None, labels
     linear = None
     if features is not None and labels is not None:
         linear = fit_linear(features, labels, classes, groups, seed)
-    data = head_bytes(bank, linear.weights if linear else None, linear.bias if linear else None, imagenet_classes)
-    return FittedHead(data, neighbours, threshold, len(bank), linear, imagenet_classes, min_class_mass)
+    data = head_bytes(bank, linear.weights if linear else None, linear.bias if linear else None, imagenet_classes,
+                      sure_classes)
+    return FittedHead(data, neighbours, threshold, len(bank), linear, imagenet_classes, min_class_mass, sure_classes)
 

@@ -20,11 +20,12 @@ from piclassify.shared.backbone.extractor import FeatureExtractor
 from piclassify.shared.backbone.head import (
     FALSE_NOTHING,
     GUARDED_FALSE_NOTHING,
+    SURE_CLASS_MASS,
     FittedHead,
     build_head,
     calibrate_min_class_mass,
 )
-from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass, class_set
+from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass, class_set, sure_set
 
 VARIANTS = 4  # jittered copies of each training photo the head also learns from
 
@@ -96,15 +97,17 @@ def head_from_views(plain: Views, jittered: Views, labels: np.ndarray, classes: 
     """
     labels = np.asarray(labels, dtype=np.int64)
     photos = np.arange(len(labels))
-    known, floor = None, 0.0
+    known, sure, floor = None, None, 0.0
     if graph is not None:  # the photos as they are say what they are; every view says how much belief they get
+        views = np.concatenate([plain.logits, jittered.logits])
         known = class_set(plain.logits, photos, labels, graph)
-        floor = round(calibrate_min_class_mass(class_mass(np.concatenate([plain.logits, jittered.logits]), known)), 4)
+        sure = sure_set(plain.logits, photos, labels, graph, known, views, SURE_CLASS_MASS)
+        floor = round(calibrate_min_class_mass(class_mass(views, known)), 4)
     false_nothing = GUARDED_FALSE_NOTHING if known is not None else FALSE_NOTHING
     if not classes:
         return build_head(plain.logits, seed=seed, false_nothing=false_nothing, imagenet_classes=known,
-                          min_class_mass=floor)
+                          min_class_mass=floor, sure_classes=sure)
     variants = len(jittered.logits) // max(1, len(labels))
     return build_head(plain.logits, np.concatenate([plain.features, jittered.features]),
                       np.concatenate([labels, np.repeat(labels, variants)]), classes,
-                      np.concatenate([photos, np.repeat(photos, variants)]), seed, false_nothing, known, floor)
+                      np.concatenate([photos, np.repeat(photos, variants)]), seed, false_nothing, known, floor, sure)

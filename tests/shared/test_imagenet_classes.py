@@ -38,13 +38,13 @@ def test_a_class_s_nearest_classes_are_of_its_own_kind(graph):
 def test_a_kind_most_of_whose_classes_the_photos_are_joins_whole(graph):
     """Nine breeds among the photos: ImageNet's graph says the other three are breeds too."""
     logits = photos_voting_for((0, 1, 2), (3, 4, 5), (6, 7, 8))
-    assert class_set(logits, np.arange(3), np.zeros(3, int), graph).tolist() == list(range(PER_KIND))
+    assert class_set(logits, np.arange(3), np.zeros(3, int), graph, 3).tolist() == list(range(PER_KIND))
 
 
 def test_a_vote_no_neighbour_supports_is_left_out(graph):
     """A cat photographed on a quilt also votes for "quilt"; nothing near "quilt" was voted for."""
     logits = photos_voting_for((0, 1, 2), (3, 4, 5), (6, 7, 8), (30, 18, 6))
-    chosen = class_set(logits, np.arange(4), np.zeros(4, int), graph).tolist()
+    chosen = class_set(logits, np.arange(4), np.zeros(4, int), graph, 3).tolist()
     assert chosen == list(range(PER_KIND))  # 30 and 18 stand alone in their kinds
 
 
@@ -53,6 +53,15 @@ def test_among_many_photos_a_class_needs_more_than_a_few_votes(graph):
     logits = photos_voting_for(*[(0, 1, 2), (2, 3, 4)] * 492, *[(12, 13, 14)] * 4, *[(24, 25, 26), (26, 27, 28)] * 6)
     chosen = set(class_set(logits, np.arange(1000), np.zeros(1000, int), graph).tolist())
     assert {0, 1, 2, 3, 4, 24, 25, 26, 27, 28} <= chosen and not chosen & {12, 13, 14}
+
+
+def test_a_few_photos_each_vote_for_their_five_likeliest_classes(graph):
+    """Two dogs of few breeds each are too few to grow into their kind from three votes; five say more."""
+    logits = np.full((2, KINDS * PER_KIND), -20.0)
+    logits[0, [0, 1, 2, 6, 7]] = [10.0, 9.0, 8.0, 7.0, 6.0]
+    logits[1, [0, 1, 2, 8, 9]] = [10.0, 9.0, 8.0, 7.0, 6.0]
+    assert set(class_set(logits, np.arange(2), np.zeros(2, int), graph, 3).tolist()) <= {0, 1, 2}  # no growth
+    assert class_set(logits, np.arange(2), np.zeros(2, int), graph).tolist() == list(range(PER_KIND))
 
 
 def test_class_mass_is_the_softmax_belief_on_the_classes():

@@ -14,9 +14,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from piclassify.shared.backbone.gate import Evidence, judge
-from piclassify.shared.backbone.head import FittedHead, bank_of, calibrate_min_similarity, nearest_similarity, normalise
-from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass
+from piclassify.shared.backbone.gate import judge, weigh
+from piclassify.shared.backbone.head import FittedHead, HeadArrays, bank_of, calibrate_min_similarity
+from piclassify.shared.backbone.imagenet_classes import ClassGraph
 from piclassify.shared.backbone.photo_head import Views, head_from_views
 from piclassify.shared.contract.reject import Reject
 
@@ -40,12 +40,12 @@ def held_out_kinds(plain: Views, jittered: Views, labels: np.ndarray, graph: Opt
                                  Views(jittered.features[rows], jittered.logits[rows]), labels[keep], 0, seed, graph)
         reject = reject_of(fitted)
         held = plain.logits[~keep]
-        bank = bank_of(fitted.data)
-        similarity = nearest_similarity(bank, normalise(held), fitted.neighbours)
-        alone = np.mean(similarity < calibrate_min_similarity(bank, fitted.neighbours))  # the rule before
-        mass = class_mass(held, fitted.imagenet_classes) if fitted.imagenet_classes is not None else [None] * len(held)
-        nothing = np.mean([judge(Evidence(float(s), None if m is None else float(m), float(row.max())), reject).reason
-                           is not None for s, m, row in zip(similarity, mass, held)])
+        head = HeadArrays(bank_of(fitted.data), imagenet_classes=fitted.imagenet_classes,
+                          sure_classes=fitted.sure_classes)
+        evidence = weigh(head, fitted.neighbours, held)
+        before = calibrate_min_similarity(head.bank, fitted.neighbours)  # the rule before: the similarity alone
+        alone = np.mean([e.similarity < before for e in evidence])
+        nothing = np.mean([judge(e, reject).reason is not None for e in evidence])
         name = f"ImageNet class {imagenet_class}"
         measured[name] = {"photos": int(len(held)), "nothing": round(float(nothing), 4),
                           "nothing_by_similarity_alone": round(float(alone), 4)}

@@ -162,7 +162,7 @@ def test_a_taught_model_knows_which_imagenet_classes_its_examples_are(taught):
     with np.load(taught / "things.npz") as head:
         classes = head["imagenet_classes"]
     assert len(classes) and np.all(np.diff(classes) > 0) and classes.max() < 1000
-    assert 0 < manifest.reject.min_class_mass <= 0.2
+    assert 0 < manifest.reject.min_class_mass <= 0.1
     assert manifest.reject.sure_class_mass == 0.7
 
 
