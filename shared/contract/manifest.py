@@ -311,11 +311,16 @@ def write_manifest(manifest: Manifest, path: Path) -> None:
     write_atomically(Path(path), manifest.to_json().encode("utf-8"))
 
 
-def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
-    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+def file_beside(folder: Path, name: str, what: str) -> Path:
+    """``folder/name`` when ``name`` is a plain file name (a manifest never names a path); else ``ManifestError``."""
     if Path(name).name != name or name in (".", ".."):
         raise ManifestError(f"{what} file {name!r} must be a file name beside the manifest, not a path")
-    path = Path(folder) / name
+    return Path(folder) / name
+
+
+def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
+    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+    path = file_beside(folder, name, what)
     if not path.is_file():
         raise ManifestError(f"{path}: the {what} file is missing (it lives beside the manifest)")
     try:

@@ -16,7 +16,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, bundled_backbone, description_path
+from piclassify.shared.backbone.head_model import backbone_in_the_way
 from piclassify.shared.backbone.imagenet_classes import ClassGraph
 from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
 from piclassify.shared.contract.scaling import scale_pixels
@@ -224,20 +225,19 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
-def find_backbone(out_dir: Path, backbone: Optional[Path], photos: Path, data_dir: Optional[Path],
-                  log: Callable[[str], None]) -> Path:
-    """``--backbone FILE``; else the backbone already in ``out_dir``; else a new one built there, its int8
-    ranges measured on the datasets' photos or, without them, on the user's own."""
-    if backbone is not None:
-        if not Path(backbone).is_file():
-            raise DatasetError(f"{backbone}: no such backbone file")
-        return Path(backbone)
-    existing = Path(out_dir) / BACKBONE_FILE
-    if existing.is_file():
-        log(f"backbone: {existing}")
-        return existing
-    log(f"no backbone in {out_dir} yet: building one (once; `piclassify-train backbone` does only this)")
-    try:
-        return build_backbone(out_dir, data_dir, None, log=log)
-    except DatasetError:
-        return build_backbone(out_dir, data_dir, photos, log=log)
+def find_backbone(out_dir: Path, backbone: Optional[Path], log: Callable[[str], None]) -> Path:
+    """``--backbone FILE``, else the backbone bundled with piclassify, the very bytes every Pi has: a model stands on it
+    wherever it is written. Another backbone already in ``out_dir`` is refused now, before any work."""
+    if backbone is None:
+        backbone = bundled_backbone()
+        if not backbone.is_file():
+            raise DatasetError(f"{backbone}: the backbone bundled with piclassify is missing from this install; give "
+                               "--backbone FILE (one made by `piclassify-train backbone --out DIR`)")
+    elif not Path(backbone).is_file():
+        raise DatasetError(f"--backbone {backbone}: no such file")
+    problem = backbone_in_the_way(Path(backbone), out_dir)
+    if problem is not None:
+        raise DatasetError(f"{problem}: give --backbone {Path(out_dir) / Path(backbone).name} to stand this model on "
+                           "it, or write the model into another folder")
+    log(f"backbone: {backbone}")
+    return Path(backbone)

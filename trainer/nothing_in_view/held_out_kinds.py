@@ -46,6 +46,8 @@ def held_out_kinds(plain: Views, jittered: Views, labels: np.ndarray, graph: Opt
         mass = class_mass(held, fitted.imagenet_classes) if fitted.imagenet_classes is not None else [None] * len(held)
         nothing = np.mean([judge(Evidence(float(s), None if m is None else float(m), float(row.max())), reject).reason
                            is not None for s, m, row in zip(similarity, mass, held)])
+        if not measured:  # a heading only above what there is to show
+            log("each kind of the training photos held out (the gate fitted again without it):")
         name = f"ImageNet class {imagenet_class}"
         measured[name] = {"photos": int(len(held)), "nothing": round(float(nothing), 4),
                           "nothing_by_similarity_alone": round(float(alone), 4)}

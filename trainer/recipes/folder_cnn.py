@@ -23,7 +23,7 @@ from piclassify.trainer.network.models import build_photo_cnn
 from piclassify.trainer.network.training import Draw, TrainConfig, train_model
 from piclassify.trainer.nothing_in_view.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.nothing_in_view.measure import measure_and_record
-from piclassify.trainer.publish import write_model
+from piclassify.trainer.publish import say_written, write_model
 
 RESIZE = "centre-crop"
 
@@ -72,5 +72,5 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
                         f"{data.validation_name}", Path(out_dir) / "reports", log)
     manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos",
                                   np.concatenate([background.held_out_scenes, background.held_out_negatives]), log)
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    say_written(model_path, manifest, time.monotonic() - started, log)
     return manifest

@@ -18,7 +18,7 @@ from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import load_runtime
 from piclassify.shared.tables.manifest import table_manifest
 from piclassify.trainer.network.export import calibration_samples, to_tflite
-from piclassify.trainer.publish import producer_versions, record_metrics
+from piclassify.trainer.publish import producer_versions, record_metrics, say_written
 from piclassify.trainer.tables.data import held_out_split, infer_kind, make_target, read_table
 from piclassify.trainer.tables.evaluation import held_out_metrics
 from piclassify.trainer.tables.training import FitConfig, build_table_model, fit_table_model
@@ -70,7 +70,7 @@ def train_table_model(csv_path: Path, target: str, name: str, kind: Optional[str
                                f"{len(test)} held-out rows of {data.path.name} (seed {seed})")
     manifest = record_metrics(model_path, manifest, metrics)
     log(_score_line(metrics))
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    say_written(model_path, manifest, time.monotonic() - started, log)
     return manifest
 
 
