@@ -77,10 +77,17 @@ def test_a_corrupt_image_is_one_line_exit_2_and_the_others_are_still_classified(
     (["predict", "--model", "digits", "nothing-here.png"], "nothing-here.png: no such image, folder or glob match"),
     (["run", "--model", "digits", "--source", "/dev/video63", "--count", "1"], "/dev/video63"),
     (["run", "--model", "digits", "--source", "clip-typo.mp4"], "clip-typo.mp4: no such video file"),
-    (["run", "--model", "digits", "--every", "inf"], "argument --every: inf is not from"),
-    (["run", "--model", "digits", "--max-fps", "nan"], "argument --max-fps: nan is not from"),
-    (["run", "--model", "digits", "--min-score", "2"], "argument --min-score: 2 is not from 0 to 1"),
-    (["predict", "--model", "digits", "--threads", "1000", "x.jpg"], "argument --threads: 1000 is not from 1 to 64"),
+    (["run", "--model", "digits", "--every", "inf"], "argument --every: inf is too large: at most 86,400"),
+    (["run", "--model", "digits", "--max-fps", "nan"], "argument --max-fps: nan is not a number from 0.001 to 1,000"),
+    (["run", "--model", "digits", "--min-score", "2"], "argument --min-score: 2 is too large: at most 1"),
+    (["predict", "--model", "digits", "--threads", "1000", "x.jpg"], "argument --threads: 1000 is too large: at most 64"),
+    (["teach", "pets", "--from", "x", "--per-class", "1"], "argument --per-class: 1 is too small: at least 2"),
+    (["teach", "pets", "--from", "x", "--per-class", "2000000"], "--per-class: 2000000 is too large: at most 1,000,000"),
+    (["predict", "--modle", "digits", "x.jpg"], "piclassify predict: error: unrecognized arguments: --modle (did you "
+                                                "mean --model?)"),
+    (["run", "--modle", "digits"], "piclassify run: error: unrecognized arguments: --modle (did you mean --model?)"),
+    (["predict", "--model", "digits", "--photos", "x", "y.jpg"], "piclassify predict: error: unrecognized arguments: "
+                                                                 "--photos"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
     try:
