@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from piclassify.device.commands.cli import main
+from piclassify.device.commands.demo import print_next_steps, sample_shows
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.shared.contract.manifest import load_manifest, sha256_of
 from piclassify.shared.files.imagefile import read_image
@@ -174,15 +175,50 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
     out = capsys.readouterr().out
     assert "no camera found" in out
     for path in digit_samples():
-        assert f"{path.name}: {expected_label(path)} (" in out
+        assert f"  right  {path.name} ({expected_label(path)}): {expected_label(path)} (" in out
     assert "admission-scores.csv row 2 (exam1 34.6, exam2 41.2): not admitted (" in out  # the workshop's app
     sections = {part.split(" ", 1)[0]: part for part in out.split("\n\n")[1:]}
     empty = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))
     assert [path.name for path in empty] == ["nothing-1-tabletop.jpg", "nothing-2-paper.jpg"]
     for model in ("digits", "fashion", "catsdogs"):  # an empty table and a blank sheet: no confident guess
         for path in empty:
-            assert f"  {path.name}: nothing in view (" in sections[model], sections[model]
+            assert f"  right  {path.name} (nothing): nothing in view (" in sections[model], sections[model]
+        samples = len(list(SAMPLES_DIR.glob(f"{model}-*.jpg"))) + len(empty)
+        right = sections[model].count("\n  right  ")
+        assert f"\n  {right} of {samples} right (what each photo shows is in its name)" in sections[model]
+        assert right + sections[model].count("\n  WRONG  ") == samples
     assert "nothing-" not in sections["admission"]
+    assert " run --model digits --source auto " in out.rsplit("\n\nnext:\n", 1)[1]  # no camera here: try one
+
+
+@pytest.mark.parametrize("name, shows", [
+    ("fashion-1-t-shirt-top.jpg", "T-shirt/top"), ("fashion-4-shirt.jpg", "Shirt"), ("catsdogs-1-cat.jpg", "cats"),
+    ("digits-2-2.jpg", "2"), ("nothing-1-tabletop.jpg", None), ("fashion-9-hat.jpg", False),
+])
+def test_a_sample_s_name_says_what_it_shows(name, shows):
+    labels = {"fashion": load_manifest(MODELS_DIR / "fashion.tflite").labels, "catsdogs": ("cats", "dogs"),
+              "digits": tuple("0123456789"), "nothing": ()}[name.split("-")[0]]
+    assert sample_shows(name, labels) == shows
+
+
+def test_the_demo_s_next_steps_name_piclassify_as_this_shell_runs_it(tmp_path, monkeypatch, capsys):
+    """After scripts/demo the command is .venv-device/bin/piclassify, which no PATH finds until it is activated."""
+    venv = tmp_path / ".venv-device" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "piclassify").write_text("#!/bin/sh\n")
+    (venv / "piclassify").chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    print_next_steps(camera=True)
+    out = capsys.readouterr().out
+    assert "`. .venv-device/bin/activate` makes it plain `piclassify`" in out
+    assert "\n  .venv-device/bin/piclassify models " in out and "--source auto" not in out
+    monkeypatch.setenv("PATH", f"{venv}:/usr/bin:/bin")
+    print_next_steps(camera=False)
+    out = capsys.readouterr().out
+    assert "\n  piclassify models " in out and "\n  piclassify run --model digits --source auto " in out
+    assert "activate" not in out
 
 
 @pytest.mark.parametrize("model", ["digits", "fashion", "catsdogs"])

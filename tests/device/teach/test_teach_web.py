@@ -158,6 +158,7 @@ def test_an_upload_over_8_mib_is_refused_before_it_is_read(teaching):
 TEACH_READY = "!document.getElementById('teach').hidden && !document.getElementById('draw-card').hidden"
 
 
+@pytest.mark.browser
 def test_a_browser_teaches_two_classes_uploads_a_photo_and_draws_a_digit(tmp_path, teaching):
     executable = chromium_or_skip()
     browser = Chromium(executable, tmp_path / "profile")

@@ -842,6 +842,7 @@ INPUT_BLANKS = """new Promise((done) => {
 })"""
 
 
+@pytest.mark.browser
 def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
     executable = chromium_or_skip()
     service = start_web()
@@ -928,6 +929,7 @@ def what_the_page_shows(look: dict, photos: list) -> dict[str, Any]:
             "header": look["header"].split(" ")[0], "newest row": look["row"]}
 
 
+@pytest.mark.browser
 def test_the_caption_header_model_input_and_newest_row_show_the_same_frame(tmp_path, start_web, digits):
     """Every element of the page that says what is in view says it of the same frame, look after look, while the
     frames change (the photos loop 7, 2, 1, 0 at 20 frames/s): the live frame, the answer drawn on it, the header,
