@@ -118,6 +118,7 @@ class FrameLoop:
         self._flood_noted = False
         self._retry_at: Optional[float] = None
         self._camera_fault = ""
+        self._waiting_on = ""  # a watched folder whose every image is classified, until a new one comes
         self._next_due = 0.0
         self._last_label: Optional[str] = None
         self._results_since_status = 0
@@ -244,12 +245,14 @@ class FrameLoop:
             self._stopping = True
             return None
         except NothingYet:  # a watched folder with no new image: look again shortly, answering events meanwhile
+            self._waiting_on = self.source.name
             self._take_events(block_s=WATCH_POLL_S)
             return None
         except ImageError as error:
             self._skip(error)
             return None
         self.counts.frame_at = time.monotonic()
+        self._waiting_on = ""
         if not self.ready or self._camera_fault:
             self._camera_back()
         return frame
@@ -358,6 +361,8 @@ class FrameLoop:
         parts = [f"{fps:.1f} fps", f"last: {last}"]
         if self.settings.mode == "trigger":
             parts.append("waiting for button")
+        if self._waiting_on:
+            parts.append(f"every image classified, waiting for new ones in {self._waiting_on}")
         if self.counts.nothing:
             parts.append(f"{self.counts.nothing} with nothing in view")
         if self.counts.skipped:

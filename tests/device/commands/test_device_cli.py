@@ -131,6 +131,23 @@ def test_run_classifies_an_image_folder_then_stops(tmp_path, capsys):
     assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_run_on_photo_files_prints_a_line_per_file_even_when_nothing_stays_in_view(tmp_path, capsys, as_json):
+    """Twelve blank sheets are twelve answers; "only when it starts" is for a camera's stream of frames."""
+    for number in range(12):
+        shutil.copy(SAMPLES_DIR / "nothing-2-paper.jpg", tmp_path / f"blank-{number:02}.jpg")
+    shutil.copy(digit_samples()[0], tmp_path / "blank-06.jpg")  # a 7 among them
+    assert main(["run", "--model", "digits", "--source", str(tmp_path)] + ["--json"] * as_json) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 12
+    said = [json.loads(line)["label"] for line in lines] if as_json else [line.split(" ", 2)[2] for line in lines]
+    if as_json:
+        assert said == [None] * 6 + ["7"] + [None] * 5
+    else:
+        assert all(text.startswith(f"{tmp_path}/blank-{n:02}.jpg: ") for n, text in enumerate(said))
+        assert sum("nothing in view" in text for text in said) == 11
+
+
 def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
     for name in ("a", "b", "c"):
         shutil.copy(digit_samples()[0], tmp_path / f"{name}.jpg")  # the same 7, three times
