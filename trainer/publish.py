@@ -85,6 +85,12 @@ def keras_probabilities(model, x_scaled: np.ndarray, manifest: Manifest) -> np.n
     return probabilities
 
 
+def data_name(path: "Path | str", depth: int = 1) -> str:
+    """A data folder or file as a manifest records it: its last ``depth`` names (``cats_and_dogs_filtered/validation``),
+    never the path on the machine that trained it (``../shared/datasets/...``, a home folder): manifests ship."""
+    return "/".join(Path(path).parts[-depth:])
+
+
 PI_MODELS = "~/.local/share/piclassify/models"  # where `--model NAME` looks on the Pi (or in $PICLASSIFY_MODELS)
 
 

@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                    help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
     p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
+    p.add_argument("--force", action="store_true", help="replace a model of the same name in --out")
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
@@ -276,7 +277,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     from piclassify.device.teach.fit import teach
 
     teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
-          log=lambda line: print(line, flush=True))
+          log=lambda line: print(line, flush=True), force=args.force)
     return 0
 
 

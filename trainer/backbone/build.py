@@ -39,7 +39,7 @@ from piclassify.trainer.backbone.efficientnet_lite import (
 )
 from piclassify.trainer.backbone.torch_file import read_state_dict
 from piclassify.trainer.data.datasets import candidate_dirs
-from piclassify.trainer.publish import producer_versions
+from piclassify.trainer.publish import data_name, producer_versions
 
 SCALING = Scaling("centred")
 RESIZE = "centre-crop"
@@ -205,7 +205,7 @@ def _checked_on_photos(model, model_path: Path, backbone: Backbone, data_dir: Op
     int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([logit for _, logit in int8])
     cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
     metrics = {
-        "check_set": str(check), "check_photos": len(images),
+        "check_set": data_name(check, 2), "check_photos": len(images),
         "keras_pet_top1": round(pet_share(keras_logits), 5), "tflite_pet_top1": round(pet_share(int8_logits), 5),
         "top1_agreement": round(float(np.mean(keras_logits.argmax(1) == int8_logits.argmax(1))), 5),
         "feature_cosine_median": round(float(np.median(cosine)), 5),

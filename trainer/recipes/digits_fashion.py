@@ -22,7 +22,7 @@ from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.network.models import ARCHITECTURES
 from piclassify.trainer.network.training import TrainConfig, train_model
 from piclassify.trainer.nothing_in_view.measure import measure_and_record
-from piclassify.trainer.publish import say_written, write_model
+from piclassify.trainer.publish import data_name, say_written, write_model
 from piclassify.trainer.recipes.camera_head import add_backbone_head, measure_camera_head
 
 SCALING = Scaling("unit")
@@ -70,7 +70,8 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     model, summary = train_model(model, x_train, y_train, SCALING, config, log=log)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
-    training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **photos_info, **summary}
+    training = {"arch": arch, "quantization": quantization, "dataset": data_name(dataset.source), **photos_info,
+                **summary}
     model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=dataset.labels,
                              colour="gray", polarity=DATASETS[name].polarity, scaling=SCALING,
                              resize=DATASETS[name].resize, reject=DATASETS[name].reject)

@@ -36,7 +36,7 @@ from piclassify.trainer.nothing_in_view.measure import (
     record_kinds,
     record_nothing_in_view,
 )
-from piclassify.trainer.publish import producer_versions, record_metrics, say_written
+from piclassify.trainer.publish import data_name, producer_versions, record_metrics, say_written
 
 
 def limit_per_class(split: PhotoSplit, count: Optional[int]) -> PhotoSplit:
@@ -70,7 +70,7 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
         f"photos (weight decay {fitted.linear.l2:g} by cross-validation: "
         f"{100 * fitted.linear.cross_validated_accuracy:.1f}%); nothing in view below similarity "
         f"{fitted.min_similarity:.3f} to the {fitted.neighbours} nearest of {fitted.bank_photos}")
-    training = {"arch": f"{BACKBONE_NAME} head", "dataset": str(root), "photos": int(len(train.labels)),
+    training = {"arch": f"{BACKBONE_NAME} head", "dataset": data_name(root), "photos": int(len(train.labels)),
                 "photos_per_class": {c: int(np.sum(train.labels == i)) for i, c in enumerate(data.classes)},
                 "views_per_photo": 1 + VARIANTS,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped),
@@ -78,7 +78,8 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     manifest = head_manifest(name, data.classes, description, fitted, {}, training, producer_versions())
     model_path = write_head_model(out_dir, manifest, fitted, backbone_path)
     manifest = evaluate_head_model(model_path, data, Path(out_dir) / "reports", log)
-    manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos", None, log)
+    manifest = measure_and_record(model_path, data.validation.images, f"{data_name(data.validation_name, 2)} photos",
+                                  None, log)
     record_nothing_in_view(model_path, {"held_out_kinds": held_out_kinds(plain, jittered, train.labels, graph,
                                                                          head_reject, seed, log)})
     if held_out is not None:
@@ -102,7 +103,7 @@ def evaluate_head_model(model_path: Path, data: FolderDataset, report_dir: Path,
     truth = data.validation.labels
     head_probabilities = classifier.probabilities(data.validation.images)
     head_labels = predicted_indices(head_probabilities, manifest)
-    metrics = {"test_set": data.validation_name, "test_images": int(len(truth)),
+    metrics = {"test_set": data_name(data.validation_name, 2), "test_images": int(len(truth)),
                "tflite_accuracy": round(float(np.mean(answered == truth)), 5),
                "label_accuracy": round(float(np.mean(head_labels == truth)), 5),
                "model_bytes": model_path.stat().st_size}

@@ -185,6 +185,16 @@ def test_info_shows_contract_and_the_runtime_in_use(capsys):
     assert "28x28x1 gray, int8" in out and "resize object" in out
 
 
+def test_info_shows_nested_metrics_as_indented_rows_not_python_dicts(capsys):
+    assert main(["info", "catsdogs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any("{'" in line or "'}" in line for line in lines)
+    start = next(n for n, line in enumerate(lines) if line.startswith("        metrics: "))
+    assert "tflite_accuracy 0.982" in lines[start] and "test_set cats_and_dogs_filtered/validation" in lines[start]
+    assert lines[start + 1].startswith(" " * 17 + "nothing_in_view: empty_scenes 400, ")
+    assert lines[start + 2].startswith(" " * 19 + "held_out_kinds: worst ")
+
+
 def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     monkeypatch.setattr("piclassify.device.core.sources.glob.glob", lambda pattern: [])
