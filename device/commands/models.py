@@ -25,9 +25,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
     for path in bundled_model_paths() + taught:
         m = load_manifest(path)
-        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
-        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
-            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
+        accuracy, test_set = m.measured_accuracy or (None, "")
         shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
         size = f"{path.stat().st_size / 1024:.0f} KiB"
         shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"

@@ -197,6 +197,16 @@ class Manifest:
         """A photo model that is a head on the backbone and nothing more: no ``.tflite`` of its own."""
         return self.head is not None and self.head.classifies and self.model_file == self.head.file
 
+    @property
+    def measured_accuracy(self) -> Optional[tuple[float, str]]:
+        """What the model was measured at, and on what: its test set's accuracy; for a model taught from examples
+        alone, its examples each left out in turn (cross-validated). None when nothing was measured."""
+        if isinstance(self.metrics.get("tflite_accuracy"), (int, float)):
+            return float(self.metrics["tflite_accuracy"]), str(self.metrics.get("test_set") or "its test set")
+        if isinstance(self.metrics.get("cross_validated_accuracy"), (int, float)):
+            return float(self.metrics["cross_validated_accuracy"]), "its examples, each left out (cross-validated)"
+        return None
+
     def to_json(self) -> str:
         data = asdict(self)
         for optional in ("table", "backbone", "head"):
