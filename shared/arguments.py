@@ -24,11 +24,11 @@ class OneLineParser(argparse.ArgumentParser):
     def parse_known_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
                          namespace: Optional[argparse.Namespace] = None) -> tuple[argparse.Namespace, list[str]]:
         self._given = list(sys.argv[1:] if args is None else args)  # a sub-command's parser gets its own share
-        namespace, extras = super().parse_known_args(args, namespace)
+        parsed, extras = super().parse_known_args(args, namespace)
         if extras:  # said by the sub-command that was given them, which names its own --help
             options = [extra.split("=", 1)[0] for extra in extras if extra.startswith("--")]
             self.error(f"unrecognized arguments: {' '.join(extras)}{self._nearest(options[0]) if options else ''}")
-        return namespace, extras
+        return parsed, extras
 
     def error(self, message: str) -> NoReturn:
         unknown = self.unknown_options()

@@ -44,7 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_samples() -> int:
+def _demo_samples() -> None:
     """Without a camera: every bundled model on its sample photos (a table model on its sample rows)."""
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.model_files import SAMPLES_DIR, bundled_model_paths
