@@ -8,7 +8,6 @@ against that description and run once at load, like every model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,14 @@ import cv2
 import numpy as np
 
 from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph
-from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file, file_beside
+from piclassify.shared.contract.manifest import (
+    Backbone,
+    TensorSpec,
+    backbone_from_dict,
+    checked_file,
+    file_beside,
+    sha256_of,
+)
 from piclassify.shared.contract.scaling import dequantize, input_lut
 from piclassify.shared.contract.tensor_check import tensor_problem
 from piclassify.shared.errors import ManifestError
@@ -42,7 +48,7 @@ def bundled_backbone() -> Path:
 @lru_cache(maxsize=4)
 def _sha256_of_version(path: Path, size: int, mtime_ns: int) -> str:
     """A file's sha256, read once per version of it (the bundled backbone is 4.4 MB; every photo model asks)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_of(path)
 
 
 def _bundled_sha256() -> str:
