@@ -6,6 +6,7 @@ The trainer reports a model's test set with it; ``piclassify evaluate`` reports 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -35,18 +36,44 @@ def per_class_lines(matrix: np.ndarray, labels: Sequence[str]) -> list[str]:
     return lines
 
 
+HEADER = "true \\ predicted"  # the corner above the row labels, beside the column labels
+
+
+@dataclass(frozen=True)
+class ConfusionLayout:
+    """Where everything goes in the PNG, measured in the font's own widths: the row labels' column (``margin``) is as
+    wide as the widest label or the corner's header, and the picture as wide as the title, so nothing is cut off."""
+
+    margin: int  # the row labels' width, and the column labels' height
+    top: int  # where the first row of cells starts
+    size: tuple[int, int]
+    title_at: tuple[int, int] = (12, 8)
+    columns_at: tuple[int, int] = (0, 24)
+
+    @property
+    def header_at(self) -> tuple[int, int]:
+        return (12, self.top - 14)
+
+
+def confusion_layout(labels: Sequence[str], title: str, font) -> ConfusionLayout:
+    """The layout of a matrix of ``labels`` under ``title`` in ``font`` (a Pillow font)."""
+    widest = max([font.getlength(label) for label in labels] + [font.getlength(HEADER)])
+    margin = 12 + 8 + int(np.ceil(widest))
+    n = len(labels)
+    top = 24 + margin  # the title, then the column labels written sideways
+    width = max(margin + n * CELL + 12, 12 + int(np.ceil(font.getlength(title))) + 12)
+    return ConfusionLayout(margin, top, (width, top + n * CELL + 12), columns_at=(margin, 24))
+
+
 def save_confusion_png(matrix: np.ndarray, labels: Sequence[str], title: str, path: Path) -> None:
     """Rows are the true labels, columns the predicted ones; darker blue, more photos."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default()
-    margin = 12 + 7 * max(len(label) for label in labels)
-    n = len(labels)
-    top = 24 + margin  # the title, then the column labels written sideways
-    image = Image.new("RGB", (margin + n * CELL + 12, top + n * CELL + 12), "white")
+    layout = confusion_layout(labels, title, font)
+    margin, top, n = layout.margin, layout.top, len(labels)
+    image = Image.new("RGB", layout.size, "white")
     draw = ImageDraw.Draw(image)
-    draw.text((12, 8), title, fill="black", font=font)
-    draw.text((12, top - 14), "true \\ predicted", fill="gray", font=font)
     peak = max(int(matrix.max()), 1)
     for i in range(n):
         draw.text((8, top + i * CELL + CELL // 2 - 5), labels[i], fill="black", font=font)
@@ -61,7 +88,9 @@ def save_confusion_png(matrix: np.ndarray, labels: Sequence[str], title: str, pa
     column_draw = ImageDraw.Draw(columns)
     for j, label in enumerate(labels):  # then turned a quarter left: reading upwards, the first one leftmost
         column_draw.text((4, j * CELL + CELL // 2 - 5), label, fill="black", font=font)
-    image.paste(columns.rotate(90, expand=True), (margin, 24))
+    image.paste(columns.rotate(90, expand=True), layout.columns_at)
+    draw.text(layout.title_at, title, fill="black", font=font)  # the words last: nothing is drawn over them
+    draw.text(layout.header_at, HEADER, fill="gray", font=font)
     png = io.BytesIO()
     image.save(png, format="PNG")
     write_atomically(Path(path), png.getvalue())

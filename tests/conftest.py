@@ -22,6 +22,59 @@ os.environ["PICLASSIFY_OFFLINE"] = "1"  # tests never download data or weights
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = Path(os.environ.get("PICLASSIFY_DATA", REPO.parent / "shared" / "datasets"))
 
+# The slow suites (setup.cfg names each marker): a plain `scripts/test` skips them, so that a newcomer's run takes
+# minutes; `--full`, CI=true, a -m expression or tests named on the command line run them.
+SLOW_SUITES = {
+    "training": "trains real models",
+    "browser": "drives headless Chromium",
+    "broker": "takes an MQTT broker away and back",
+    "fuzz": "mutates files by the thousand",
+    "remeasure": "re-measures a bundled model on hundreds of scenes",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true",
+                     help=f"also run the slow suites ({', '.join(SLOW_SUITES)}), as CI=true does")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, what in SLOW_SUITES.items():
+        if name != "training":  # setup.cfg declares it, with dataset
+            config.addinivalue_line("markers", f"{name}: {what} (slow: scripts/test --full runs it)")
+
+
+def runs_every_suite(config: pytest.Config) -> bool:
+    """Whether this run takes the slow suites too: asked for (--full, CI=true, -m), or tests named one by one."""
+    source = getattr(config, "args_source", None)  # pytest 7.2 and later: ARGS when paths or test ids were given
+    named = source is not None and source.name == "ARGS"
+    return config.getoption("--full") or os.environ.get("CI") == "true" or bool(config.option.markexpr) or named
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if runs_every_suite(config):
+        return
+    for item in items:
+        slow = [name for name in SLOW_SUITES if item.get_closest_marker(name)]
+        if slow:
+            item.add_marker(pytest.mark.skip(reason=f"slow suite {slow[0]}: {SLOW_SUITES[slow[0]]}"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The skipped tests counted by reason, at the very end, with how to run them."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    terminalreporter.write_sep("-", f"{sum(reasons.values())} skipped, by reason")
+    for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+        terminalreporter.write_line(f"{count:5}  {reason}")
+    if any(reason.startswith("slow suite ") for reason in reasons):
+        terminalreporter.write_line("       (scripts/test --full runs the slow suites, as CI does; README: The tests)")
+
 
 def require_dataset(*parts: str) -> Path:
     """The dataset folder under ../shared/datasets; skip on a user's clone without it, fail under CI=true."""

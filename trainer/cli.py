@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence, TextIO, Union
 
+from piclassify.shared.arguments import OneLineParser
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.progress import Console
 from piclassify.trainer.network.export import QUANTIZATIONS
@@ -16,7 +17,7 @@ from piclassify.trainer.tables.cli import add_table_command, run_table
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="piclassify-train",
         description="Train a piclassify model on this workstation and export it as TFLite + JSON manifest.",
         epilog="Example: piclassify-train digits --out models/   (then copy models/digits.* to the Pi)")
@@ -52,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     _backbone_option(p)
     p.add_argument("--per-class", type=int, metavar="N", help="learn from the first N training photos of each class "
                                                                "(to see how many a class needs)")
-    p.add_argument("--data-dir", type=Path, help="folder holding the datasets (to build a backbone's int8 ranges)")
     p.add_argument("--size", type=int, default=None,
                    help="square input size in pixels (default: the backbone's 224; 96 for photo-cnn)")
     p.add_argument("--negatives", type=Path,
@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _backbone_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", type=Path, metavar="FILE",
-                   help="the ImageNet backbone .tflite to stand on (default: the one beside the model, else one is "
-                        "built there)")
+                   help="the ImageNet backbone to stand on (default: the one bundled with piclassify, "
+                        "device/models/efficientnet-lite0.tflite.gz, which every Pi has)")
 
 
 def _verbose_option(p: argparse.ArgumentParser) -> None:
@@ -181,7 +181,7 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
             from piclassify.trainer.recipes.folder_head import train_head_model
 
             train_head_model(args.path, args.name, out_dir=args.out, backbone=args.backbone, negatives=args.negatives,
-                             per_class=args.per_class, data_dir=args.data_dir, size=args.size, seed=args.seed, log=log,
+                             per_class=args.per_class, size=args.size, seed=args.seed, log=log,
                              held_out=args.held_out)
             return 0
         from piclassify.trainer.recipes.digits_fashion import train_idx_model

@@ -5,11 +5,18 @@ from __future__ import annotations
 import platform
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, sha256_of, write_manifest
+from piclassify.shared.contract.manifest import (
+    Manifest,
+    Quantization,
+    TensorSpec,
+    manifest_path_for,
+    sha256_of,
+    write_manifest,
+)
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import distribution_version, load_runtime
@@ -76,3 +83,43 @@ def keras_probabilities(model, x_scaled: np.ndarray, manifest: Manifest) -> np.n
         mirrored = output_probabilities(model.predict(x_scaled[:, :, ::-1], batch_size=256, verbose=0), manifest)
         probabilities = (probabilities + mirrored) / 2.0
     return probabilities
+
+
+def data_name(path: "Path | str", depth: int = 1) -> str:
+    """A data folder or file as a manifest records it: its last ``depth`` names (``cats_and_dogs_filtered/validation``),
+    never the path on the machine that trained it (``../shared/datasets/...``, a home folder): manifests ship."""
+    return "/".join(Path(path).parts[-depth:])
+
+
+PI_MODELS = "~/.local/share/piclassify/models"  # where `--model NAME` looks on the Pi (or in $PICLASSIFY_MODELS)
+
+
+def files_for_the_pi(model_path: Path, manifest: Manifest) -> list[Path]:
+    """What makes the model on a Pi: its file, its manifest, its head; its backbone only when it is not the one
+    bundled with piclassify (which every Pi has, and which the device finds by sha256)."""
+    from piclassify.shared.backbone.extractor import bundled_backbone
+
+    model_path = Path(model_path)
+    files = [model_path, manifest_path_for(model_path)]
+    if manifest.head is not None and manifest.head.file != model_path.name:
+        files.append(model_path.parent / manifest.head.file)
+    bundled = bundled_backbone()
+    if manifest.backbone is not None and (not bundled.is_file() or sha256_of(bundled) != manifest.backbone.sha256):
+        files.append(model_path.parent / manifest.backbone.model_file)
+    return files
+
+
+def say_written(model_path: Path, manifest: Manifest, seconds: float, log: Callable[[str], None]) -> None:
+    """The run's last lines: what was written, which files to copy to the Pi, and how to try the model there."""
+    model_path = Path(model_path)
+    files = files_for_the_pi(model_path, manifest)
+    log(f"wrote {model_path} and {manifest_path_for(model_path)} in {seconds:.0f} s")
+    bundled = manifest.backbone is not None and files[-1].name != manifest.backbone.model_file
+    log(f"on the Pi: copy {', '.join(path.name for path in files)} from {model_path.parent} into {PI_MODELS}"
+        + (" (its backbone is the one piclassify brings: nothing more to copy)" if bundled else ""))
+    if manifest.table is not None:
+        log(f"then try it: piclassify predict --model {manifest.name} --values "
+            + ",".join(feature.upper() for feature in manifest.table.features))
+    else:
+        log(f"then try it: piclassify predict --model {manifest.name} PHOTO, or piclassify run --model "
+            f"{manifest.name} --source auto for the camera")

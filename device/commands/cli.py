@@ -23,6 +23,7 @@ from piclassify.device.commands.run import cmd_run
 from piclassify.device.core.model_files import DEFAULT_MODEL
 from piclassify.device.errors import OutputError, SourceError
 from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
+from piclassify.shared.arguments import OneLineParser
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError
 
@@ -40,18 +41,11 @@ def _add_model_options(p: argparse.ArgumentParser, required: bool = True, thread
                    help="force a runtime (default: the first installed, in that order)")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with errors as one line (and exit code 2), like every other bad input."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="piclassify",
-                                     description="Classify images and camera frames offline, with bundled models "
-                                                 "(digits, fashion, catsdogs) and no TensorFlow.",
-                                     epilog="Run `piclassify COMMAND --help` for each command's options.")
+    parser = OneLineParser(prog="piclassify",
+                           description="Classify images and camera frames offline, with bundled models "
+                                       "(digits, fashion, catsdogs) and no TensorFlow.",
+                           epilog="Run `piclassify COMMAND --help` for each command's options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("predict", help="classify image files", description="Classify image files, folders or globs; "
@@ -125,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=bounded(int, 1, 64), default=None,
                    help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
     p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
+    p.add_argument("--force", action="store_true", help="replace a model of the same name in --out")
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
@@ -156,17 +151,27 @@ def thread_counts(text: str) -> tuple[int, ...]:
 
 
 def bounded(kind: Callable[[str], Number], low: float, high: float) -> Callable[[str], Number]:
-    """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused."""
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``; NaN, infinity and the rest are refused, and the
+    bounds are said in plain numbers (``1,000,000``, never ``1e+06``)."""
     def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") \
                 from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is not from {low:g} to {high:g}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is too small: at least {plain_number(low)}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text} is too large: at most {plain_number(high)}")
+        if not math.isfinite(value):  # NaN
+            raise argparse.ArgumentTypeError(f"{text} is not a number from {plain_number(low)} to {plain_number(high)}")
         return value
     return parse
+
+
+def plain_number(value: float) -> str:
+    """``1000000`` -> ``1,000,000``; ``0.001`` -> ``0.001``: how a person writes it."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6f}".rstrip("0")
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
@@ -272,7 +277,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     from piclassify.device.teach.fit import teach
 
     teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
-          log=lambda line: print(line, flush=True))
+          log=lambda line: print(line, flush=True), force=args.force)
     return 0
 
 

@@ -8,7 +8,7 @@ and how it was measured and converted.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from piclassify.shared.backbone.gate import describe
 
@@ -27,9 +27,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
     for path in bundled_model_paths() + taught:
         m = load_manifest(path)
-        accuracy, test_set = m.metrics.get("tflite_accuracy"), m.metrics.get("test_set", "")
-        if accuracy is None and "cross_validated_accuracy" in m.metrics:  # taught from examples alone
-            accuracy, test_set = m.metrics["cross_validated_accuracy"], "its examples, each left out (cross-validated)"
+        accuracy, test_set = m.measured_accuracy or (None, "")
         shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
         size = f"{path.stat().st_size / 1024:.0f} KiB"
         shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
@@ -43,7 +41,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     classifier = Classifier.load(resolve_model(args.model), runtime=args.runtime)
     for key, value in info_rows(classifier):
-        print(f"{key:>15}: {value}")
+        print(f"{key:>15}: {value}" if key else f"{'':>17}{value}")  # no key: the row above goes on
     return 0
 
 
@@ -68,9 +66,21 @@ def info_rows(classifier: Classifier) -> Rows:
         if m.backbone is not None:
             rows += _backbone_rows(classifier)
         rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)), _output_row(m)]
-    return rows + [("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
-                   ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
-                   ("sha256", m.sha256)]
+    return rows + nested_rows("metrics", m.metrics) + [
+        ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
+        ("sha256", m.sha256)]
+
+
+def nested_rows(key: str, values: Mapping[str, Any], depth: int = 0) -> Rows:
+    """A manifest's nested metrics as rows a person reads: each level's plain values on one line, and each table
+    inside it on lines of its own, indented under it (never a Python dict)."""
+    plain = ", ".join(f"{k} {v}" for k, v in values.items() if not isinstance(v, Mapping))
+    head = f"{'  ' * (depth - 1)}{key}: {plain}".rstrip() if depth else plain or "none"
+    rows: Rows = [(key if depth == 0 else "", head)]
+    for name, value in values.items():
+        if isinstance(value, Mapping):
+            rows += nested_rows(name, value, depth + 1)
+    return rows
 
 
 def _output_row(m: Manifest) -> tuple[str, str]:

@@ -29,6 +29,7 @@ class Frame:
     origin: str = ""
     layout: str = "RGB"
     width: int = 0  # YUV420 only: the image width within the (possibly wider) stride
+    still: bool = False  # a photo file, a scene of its own; not one of a camera's or a video's frames
 
     @cached_property
     def rgb(self) -> np.ndarray:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol
 
 from piclassify.device.core.backoff import Backoff
+from piclassify.device.core.rate import Rate
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.device.core.sources.base import NothingYet
 from piclassify.device.errors import CameraError
@@ -118,9 +119,10 @@ class FrameLoop:
         self._flood_noted = False
         self._retry_at: Optional[float] = None
         self._camera_fault = ""
+        self._waiting_on = ""  # a watched folder whose every image is classified, until a new one comes
         self._next_due = 0.0
         self._last_label: Optional[str] = None
-        self._results_since_status = 0
+        self._rate = Rate()
         self._status_at = time.monotonic()
         interval = self.listener.watchdog_interval
         self._heartbeat_s = min(STATUS_EVERY_S, interval) if interval else STATUS_EVERY_S
@@ -244,12 +246,14 @@ class FrameLoop:
             self._stopping = True
             return None
         except NothingYet:  # a watched folder with no new image: look again shortly, answering events meanwhile
+            self._waiting_on = self.source.name
             self._take_events(block_s=WATCH_POLL_S)
             return None
         except ImageError as error:
             self._skip(error)
             return None
         self.counts.frame_at = time.monotonic()
+        self._waiting_on = ""
         if not self.ready or self._camera_fault:
             self._camera_back()
         return frame
@@ -297,7 +301,7 @@ class FrameLoop:
             return
         self.counts.last = result
         self.counts.classified += 1
-        self._results_since_status += 1
+        self._rate(self.counts.classified)
         log.log(logging.INFO if self.settings.mode == "trigger" else logging.DEBUG,
                 "result: label=%s score=%s latency_ms=%.1f frame=%d", result.label,
                 "none" if result.score is None else f"{result.score:.3f}", result.latency_ms, frame.index)
@@ -342,22 +346,33 @@ class FrameLoop:
 
     def _send_status(self) -> None:
         status = self.status_text()
-        self._results_since_status = 0
         self._status_at = time.monotonic()
         self.listener.heartbeat(status, extend_start_s=None if self.ready else EXTEND_START_S)
 
-    def status_text(self) -> str:
-        """One line for systemd's STATUS: fps, the last answer, and what is wrong, if anything."""
+    def fps(self) -> float:
+        """Frames classified per second over about the last two seconds (every frame: nothing in view, uncertain and
+        unchanged ones too); the average since the start until two samples are known. STATUS and the web view show
+        this one measure."""
+        rate = self._rate(self.counts.classified)
+        if rate is None:
+            rate = self.counts.classified / max(time.monotonic() - self.counts.started, 1e-3)
+        return rate
+
+    def status_text(self, with_fps: bool = True) -> str:
+        """One line for systemd's STATUS: fps (``fps``; the web view shows it apart), the last answer, and what is
+        wrong, if anything."""
         if self._camera_fault:
             left = max(0.0, (self._retry_at or 0.0) - time.monotonic())
             return f"camera lost ({self._camera_fault}), retrying in {left:.1f}s"
-        fps = self._results_since_status / max(time.monotonic() - self._status_at, 1e-3)
         last, result = "none yet", self.counts.last
         if result is not None:
             last = "nothing in view" if result.label is None else f"{result.label} ({result.score:.2f})"
-        parts = [f"{fps:.1f} fps", f"last: {last}"]
+        parts = [f"{self.fps():.1f} fps"] if with_fps else []
+        parts.append(f"last: {last}")
         if self.settings.mode == "trigger":
             parts.append("waiting for button")
+        if self._waiting_on:
+            parts.append(f"every image classified, waiting for new ones in {self._waiting_on}")
         if self.counts.nothing:
             parts.append(f"{self.counts.nothing} with nothing in view")
         if self.counts.skipped:

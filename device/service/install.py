@@ -182,13 +182,9 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
     """Install (or, with ``dry_run``, only print) every step; ``InstallError`` names what stopped it."""
     unit_text = _read_template(templates / UNIT_NAME)
     config_text = _read_template(templates / "piclassify.toml")
-    if not dry_run:
-        if os.geteuid() != 0:
-            raise InstallError("install-service must run as root (try: sudo piclassify install-service)")
-        executable = exec_start(unit_text)
-        if not os.access(executable, os.X_OK):
-            raise InstallError(f"{executable} (the unit's ExecStart) not found: "
-                               f"create the venv there first, see {templates / 'README.md'}")
+    problems = blockers(unit_text, templates)
+    if problems and not dry_run:
+        raise InstallError(problems[0])
     config_exists = layout.config_file.exists()
     network = _config_in_effect(layout.config_file if config_exists else None, config_text).uses_network()
     steps = install_commands(unit_text, config_text, user_exists=_exists(pwd.getpwnam, SERVICE_USER),
@@ -202,7 +198,24 @@ def install_service(dry_run: bool, layout: Layout = Layout(), templates: Path = 
         say(("would " if dry_run else "") + step.describe())
         if not dry_run:
             step.apply()
-    return 0
+    for problem in problems:  # a dry run finds what the real one would stop on
+        say(f"would stop before the first step: {problem}")
+    return 2 if problems else 0
+
+
+def blockers(unit_text: str, templates: Path) -> list[str]:
+    """What stops a real run before its first step, which a dry run reports too: not root; no program where the
+    unit's ExecStart looks (a venv elsewhere, under /home say, is not what the unit starts, nor could it)."""
+    found = []
+    if os.geteuid() != 0:
+        found.append("install-service must run as root (try: sudo piclassify install-service)")
+    executable = exec_start(unit_text)
+    if not os.access(executable, os.X_OK):
+        running = Path(sys.executable).parent / "piclassify"
+        found.append(f"{executable} (the unit's ExecStart) not found: this piclassify is {running}; create the venv "
+                     f"there first and install piclassify into it (home folders are hidden from the service), see "
+                     f"{templates / 'README.md'}")
+    return found
 
 
 def _config_in_effect(existing: Optional[Path], example_text: str) -> ServiceConfig:

@@ -10,8 +10,9 @@ from piclassify.device.core.sink import Delivery
 
 
 class ConsoleSink:
-    """Prints each result the loop hands over, except uncertain ones (below ``--min-score``); "nothing in
-    view" once when it starts, not for every empty frame after it."""
+    """Prints each result the loop hands over, except uncertain ones (below ``--min-score``). For photo files, a
+    line per file; from a camera or a video, "nothing in view" once when it starts, not for every empty frame after
+    it."""
 
     name = "console"
 
@@ -21,7 +22,7 @@ class ConsoleSink:
 
     def handle(self, delivery: Delivery) -> None:
         result = delivery.result
-        if delivery.uncertain or (result.label is None and not delivery.changed):
+        if delivery.uncertain or (result.label is None and not delivery.changed and not delivery.frame.still):
             return
         if self.as_json:
             line = result.json()

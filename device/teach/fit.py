@@ -50,11 +50,16 @@ def check_name(name: str) -> str:
 
 def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = None, size: Optional[int] = None,
           threads: Optional[int] = None, runtime: Optional[str] = None, seed: int = 1,
-          log: Callable[[str], None] = print) -> Manifest:
+          log: Callable[[str], None] = print, force: bool = False) -> Manifest:
     """Fit ``name`` on ``folder`` (``<class>/`` folders, or ``train/<class>/`` with ``validation/<class>/``);
-    write ``out_dir/name.npz`` and its manifest; return the manifest."""
+    write ``out_dir/name.npz`` and its manifest; return the manifest. A model of that name already in ``out_dir`` is
+    replaced only with ``force``."""
     started = time.monotonic()
     check_name(name)
+    taken = [Path(out_dir) / f"{name}{suffix}" for suffix in (".npz", ".tflite", ".json")]
+    if not force and any(path.exists() for path in taken):
+        raise ModelNameError(f"{next(path for path in taken if path.exists())}: a model called {name} is already "
+                             "there; give --force to replace it, or pick another name")
     description = load_description(MODELS_DIR / BACKBONE_FILE)
     if size is not None:  # the backbone is fully convolutional: smaller is faster, larger sees more
         description = replace(description, size=size)

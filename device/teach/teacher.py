@@ -102,7 +102,8 @@ class Teacher:
     def _fit(self, name: str) -> None:
         started = time.monotonic()
         try:
-            manifest = teach(name, self.store.root, self.models_dir, threads=self.threads, log=log.debug)
+            manifest = teach(name, self.store.root, self.models_dir, threads=self.threads, log=log.debug,
+                             force=True)  # the panel's Fit and run fits its model again on the new examples
             accuracy = manifest.metrics.get("cross_validated_accuracy", 0.0)
             self._note(f"{name}: {len(manifest.labels)} classes, {100 * accuracy:.0f}% of the examples right when "
                        f"left out; fitted in {time.monotonic() - started:.0f} s, now running")

@@ -37,11 +37,11 @@ def models(models_dir: str, data: str) -> int:
     for path in sorted(p for p in Path(models_dir).glob("*.json") if not p.name.endswith(".backbone.json")):
         manifest = json.loads(path.read_text())
         test_set = str(manifest.get("metrics", {}).get("test_set", ""))
-        subdir = test_set.split("datasets/", 1)[1].strip("/") if "datasets/" in test_set else ""
+        subdir = (test_set.split("datasets/", 1)[1] if "datasets/" in test_set else test_set).strip("/")
         if test_set.endswith(" test") and (Path(data) / test_set[:-5] / "t10k-images-idx3-ubyte.gz").is_file():
             print("idx", path.stem)  # "mnist test" -> DATA/mnist/t10k-*
         elif subdir and any((Path(data) / subdir / label).is_dir() for label in manifest.get("labels", [])):
-            print("folder", path.stem, subdir)  # a folder per label ("../shared/datasets/x/validation" -> x/validation)
+            print("folder", path.stem, subdir)  # a folder per label under DATA ("x/validation", as manifests name it)
         else:
             print("none", path.stem)  # a table model, say, or its test set is not in DATA
     return 0

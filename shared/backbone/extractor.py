@@ -1,13 +1,15 @@
 """The ImageNet backbone on the device: a photo in, the backbone's features and ImageNet logits out.
 
-One int8 ``.tflite`` (EfficientNet-Lite0, made by ``piclassify-train backbone``) serves every model
-beside it; each model's manifest names it by file and sha256 and says at what size it looks
-(``Backbone``). Opened, checked against that description and run once at load, like every model.
+One int8 ``.tflite`` (EfficientNet-Lite0, made by ``piclassify-train backbone``) ships with piclassify and serves
+every model; each model's manifest names it by file and sha256 and says at what size it looks (``Backbone``).
+It is found by that sha256: beside the manifest, else the bundled one (``locate_backbone``). Opened, checked
+against that description and run once at load, like every model.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +17,14 @@ import cv2
 import numpy as np
 
 from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph
-from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict, checked_file
+from piclassify.shared.contract.manifest import (
+    Backbone,
+    TensorSpec,
+    backbone_from_dict,
+    checked_file,
+    file_beside,
+    sha256_of,
+)
 from piclassify.shared.contract.scaling import dequantize, input_lut
 from piclassify.shared.contract.tensor_check import tensor_problem
 from piclassify.shared.errors import ManifestError
@@ -27,6 +36,42 @@ from piclassify.shared.native_stderr import native_stderr, not_info
 BACKBONE_NAME = "efficientnet-lite0"
 BACKBONE_FILE = f"{BACKBONE_NAME}.tflite.gz"  # gzipped: 4.4 MB, not 5.3; inflated in memory at load
 DESCRIPTION_SUFFIX = ".backbone.json"
+
+
+def bundled_backbone() -> Path:
+    """The backbone that ships inside piclassify (``piclassify/device/models``): every bundled and taught model stands
+    on it, and so does the trainer's by default. shared/ and device/ are sibling packages in a wheel and in the
+    editable install alike; this is a path, not an import (the trainer never imports the device)."""
+    return Path(__file__).resolve().parents[2] / "device" / "models" / BACKBONE_FILE
+
+
+@lru_cache(maxsize=4)
+def _sha256_of_version(path: Path, size: int, mtime_ns: int) -> str:
+    """A file's sha256, read once per version of it (the bundled backbone is 4.4 MB; every photo model asks)."""
+    return sha256_of(path)
+
+
+def _bundled_sha256() -> str:
+    path = bundled_backbone()
+    try:
+        stat = path.stat()
+        return _sha256_of_version(path, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return ""
+
+
+def locate_backbone(folder: Path, backbone: Backbone) -> Path:
+    """The backbone file a manifest names, found by its sha256: beside the manifest, else the bundled one. So a model
+    copied without its backbone runs, and another backbone copied over the one beside it breaks no model that stands
+    on the bundled one."""
+    beside = file_beside(folder, backbone.model_file, "backbone")  # a path is refused, never looked for elsewhere
+    try:
+        return checked_file(folder, backbone.model_file, backbone.sha256, "backbone")
+    except ManifestError as problem:
+        if _bundled_sha256() == backbone.sha256:
+            return bundled_backbone()
+        raise ManifestError(f"{problem}; nor is it the backbone bundled with piclassify: copy the backbone the model "
+                            f"was made with beside it as {beside.name}") from None
 
 
 def description_path(model_path: Path) -> Path:
@@ -81,7 +126,7 @@ class FeatureExtractor:
     def __init__(self, folder: Path, backbone: Backbone, runtime: Runtime, threads: Optional[int] = None,
                  converter: str = "unknown") -> None:
         self.backbone = backbone
-        self.model_path = checked_file(Path(folder), backbone.model_file, backbone.sha256, "backbone")
+        self.model_path = locate_backbone(Path(folder), backbone)
         shape = (1, backbone.size, backbone.size, 3)
         lut = input_lut(backbone.scaling, backbone.input.quantization, backbone.input.dtype)
         if lut is None:  # the manifest's checks allow no per-feature scaling for a backbone

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from piclassify.shared.backbone.extractor import description_path
 from piclassify.shared.backbone.head import SURE_CLASS_MASS, FittedHead
-from piclassify.shared.contract.manifest import Backbone, Head, Manifest, TensorSpec, checked_file
+from piclassify.shared.contract.manifest import Backbone, Head, Manifest, TensorSpec, sha256_of
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.files.atomic_file import write_atomically
@@ -45,24 +45,39 @@ def head_reject(fitted: FittedHead) -> Reject:
                   sure_class_mass=SURE_CLASS_MASS if known else None)
 
 
+def backbone_in_the_way(source: Path, folder: Path) -> Optional[str]:
+    """Why ``source`` cannot go beside the models in ``folder``: another backbone of its name is there (the models
+    there name theirs by sha256, so it is never replaced); None when the folder has none, or the same bytes."""
+    source, target = Path(source), Path(folder) / Path(source).name
+    if not target.is_file() or target.resolve() == source.resolve():
+        return None
+    theirs, ours = sha256_of(target), sha256_of(source)
+    if theirs == ours:
+        return None
+    return (f"{target}: another backbone is there (sha256 {theirs[:12]}…, not {ours[:12]}… of {source}), and the "
+            "models beside it may need it; it is never replaced")
+
+
+def place_backbone(source: Path, folder: Path) -> Path:
+    """The backbone ``source`` (and its description) beside the models in ``folder``: copied when the folder has none,
+    kept when it has the same bytes; a different one there is refused in one line (``backbone_in_the_way``)."""
+    source, folder = Path(source), Path(folder)
+    problem = backbone_in_the_way(source, folder)
+    if problem is not None:
+        raise ManifestError(f"{problem}: write the model into another folder (--out DIR)")
+    for original in (source, description_path(source)):
+        copy = folder / original.name
+        if original.is_file() and not copy.exists() and copy.resolve() != original.resolve():
+            write_atomically(copy, original.read_bytes())
+    return folder / source.name
+
+
 def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, backbone_source: Path) -> Path:
     """Write ``NAME.npz`` and ``NAME.json`` into ``out_dir`` (with the backbone, copied from ``backbone_source`` when
-    ``out_dir`` lacks it); return the model path (the ``.npz``)."""
+    ``out_dir`` lacks it: ``place_backbone``); return the model path (the ``.npz``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    backbone, _ = manifest.backbone_sections()
-    target = out_dir / backbone.model_file
-    if Path(backbone_source).resolve() != target.resolve():
-        if not target.exists():
-            write_atomically(target, Path(backbone_source).read_bytes())
-            description = description_path(backbone_source)
-            if description.is_file():
-                write_atomically(out_dir / description.name, description.read_bytes())
-    try:
-        checked_file(out_dir, backbone.model_file, backbone.sha256, "backbone")
-    except ManifestError as exc:
-        raise ManifestError(f"{exc}; another backbone is already there, so {manifest.name} cannot be written "
-                            "into this folder") from None
+    place_backbone(backbone_source, out_dir)
     model_path = out_dir / manifest.model_file
     write_atomically(model_path, fitted.data)
     write_atomically(model_path.with_suffix(".json"), manifest.to_json().encode("utf-8"))

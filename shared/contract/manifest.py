@@ -197,6 +197,16 @@ class Manifest:
         """A photo model that is a head on the backbone and nothing more: no ``.tflite`` of its own."""
         return self.head is not None and self.head.classifies and self.model_file == self.head.file
 
+    @property
+    def measured_accuracy(self) -> Optional[tuple[float, str]]:
+        """What the model was measured at, and on what: its test set's accuracy; for a model taught from examples
+        alone, its examples each left out in turn (cross-validated). None when nothing was measured."""
+        if isinstance(self.metrics.get("tflite_accuracy"), (int, float)):
+            return float(self.metrics["tflite_accuracy"]), str(self.metrics.get("test_set") or "its test set")
+        if isinstance(self.metrics.get("cross_validated_accuracy"), (int, float)):
+            return float(self.metrics["cross_validated_accuracy"]), "its examples, each left out (cross-validated)"
+        return None
+
     def to_json(self) -> str:
         data = asdict(self)
         for optional in ("table", "backbone", "head"):
@@ -311,11 +321,16 @@ def write_manifest(manifest: Manifest, path: Path) -> None:
     write_atomically(Path(path), manifest.to_json().encode("utf-8"))
 
 
-def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
-    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+def file_beside(folder: Path, name: str, what: str) -> Path:
+    """``folder/name`` when ``name`` is a plain file name (a manifest never names a path); else ``ManifestError``."""
     if Path(name).name != name or name in (".", ".."):
         raise ManifestError(f"{what} file {name!r} must be a file name beside the manifest, not a path")
-    path = Path(folder) / name
+    return Path(folder) / name
+
+
+def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
+    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
+    path = file_beside(folder, name, what)
     if not path.is_file():
         raise ManifestError(f"{path}: the {what} file is missing (it lives beside the manifest)")
     try:

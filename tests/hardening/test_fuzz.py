@@ -35,7 +35,7 @@ from conftest import REPO, copy_model, framing_only
 from tests.helpers.guard import guard
 
 # Pillow warns about many corrupt files (the CLI silences PIL's warnings); here they would only be noise.
-pytestmark = pytest.mark.filterwarnings("ignore:::PIL")
+pytestmark = [pytest.mark.filterwarnings("ignore:::PIL"), pytest.mark.fuzz]
 
 SEED = 20240610
 IMAGES_PER_FORMAT = 400

@@ -1,5 +1,8 @@
 """Each bundled model matches its manifest and still scores what the manifest says, on real data."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,6 +11,7 @@ from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import load_manifest
 from piclassify.shared.contract.tensors import predicted_indices
 from piclassify.trainer.data.idx import read_idx
+from piclassify.trainer.publish import data_name
 
 from tests.conftest import require_dataset
 
@@ -31,6 +35,35 @@ def test_bundled_model_matches_its_manifest(name):
     assert manifest.name == name and manifest.backbone is not None
     assert manifest.metrics["model_bytes"] == BUNDLED[name].stat().st_size
     assert 0 < manifest.metrics["tflite_accuracy"] <= 1
+
+
+def strings_in(value):
+    """Every string in parsed JSON, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def test_what_ships_names_no_path_on_the_machine_that_made_it():
+    """`piclassify models` and `info` show what the manifests say: a data set by name, never ../shared/datasets/..."""
+    for path in sorted(MODELS_DIR.glob("*.json")):
+        paths = [text for text in strings_in(json.loads(path.read_text())) if
+                 text.startswith(("/", "./", "../", "~")) or any(part in text for part in ("shared/datasets", "/home/",
+                                                                                           "/root/", "/tmp/", "/work/"))]
+        assert paths == [], path.name
+    assert load_manifest(MODELS_DIR / "catsdogs.npz").metrics["test_set"] == "cats_and_dogs_filtered/validation"
+
+
+def test_a_trainer_records_a_data_folder_by_its_last_names():
+    assert data_name("../shared/datasets/cats_and_dogs_filtered/validation", 2) == "cats_and_dogs_filtered/validation"
+    assert data_name("/home/me/photos/flowers") == "flowers" and data_name("keras download") == "keras download"
+    assert data_name(Path("/home/me/photos/train (held out)"), 2) == "photos/train (held out)"
 
 
 def test_the_model_files_together_stay_small():

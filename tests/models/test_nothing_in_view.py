@@ -40,6 +40,7 @@ def test_empty_scenes_get_nothing_in_view_from_every_bundled_model(model):
     assert sum(answered.values()) <= 1, f"{model} named something in empty scenes: {dict(answered)}"
 
 
+@pytest.mark.remeasure
 @pytest.mark.parametrize("model", PHOTO_MODELS)
 def test_each_bundled_model_s_empty_scene_rate_is_what_the_device_measures(model):
     """The trainer's scenes are drawn from a fixed seed: the device's own answers give the manifest's rate."""

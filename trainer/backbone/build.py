@@ -16,7 +16,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, description_path
+from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, bundled_backbone, description_path
+from piclassify.shared.backbone.head_model import backbone_in_the_way
 from piclassify.shared.backbone.imagenet_classes import ClassGraph
 from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
 from piclassify.shared.contract.scaling import scale_pixels
@@ -38,7 +39,7 @@ from piclassify.trainer.backbone.efficientnet_lite import (
 )
 from piclassify.trainer.backbone.torch_file import read_state_dict
 from piclassify.trainer.data.datasets import candidate_dirs
-from piclassify.trainer.publish import producer_versions
+from piclassify.trainer.publish import data_name, producer_versions
 
 SCALING = Scaling("centred")
 RESIZE = "centre-crop"
@@ -204,7 +205,7 @@ def _checked_on_photos(model, model_path: Path, backbone: Backbone, data_dir: Op
     int8_features, int8_logits = np.stack([f for f, _ in int8]), np.stack([logit for _, logit in int8])
     cosine = np.sum(_unit(int8_features) * _unit(keras_features), axis=1)
     metrics = {
-        "check_set": str(check), "check_photos": len(images),
+        "check_set": data_name(check, 2), "check_photos": len(images),
         "keras_pet_top1": round(pet_share(keras_logits), 5), "tflite_pet_top1": round(pet_share(int8_logits), 5),
         "top1_agreement": round(float(np.mean(keras_logits.argmax(1) == int8_logits.argmax(1))), 5),
         "feature_cosine_median": round(float(np.median(cosine)), 5),
@@ -224,20 +225,19 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
-def find_backbone(out_dir: Path, backbone: Optional[Path], photos: Path, data_dir: Optional[Path],
-                  log: Callable[[str], None]) -> Path:
-    """``--backbone FILE``; else the backbone already in ``out_dir``; else a new one built there, its int8
-    ranges measured on the datasets' photos or, without them, on the user's own."""
-    if backbone is not None:
-        if not Path(backbone).is_file():
-            raise DatasetError(f"{backbone}: no such backbone file")
-        return Path(backbone)
-    existing = Path(out_dir) / BACKBONE_FILE
-    if existing.is_file():
-        log(f"backbone: {existing}")
-        return existing
-    log(f"no backbone in {out_dir} yet: building one (once; `piclassify-train backbone` does only this)")
-    try:
-        return build_backbone(out_dir, data_dir, None, log=log)
-    except DatasetError:
-        return build_backbone(out_dir, data_dir, photos, log=log)
+def find_backbone(out_dir: Path, backbone: Optional[Path], log: Callable[[str], None]) -> Path:
+    """``--backbone FILE``, else the backbone bundled with piclassify, the very bytes every Pi has: a model stands on it
+    wherever it is written. Another backbone already in ``out_dir`` is refused now, before any work."""
+    if backbone is None:
+        backbone = bundled_backbone()
+        if not backbone.is_file():
+            raise DatasetError(f"{backbone}: the backbone bundled with piclassify is missing from this install; give "
+                               "--backbone FILE (one made by `piclassify-train backbone --out DIR`)")
+    elif not Path(backbone).is_file():
+        raise DatasetError(f"--backbone {backbone}: no such file")
+    problem = backbone_in_the_way(Path(backbone), out_dir)
+    if problem is not None:
+        raise DatasetError(f"{problem}: give --backbone {Path(out_dir) / Path(backbone).name} to stand this model on "
+                           "it, or write the model into another folder")
+    log(f"backbone: {backbone}")
+    return Path(backbone)

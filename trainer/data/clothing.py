@@ -34,7 +34,7 @@ from piclassify.shared.framing.garment import frame_garment
 from piclassify.trainer.data.datasets import candidate_dirs
 from piclassify.trainer.data.parallel import map_on_cores
 from piclassify.trainer.data.photos import SAMPLE_SIZE, render_photo
-from piclassify.trainer.publish import record_metrics
+from piclassify.trainer.publish import data_name, record_metrics
 
 FOLDER = "clothing-photos"
 MAPPED = {  # photo folder -> (Fashion-MNIST label, how well the two match)
@@ -183,7 +183,7 @@ def add_camera_photos(x_train: np.ndarray, y_train: np.ndarray, labels: Sequence
         log(f"no {FOLDER}/train found (pass --photos): no real photos, so real photos will be read less well")
         return np.concatenate([x_train, x_rendered]), np.concatenate([y_train, y_rendered]), None, info
     framed = frame_training_photos(root, labels, size=x_train.shape[1], seed=seed, log=log)
-    info.update({"real_photos": str(root / "train"), "real_photo_count": framed.photos,
+    info.update({"real_photos": data_name(root / "train", 2), "real_photo_count": framed.photos,
                  "real_photo_images": int(len(framed.images)),
                  "real_photo_framing_seconds": round(framed.seconds, 1)})
     return (np.concatenate([x_train, x_rendered, framed.images]),

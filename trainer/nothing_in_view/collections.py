@@ -21,6 +21,7 @@ from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.trainer.nothing_in_view.measure import record_nothing_in_view
 from piclassify.trainer.nothing_in_view.sources import Source, answers_of
+from piclassify.trainer.publish import data_name
 
 
 def collections_in(folder: Path, labels: tuple[str, ...]) -> dict[str, list[tuple[Path, int]]]:
@@ -52,7 +53,7 @@ def record_collections(model_path: Path, folder: Path, log: Callable[[str], None
         log(f"  {name}: {100 * measured[name]['right']:.1f}% right, {100 * measured[name]['nothing']:.1f}% nothing "
             f"in view of {measured[name]['photos']}")
     worst = max(measured, key=lambda name: measured[name]["nothing"])
-    return record_nothing_in_view(model_path, {"other_collections": {"set": str(folder), "worst": worst,
+    return record_nothing_in_view(model_path, {"other_collections": {"set": data_name(folder), "worst": worst,
                                                                      "worst_nothing": measured[worst]["nothing"],
                                                                      **measured}})
 

@@ -46,6 +46,8 @@ def held_out_kinds(plain: Views, jittered: Views, labels: np.ndarray, graph: Opt
         before = calibrate_min_similarity(head.bank, fitted.neighbours)  # the rule before: the similarity alone
         alone = np.mean([e.similarity < before for e in evidence])
         nothing = np.mean([judge(e, reject).reason is not None for e in evidence])
+        if not measured:  # a heading only above what there is to show
+            log("each kind of the training photos held out (the gate fitted again without it):")
         name = f"ImageNet class {imagenet_class}"
         measured[name] = {"photos": int(len(held)), "nothing": round(float(nothing), 4),
                           "nothing_by_similarity_alone": round(float(alone), 4)}

@@ -26,8 +26,9 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from piclassify.shared.backbone.extractor import FeatureExtractor, description_path, load_description
+from piclassify.shared.backbone.extractor import FeatureExtractor, load_description
 from piclassify.shared.backbone.head import FittedHead
+from piclassify.shared.backbone.head_model import place_backbone
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
@@ -37,7 +38,7 @@ from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 from piclassify.shared.framing.model_input import FRAMING_REASONS, frame_for_model
 from piclassify.shared.inference.runtime import load_runtime, usable_cores
 from piclassify.shared.progress import Progress
-from piclassify.trainer.backbone.build import find_backbone, find_folder
+from piclassify.trainer.backbone.build import find_folder
 from piclassify.trainer.data.clothing import MAPPED, find_photos, measure_and_record_photos
 from piclassify.trainer.data.datasets import DATASETS, load_dataset
 from piclassify.trainer.nothing_in_view.measure import (
@@ -63,10 +64,11 @@ def head_file_for(model_path: Path) -> str:
     return f"{Path(model_path).stem}-head.npz"
 
 
-def add_backbone_head(model_path: Path, name: str, data_dir: Optional[Path] = None, photos: Optional[Path] = None,
-                      backbone: Optional[Path] = None, seed: int = 1, log: Callable[[str], None] = print,
+def add_backbone_head(model_path: Path, name: str, backbone: Path, data_dir: Optional[Path] = None,
+                      photos: Optional[Path] = None, seed: int = 1, log: Callable[[str], None] = print,
                       limit: Optional[int] = None) -> Manifest:
-    """Fit the head for ``name`` (digits or fashion) and write it, and the backbone section, beside ``model_path``.
+    """Fit the head for ``name`` (digits or fashion) on ``backbone`` (``find_backbone``'s) and write it, and the
+    backbone section, beside ``model_path``.
 
     ``limit`` (the trainer's quick checks) bounds the photos the head holds.
     """
@@ -74,9 +76,7 @@ def add_backbone_head(model_path: Path, name: str, data_dir: Optional[Path] = No
     manifest = load_manifest(model_path)
     if manifest.labels != DATASETS[name].labels:
         raise DatasetError(f"{model_path}: not a {name} model (its labels differ)")
-    backbone_path = find_backbone(model_path.parent, backbone, photos or model_path.parent, data_dir, log)
-    if backbone_path.parent.resolve() != model_path.parent.resolve():  # it lives beside the models that use it
-        backbone_path = copy_backbone(backbone_path, model_path.parent)
+    backbone_path = place_backbone(backbone, model_path.parent)
     description = replace(load_description(backbone_path), size=BACKBONE_SIZES[name])
     extractor = FeatureExtractor(backbone_path.parent, description, load_runtime(), threads=usable_cores())
     digits = None
@@ -208,10 +208,3 @@ def measure_camera_head(model_path: Path, name: str, data_dir: Optional[Path] = 
             kinds.update(kinds_in(folder) if kind == "negatives" else {kind: folder})
     return record_kinds(model_path, kinds, log, stride) if kinds else manifest
 
-
-def copy_backbone(backbone: Path, folder: Path) -> Path:
-    """The backbone (and its description) copied into ``folder``, where the models that use it live."""
-    for source in (backbone, description_path(backbone)):
-        if source.is_file() and not (folder / source.name).exists():
-            write_atomically(folder / source.name, source.read_bytes())
-    return folder / backbone.name

@@ -11,6 +11,7 @@ import numpy as np
 
 from piclassify.shared.contract.manifest import Manifest, Scaling, load_manifest, manifest_path_for, write_manifest
 from piclassify.shared.errors import DatasetError
+from piclassify.trainer.backbone.build import find_backbone
 from piclassify.trainer.data.clothing import add_camera_photos, measure_and_record_photos
 from piclassify.trainer.data.datasets import DATASETS, load_dataset
 from piclassify.trainer.data.paper_digits import DIGITS as DIGITS_ON_PAPER
@@ -21,7 +22,7 @@ from piclassify.trainer.network.export import calibration_samples, to_tflite
 from piclassify.trainer.network.models import ARCHITECTURES
 from piclassify.trainer.network.training import TrainConfig, train_model
 from piclassify.trainer.nothing_in_view.measure import measure_and_record
-from piclassify.trainer.publish import write_model
+from piclassify.trainer.publish import data_name, say_written, write_model
 from piclassify.trainer.recipes.camera_head import add_backbone_head, measure_camera_head
 
 SCALING = Scaling("unit")
@@ -45,6 +46,7 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     the accuracy on the real validation photos (``trainer.data.clothing``).
     """
     started = time.monotonic()
+    backbone_path = find_backbone(Path(out_dir), backbone, log) if with_backbone else None  # refused before training
     arch = arch or DATASETS[name].default_arch
     epochs = epochs or DATASETS[name].default_epochs
     dataset = load_dataset(name, data_dir)
@@ -68,7 +70,8 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
     model, summary = train_model(model, x_train, y_train, SCALING, config, log=log)
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization, calibration_samples(x_train, SCALING, seed=seed))
-    training = {"arch": arch, "quantization": quantization, "dataset": dataset.source, **photos_info, **summary}
+    training = {"arch": arch, "quantization": quantization, "dataset": data_name(dataset.source), **photos_info,
+                **summary}
     model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=dataset.labels,
                              colour="gray", polarity=DATASETS[name].polarity, scaling=SCALING,
                              resize=DATASETS[name].resize, reject=DATASETS[name].reject)
@@ -78,10 +81,10 @@ def train_idx_model(name: str, arch: Optional[str] = None, epochs: Optional[int]
                                   f"items rendered as photos", log=log)
     if photos_root is not None and (photos_root / "validation").is_dir():
         manifest = measure_and_record_photos(model_path, photos_root, "validation", log)
-    if with_backbone:
-        add_backbone_head(model_path, name, data_dir, photos, backbone, seed, log, limit)
+    if backbone_path is not None:
+        add_backbone_head(model_path, name, backbone_path, data_dir, photos, seed, log, limit)
         manifest = measure_camera_head(model_path, name, data_dir, photos, log, limit)
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    say_written(model_path, manifest, time.monotonic() - started, log)
     return manifest
 
 
@@ -90,10 +93,11 @@ def add_reject_settings(model_path: Path, name: str, data_dir: Optional[Path] = 
     """Today's "nothing in view" for ``name`` given to an existing model, without retraining it: the framing's
     ``reject`` settings and the backbone's head (``trainer.recipes.camera_head``), then measured."""
     manifest = load_manifest(model_path)
+    backbone_path = find_backbone(Path(model_path).parent, backbone, log)
     dataset = load_dataset(name, data_dir)
     if (manifest.resize, manifest.labels) != (DATASETS[name].resize, dataset.labels):
         raise DatasetError(f"{model_path}: not a {name} model (labels or framing differ)")
     write_manifest(replace(manifest, reject=DATASETS[name].reject), manifest_path_for(model_path))
     log(f"{model_path}: reject settings {DATASETS[name].reject}")
-    add_backbone_head(model_path, name, data_dir, photos, backbone, log=log)
+    add_backbone_head(model_path, name, backbone_path, data_dir, photos, log=log)
     return measure_camera_head(model_path, name, data_dir, photos, log)

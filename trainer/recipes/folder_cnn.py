@@ -23,7 +23,7 @@ from piclassify.trainer.network.models import build_photo_cnn
 from piclassify.trainer.network.training import Draw, TrainConfig, train_model
 from piclassify.trainer.nothing_in_view.background import BACKGROUND_LABEL, calibrate_background, load_background
 from piclassify.trainer.nothing_in_view.measure import measure_and_record
-from piclassify.trainer.publish import write_model
+from piclassify.trainer.publish import data_name, say_written, write_model
 
 RESIZE = "centre-crop"
 
@@ -60,7 +60,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
     log(f"trained {summary['epochs_run']} epochs in {summary['seconds']:.0f} s; converting to TFLite ({quantization})")
     tflite = to_tflite(model, quantization,
                        calibration_samples(np.concatenate([images, background.negatives]), scaling, seed=seed))
-    training = {"arch": "photo-cnn", "quantization": quantization, "dataset": str(root),
+    training = {"arch": "photo-cnn", "quantization": quantization, "dataset": data_name(root),
                 "negatives": str(negatives) if negatives else None,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
     model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=classes, colour="rgb",
@@ -69,8 +69,8 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
                              mirror_average=True)  # trained with mirror images ("photos" augmentation)
     calibrate_background(model_path, background, log)
     evaluate_and_report(model, model_path, data.validation.images, data.validation.labels,
-                        f"{data.validation_name}", Path(out_dir) / "reports", log)
-    manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos",
+                        data_name(data.validation_name, 2), Path(out_dir) / "reports", log)
+    manifest = measure_and_record(model_path, data.validation.images, f"{data_name(data.validation_name, 2)} photos",
                                   np.concatenate([background.held_out_scenes, background.held_out_negatives]), log)
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    say_written(model_path, manifest, time.monotonic() - started, log)
     return manifest

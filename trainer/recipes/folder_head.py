@@ -36,7 +36,7 @@ from piclassify.trainer.nothing_in_view.measure import (
     record_kinds,
     record_nothing_in_view,
 )
-from piclassify.trainer.publish import producer_versions, record_metrics
+from piclassify.trainer.publish import data_name, producer_versions, record_metrics, say_written
 
 
 def limit_per_class(split: PhotoSplit, count: Optional[int]) -> PhotoSplit:
@@ -48,12 +48,12 @@ def limit_per_class(split: PhotoSplit, count: Optional[int]) -> PhotoSplit:
 
 
 def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), backbone: Optional[Path] = None,
-                     negatives: Optional[Path] = None, per_class: Optional[int] = None, data_dir: Optional[Path] = None,
+                     negatives: Optional[Path] = None, per_class: Optional[int] = None,
                      size: Optional[int] = None, seed: int = 1, log: Callable[[str], None] = print,
                      held_out: Optional[Path] = None) -> Manifest:
     """The whole recipe; the validation photos are only measured, never used to choose anything."""
     started = time.monotonic()
-    backbone_path = find_backbone(out_dir, backbone, root, data_dir, log)
+    backbone_path = find_backbone(out_dir, backbone, log)
     description = load_description(backbone_path)
     if size is not None:  # the backbone is fully convolutional: smaller is faster, larger sees more
         description = replace(description, size=size)
@@ -70,7 +70,7 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
         f"photos (weight decay {fitted.linear.l2:g} by cross-validation: "
         f"{100 * fitted.linear.cross_validated_accuracy:.1f}%); nothing in view below similarity "
         f"{fitted.min_similarity:.3f} to the {fitted.neighbours} nearest of {fitted.bank_photos}")
-    training = {"arch": f"{BACKBONE_NAME} head", "dataset": str(root), "photos": int(len(train.labels)),
+    training = {"arch": f"{BACKBONE_NAME} head", "dataset": data_name(root), "photos": int(len(train.labels)),
                 "photos_per_class": {c: int(np.sum(train.labels == i)) for i, c in enumerate(data.classes)},
                 "views_per_photo": 1 + VARIANTS,
                 "skipped_files": len(data.train.skipped) + len(data.validation.skipped),
@@ -78,8 +78,8 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     manifest = head_manifest(name, data.classes, description, fitted, {}, training, producer_versions())
     model_path = write_head_model(out_dir, manifest, fitted, backbone_path)
     manifest = evaluate_head_model(model_path, data, Path(out_dir) / "reports", log)
-    manifest = measure_and_record(model_path, data.validation.images, f"{data.validation_name} photos", None, log)
-    log("each kind of the training photos held out (the gate fitted again without it):")
+    manifest = measure_and_record(model_path, data.validation.images, f"{data_name(data.validation_name, 2)} photos",
+                                  None, log)
     record_nothing_in_view(model_path, {"held_out_kinds": held_out_kinds(plain, jittered, train.labels, graph,
                                                                          head_reject, seed, log)})
     if held_out is not None:
@@ -88,7 +88,7 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
         manifest = record_kinds(model_path, kinds_in(negatives), log)
     seconds = time.monotonic() - started
     manifest = record_metrics(model_path, manifest, {"training_seconds": round(seconds, 1)})
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {seconds:.0f} s")
+    say_written(model_path, manifest, seconds, log)
     return manifest
 
 
@@ -103,7 +103,7 @@ def evaluate_head_model(model_path: Path, data: FolderDataset, report_dir: Path,
     truth = data.validation.labels
     head_probabilities = classifier.probabilities(data.validation.images)
     head_labels = predicted_indices(head_probabilities, manifest)
-    metrics = {"test_set": data.validation_name, "test_images": int(len(truth)),
+    metrics = {"test_set": data_name(data.validation_name, 2), "test_images": int(len(truth)),
                "tflite_accuracy": round(float(np.mean(answered == truth)), 5),
                "label_accuracy": round(float(np.mean(head_labels == truth)), 5),
                "model_bytes": model_path.stat().st_size}

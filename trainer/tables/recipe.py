@@ -18,7 +18,7 @@ from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import load_runtime
 from piclassify.shared.tables.manifest import table_manifest
 from piclassify.trainer.network.export import calibration_samples, to_tflite
-from piclassify.trainer.publish import producer_versions, record_metrics
+from piclassify.trainer.publish import data_name, producer_versions, record_metrics, say_written
 from piclassify.trainer.tables.data import held_out_split, infer_kind, make_target, read_table
 from piclassify.trainer.tables.evaluation import held_out_metrics
 from piclassify.trainer.tables.training import FitConfig, build_table_model, fit_table_model
@@ -59,8 +59,8 @@ def train_table_model(csv_path: Path, target: str, name: str, kind: Optional[str
     model_path = out_dir / f"{name}.tflite"
     write_atomically(model_path, to_tflite(model, quantization, calibration_samples(x_train, scaling, seed=seed)))
     interpreter = load_runtime().interpreter_class(model_path=str(model_path))
-    training = {"arch": arch, "quantization": quantization, "dataset": str(data.path), "held_out_fraction": HELD_OUT,
-                **summary}
+    training = {"arch": arch, "quantization": quantization, "dataset": data_name(data.path),
+                "held_out_fraction": HELD_OUT, **summary}
     manifest = table_manifest(model_path, interpreter.get_input_details(), interpreter.get_output_details(),
                               name=name, task=kind, labels=goal.labels, table=Table(data.features, target, unit),
                               scaling=scaling, versions=producer_versions(), training=training)
@@ -70,7 +70,7 @@ def train_table_model(csv_path: Path, target: str, name: str, kind: Optional[str
                                f"{len(test)} held-out rows of {data.path.name} (seed {seed})")
     manifest = record_metrics(model_path, manifest, metrics)
     log(_score_line(metrics))
-    log(f"wrote {model_path} and {model_path.with_suffix('.json')} in {time.monotonic() - started:.0f} s")
+    say_written(model_path, manifest, time.monotonic() - started, log)
     return manifest
 
 

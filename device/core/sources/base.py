@@ -20,6 +20,7 @@ class FrameSource(ABC):
 
     name: str = "source"
     layout: str = "RGB"  # how ``read`` lays out pixels (see ``Frame``); converted only when a model needs it
+    still: bool = False  # photo files: each frame is a scene of its own (``Frame.still``)
 
     def __init__(self) -> None:
         self._index = 0
@@ -35,7 +36,8 @@ class FrameSource(ABC):
 
     def __next__(self) -> Frame:
         pixels, origin = self.read()
-        frame = Frame(pixels, time.time(), self._index, origin or self.name, self.layout, self._width(pixels))
+        frame = Frame(pixels, time.time(), self._index, origin or self.name, self.layout, self._width(pixels),
+                      self.still)
         self._index += 1
         return frame
 

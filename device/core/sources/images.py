@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -22,14 +22,16 @@ from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image
 log = logging.getLogger(__name__)
 
 
-def expand_image_paths(specs: Iterable[str], empty_folders: bool = False) -> list[Path]:
+def expand_image_paths(specs: Iterable[str], empty_folders: bool = False,
+                       named: Optional[set[Path]] = None) -> list[Path]:
     """Files as given, folders as their images in name order, globs expanded; a spec that matches nothing fails
-    (a folder with no images too, unless ``empty_folders``)."""
+    (a folder with no images too, unless ``empty_folders``). ``named``: the other entries already named in a log
+    line (a watched folder is listed again every second), which are not named again."""
     paths: list[Path] = []
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            found = _folder_images(path)
+            found = _folder_images(path, named)
             if empty_folders:
                 paths += found
                 continue
@@ -43,16 +45,21 @@ def expand_image_paths(specs: Iterable[str], empty_folders: bool = False) -> lis
     return paths
 
 
-def _folder_images(folder: Path) -> list[Path]:
+def _folder_images(folder: Path, named: Optional[set[Path]] = None) -> list[Path]:
     """A folder's image files in name order; anything else in it is counted in one log line, not passed over
-    silently."""
+    silently, and only once while it stays (``named`` keeps what was named, no more than the folder holds)."""
     images: list[Path] = []
     others: list[Path] = []
     for entry in sorted(folder.iterdir()):
         (images if entry.suffix.lower() in IMAGE_SUFFIXES and entry.is_file() else others).append(entry)
-    if others:
-        names = ", ".join(entry.name for entry in others[:3]) + (", ..." if len(others) > 3 else "")
-        log.info("%s: skipped %d of %d entries, not %s files: %s", folder, len(others), len(images) + len(others),
+    new = others
+    if named is not None:
+        named.intersection_update(others + [p for p in named if p.parent != folder])
+        new = [entry for entry in others if entry not in named]
+        named.update(new)
+    if new:
+        names = ", ".join(entry.name for entry in new[:3]) + (", ..." if len(new) > 3 else "")
+        log.info("%s: skipped %d of %d entries, not %s files: %s", folder, len(new), len(images) + len(others),
                  "/".join(IMAGE_SUFFIXES), names)
     return images
 
@@ -61,14 +68,17 @@ class ImageFilesSource(FrameSource):
     """Each image once, in order; ``loop`` repeats them forever (the demo without a camera); ``watch`` goes on with
     images that appear later (the service watching a folder)."""
 
+    still = True
+
     def __init__(self, specs: Iterable[str], loop: bool = False, watch: bool = False) -> None:
         super().__init__()
         self.specs = list(specs)
-        self.paths = expand_image_paths(self.specs, empty_folders=watch)
         self.loop, self.watch = loop, watch
         self.name = "images:" + ",".join(self.specs)
         self._position = 0
         self._seen: set[Path] = set()
+        self._named: set[Path] = set()  # the entries that are not images, each named in the log once
+        self.paths = expand_image_paths(self.specs, empty_folders=watch, named=self._named)
 
     def read(self) -> tuple[np.ndarray, str]:
         if self._position >= len(self.paths):
@@ -86,7 +96,7 @@ class ImageFilesSource(FrameSource):
     def _list_again(self) -> None:
         """The images not seen yet, in name order; ``NothingYet`` when there are none (or the folder has gone)."""
         try:
-            listing = expand_image_paths(self.specs, empty_folders=True)
+            listing = expand_image_paths(self.specs, empty_folders=True, named=self._named)
         except (SourceError, OSError):
             listing = []
         self._seen &= set(listing)  # only what is still there: bounded by the folder, and a rewritten file is new

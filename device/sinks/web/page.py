@@ -1,7 +1,8 @@
 """The web view's one page: HTML, CSS and JavaScript in one string, no external assets (the Pi is offline).
 
-It shows the live view (label, score and fps drawn on it by the server), the framed model input
-magnified, the answer in its header, the last results, counts per label and the status; in trigger
+It shows the live view (label and score drawn on it by the server), the framed model input
+magnified, the answer in its header, the last results, counts per label since the model started, and the
+status with the one frame rate it shows and what the model was measured at; in trigger
 mode a "Classify now" button. The live view, its answer, the model input and the newest result are
 all of one frame: the page asks ``/api/frame`` which frame to show next, loads that frame's picture
 and model input, and shows them with its answer at once. With the service's teach panel: classes
@@ -78,7 +79,8 @@ canvas { display: block; width: 100%; max-width: 280px; aspect-ratio: 1; backgro
 <button id="trigger" type="button" hidden>Classify now</button>
 <section class="panels">
 <div class="card"><h2>Last results</h2><ol id="results"><li class="empty">none yet</li></ol></div>
-<div class="card"><h2>Counts since start</h2><table id="counts"><tr><td class="empty">none yet</td></tr></table></div>
+<div class="card"><h2 id="counts-since">Counts</h2>
+<table id="counts"><tr><td class="empty">none yet</td></tr></table></div>
 <div class="card"><h2>Status</h2><dl id="status"></dl></div>
 </section>
 <section class="panels">
@@ -205,13 +207,15 @@ function renderStatus(s) {
   $("trigger").hidden = s.mode !== "trigger";
   const dl = node("dl");
   dl.id = "status";
-  row(dl, "model", s.model + (s.accuracy == null ? "" : " (" + (100 * s.accuracy).toFixed(2) + "% on its test set)"));
+  const measured = s.accuracy == null ? "not measured"
+                                      : (100 * s.accuracy).toFixed(2) + "% right on " + s.accuracy_on;
+  row(dl, "model", s.model + " (" + measured + ")");
   row(dl, "runtime", s.runtime);
   row(dl, "source", s.source);
   row(dl, "mode", s.mode);
   row(dl, "uptime", duration(s.uptime_s));
-  row(dl, "fps", s.fps.toFixed(1));
-  row(dl, "frames", String(s.frames));
+  row(dl, "fps", s.fps.toFixed(1) + " frames classified a second (every frame, over the last 2 s)");
+  row(dl, "frames", s.frames + " classified since the start");
   row(dl, "nothing in view", String(s.nothing_in_view));
   if (s.skipped) row(dl, "skipped", String(s.skipped));
   if (s.camera_errors) row(dl, "camera errors", String(s.camera_errors));
@@ -220,6 +224,7 @@ function renderStatus(s) {
                                        : "none (recent results in memory)");
   row(dl, "status", s.status);
   $("status").replaceWith(dl);
+  $("counts-since").textContent = "Counts since " + clock(s.counts_since) + " (model " + s.model + ")";
   const table = node("table");
   table.id = "counts";
   const labels = Object.keys(s.counts);

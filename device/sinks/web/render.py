@@ -1,4 +1,6 @@
-"""Pictures for the web view: a frame with its label, score and fps drawn on it as JPEG; the model input as PNG.
+"""Pictures for the web view: a frame with its answer (label and score) drawn on it as JPEG; the model input as PNG.
+
+The frame rate is not drawn: the page shows one rate, in its status, with what it counts (``FrameLoop.fps``).
 
 Runs outside the classify loop, on one long-lived thread of its own: OpenCV keeps some state for
 each thread that calls it and never frees it when that thread ends, and the web server starts a
@@ -38,15 +40,13 @@ def to_bgr(frame: Frame) -> np.ndarray:
     return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
 
 
-def caption(result: Optional[Result], fps: float) -> str:
-    """``7 (0.98)  12.3 fps``; ``nothing in view``; ``waiting for a frame``."""
+def caption(result: Optional[Result]) -> str:
+    """``7 (0.98)``; ``nothing in view``; ``waiting for a frame``."""
     if result is None:
-        what = "waiting for a frame"
-    elif result.label is None:
-        what = "nothing in view"
-    else:
-        what = f"{result.label} ({result.score:.2f})" if result.score is not None else result.label
-    return f"{what}  {fps:.1f} fps"
+        return "waiting for a frame"
+    if result.label is None:
+        return "nothing in view"
+    return f"{result.label} ({result.score:.2f})" if result.score is not None else result.label
 
 
 def _fit(image: np.ndarray) -> np.ndarray:

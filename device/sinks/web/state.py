@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import numpy as np
 
+from piclassify.device.core.rate import Rate
 from piclassify.device.core.sink import Delivery
 from piclassify.device.sinks.web.history import published
 from piclassify.device.sinks.web.render import caption, frame_jpeg, model_input_png
@@ -55,7 +56,7 @@ class WebView:
     """What the web view reads from the service (or ``piclassify run``), handed over explicitly."""
 
     model: str
-    accuracy: Optional[float]  # the manifest's measured accuracy (tflite_accuracy), 0-1
+    measured: Optional[tuple[float, str]]  # the accuracy the model was measured at (0-1), and on what
     runtime: str
     source: str
     mode: str  # "continuous" or "trigger"
@@ -74,8 +75,8 @@ class WebView:
         backbone, head = manifest.backbone, manifest.head
         if backbone is not None and head is not None and head.classifies:  # the label is what the backbone saw
             size = (backbone.size, backbone.size)
-        return cls(manifest.name, manifest.metrics.get("tflite_accuracy"), f"{runtime.name} {runtime.version}", source,
-                   mode, size, results_log, trigger, loop, teacher)
+        return cls(manifest.name, manifest.measured_accuracy, f"{runtime.name} {runtime.version}", source, mode, size,
+                   results_log, trigger, loop, teacher)
 
 
 def listed(delivery: Delivery) -> bool:
@@ -90,11 +91,11 @@ class Look:
 
     __slots__ = ("seq", "record", "listed", "jpeg", "at", "_model_input", "_png")
 
-    def __init__(self, seq: int, delivery: Delivery, fps: float) -> None:
+    def __init__(self, seq: int, delivery: Delivery) -> None:
         self.seq = seq
         self.record = published(delivery.result)
         self.listed = listed(delivery)
-        self.jpeg = frame_jpeg(delivery.frame, caption(delivery.result, fps))
+        self.jpeg = frame_jpeg(delivery.frame, caption(delivery.result))
         self.at = time.monotonic()
         self._model_input = delivery.model_input
         self._png: Optional[bytes] = None
@@ -116,7 +117,8 @@ class WebState:
         self.delivery: Optional[Delivery] = None
         self.recent: deque[Result] = deque(maxlen=recent)
         self.published = 0  # results ever appended to ``recent``
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {}  # labels of this model since ``counts_since``: a model switch starts anew
+        self.counts_since = time.time()
         self.stage_sum = dict.fromkeys(STAGES, 0.0)
         self.stage_count = 0
         self.watch_until = 0.0
@@ -125,7 +127,7 @@ class WebState:
         self.encoded = 0  # frames JPEG-encoded for the page, the streams and snapshots
         self._looks: deque[Look] = deque(maxlen=LOOKS)  # oldest first
         self._encode = threading.Lock()
-        self._rate = _Rate()
+        self._rate = Rate()  # frames delivered here, while there is no loop to ask (tests of the sink alone)
 
     # -- from the loop ----------------------------------------------------------------------------
 
@@ -192,12 +194,9 @@ class WebState:
             return self.seq, self.delivery
 
     def fps(self) -> float:
-        """Frames classified per second (by the loop, or as delivered here before it runs)."""
+        """Frames classified per second: the loop's one measure (``FrameLoop.fps``), or as delivered here."""
         loop = self.view.loop()
-        rate = self._rate(loop.counts.classified if loop is not None else self.seq)
-        if rate is None and loop is not None:  # asked for the first time: the average since the loop started
-            rate = loop.counts.classified / max(time.monotonic() - loop.counts.started, 1e-3)
-        return rate or 0.0
+        return loop.fps() if loop is not None else self._rate(self.seq) or 0.0
 
     def look(self, every_s: float = 0.0) -> Optional[Look]:
         """The newest frame's look, encoded once however many clients ask for it; None before the first frame.
@@ -213,7 +212,7 @@ class WebState:
                 return cached
             if delivery is None:
                 return None
-            look = Look(seq, delivery, self.fps())
+            look = Look(seq, delivery)
             with self.changed:
                 self._looks.append(look)
                 self.encoded += 1
@@ -242,22 +241,3 @@ class WebState:
         with self.changed:
             return self.delivery.model_input if self.delivery is not None else None
 
-
-class _Rate:
-    """Events per second over about the last two seconds, from a growing total sampled when asked."""
-
-    def __init__(self, window_s: float = 2.0) -> None:
-        self._window = window_s
-        self._samples: deque[tuple[float, int]] = deque(maxlen=64)
-        self._lock = threading.Lock()
-
-    def __call__(self, total: int) -> Optional[float]:
-        now = time.monotonic()
-        with self._lock:
-            samples = self._samples
-            if not samples or now - samples[-1][0] >= 0.1:
-                samples.append((now, total))
-            while len(samples) > 2 and now - samples[1][0] >= self._window:
-                samples.popleft()
-            start, count = samples[0]
-            return (total - count) / (now - start) if now - start >= 0.2 else None

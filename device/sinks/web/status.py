@@ -7,6 +7,7 @@ own counts, the results log's size and the CPU's temperature where ``/sys/class/
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -54,23 +55,25 @@ def status(state: WebState, streams: int, events: int) -> dict[str, Any]:
     log = view.results_log
     return {
         "model": view.model,
-        "accuracy": view.accuracy,
+        "accuracy": view.measured[0] if view.measured else None,
+        "accuracy_on": view.measured[1] if view.measured else None,
         "input": list(view.input_size),
         "runtime": view.runtime,
         "source": loop.source.name if loop is not None and loop.source is not None else view.source,
         "mode": view.mode,
         "uptime_s": round(time.monotonic() - loop.counts.started, 1) if loop is not None else 0.0,
-        "fps": round(state.fps(), 2),
+        "fps": round(state.fps(), 2),  # every frame classified, a second, over the last two: the one rate shown
         "frames": loop.counts.classified if loop is not None else state.seq,
         "shown": loop.counts.shown if loop is not None else 0,
         "nothing_in_view": loop.counts.nothing if loop is not None else 0,
         "skipped": loop.counts.skipped if loop is not None else 0,
         "camera_errors": loop.counts.camera_errors if loop is not None else 0,
         "healthy": healthy(state),
-        "status": loop.status_text() if loop is not None else "starting",
+        "status": loop.status_text(with_fps=False) if loop is not None else "starting",
         "cpu_temperature_c": cpu_temperature(),
         "results_log": {"path": str(log), "bytes": log_size(log)} if log is not None else None,
         "counts": counts,
+        "counts_since": datetime.fromtimestamp(state.counts_since, timezone.utc).isoformat(timespec="seconds"),
         "last": last,
         "streams": streams,
         "event_streams": events,

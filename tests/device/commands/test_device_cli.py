@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from piclassify.device.commands.cli import main
+from piclassify.device.commands.demo import print_next_steps, sample_shows
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.shared.contract.manifest import load_manifest, sha256_of
 from piclassify.shared.files.imagefile import read_image
@@ -77,10 +78,17 @@ def test_a_corrupt_image_is_one_line_exit_2_and_the_others_are_still_classified(
     (["predict", "--model", "digits", "nothing-here.png"], "nothing-here.png: no such image, folder or glob match"),
     (["run", "--model", "digits", "--source", "/dev/video63", "--count", "1"], "/dev/video63"),
     (["run", "--model", "digits", "--source", "clip-typo.mp4"], "clip-typo.mp4: no such video file"),
-    (["run", "--model", "digits", "--every", "inf"], "argument --every: inf is not from"),
-    (["run", "--model", "digits", "--max-fps", "nan"], "argument --max-fps: nan is not from"),
-    (["run", "--model", "digits", "--min-score", "2"], "argument --min-score: 2 is not from 0 to 1"),
-    (["predict", "--model", "digits", "--threads", "1000", "x.jpg"], "argument --threads: 1000 is not from 1 to 64"),
+    (["run", "--model", "digits", "--every", "inf"], "argument --every: inf is too large: at most 86,400"),
+    (["run", "--model", "digits", "--max-fps", "nan"], "argument --max-fps: nan is not a number from 0.001 to 1,000"),
+    (["run", "--model", "digits", "--min-score", "2"], "argument --min-score: 2 is too large: at most 1"),
+    (["predict", "--model", "digits", "--threads", "1000", "x.jpg"], "argument --threads: 1000 is too large: at most 64"),
+    (["teach", "pets", "--from", "x", "--per-class", "1"], "argument --per-class: 1 is too small: at least 2"),
+    (["teach", "pets", "--from", "x", "--per-class", "2000000"], "--per-class: 2000000 is too large: at most 1,000,000"),
+    (["predict", "--modle", "digits", "x.jpg"], "piclassify predict: error: unrecognized arguments: --modle (did you "
+                                                "mean --model?)"),
+    (["run", "--modle", "digits"], "piclassify run: error: unrecognized arguments: --modle (did you mean --model?)"),
+    (["predict", "--model", "digits", "--photos", "x", "y.jpg"], "piclassify predict: error: unrecognized arguments: "
+                                                                 "--photos"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
     try:
@@ -123,6 +131,23 @@ def test_run_classifies_an_image_folder_then_stops(tmp_path, capsys):
     assert [r["label"] for r in records] == [expected_label(p) for p in digit_samples()]
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_run_on_photo_files_prints_a_line_per_file_even_when_nothing_stays_in_view(tmp_path, capsys, as_json):
+    """Twelve blank sheets are twelve answers; "only when it starts" is for a camera's stream of frames."""
+    for number in range(12):
+        shutil.copy(SAMPLES_DIR / "nothing-2-paper.jpg", tmp_path / f"blank-{number:02}.jpg")
+    shutil.copy(digit_samples()[0], tmp_path / "blank-06.jpg")  # a 7 among them
+    assert main(["run", "--model", "digits", "--source", str(tmp_path)] + ["--json"] * as_json) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 12
+    said = [json.loads(line)["label"] for line in lines] if as_json else [line.split(" ", 2)[2] for line in lines]
+    if as_json:
+        assert said == [None] * 6 + ["7"] + [None] * 5
+    else:
+        assert all(text.startswith(f"{tmp_path}/blank-{n:02}.jpg: ") for n, text in enumerate(said))
+        assert sum("nothing in view" in text for text in said) == 11
+
+
 def test_run_min_score_and_on_change_are_decided_by_the_loop(tmp_path, capsys):
     for name in ("a", "b", "c"):
         shutil.copy(digit_samples()[0], tmp_path / f"{name}.jpg")  # the same 7, three times
@@ -160,6 +185,16 @@ def test_info_shows_contract_and_the_runtime_in_use(capsys):
     assert "28x28x1 gray, int8" in out and "resize object" in out
 
 
+def test_info_shows_nested_metrics_as_indented_rows_not_python_dicts(capsys):
+    assert main(["info", "catsdogs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any("{'" in line or "'}" in line for line in lines)
+    start = next(n for n, line in enumerate(lines) if line.startswith("        metrics: "))
+    assert "tflite_accuracy 0.982" in lines[start] and "test_set cats_and_dogs_filtered/validation" in lines[start]
+    assert lines[start + 1].startswith(" " * 17 + "nothing_in_view: empty_scenes 400, ")
+    assert lines[start + 2].startswith(" " * 19 + "held_out_kinds: worst ")
+
+
 def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     monkeypatch.setattr("piclassify.device.core.sources.glob.glob", lambda pattern: [])
@@ -167,15 +202,50 @@ def test_demo_without_a_camera_classifies_the_bundled_samples(monkeypatch, capsy
     out = capsys.readouterr().out
     assert "no camera found" in out
     for path in digit_samples():
-        assert f"{path.name}: {expected_label(path)} (" in out
+        assert f"  right  {path.name} ({expected_label(path)}): {expected_label(path)} (" in out
     assert "admission-scores.csv row 2 (exam1 34.6, exam2 41.2): not admitted (" in out  # the workshop's app
     sections = {part.split(" ", 1)[0]: part for part in out.split("\n\n")[1:]}
     empty = sorted(SAMPLES_DIR.glob("nothing-*.jpg"))
     assert [path.name for path in empty] == ["nothing-1-tabletop.jpg", "nothing-2-paper.jpg"]
     for model in ("digits", "fashion", "catsdogs"):  # an empty table and a blank sheet: no confident guess
         for path in empty:
-            assert f"  {path.name}: nothing in view (" in sections[model], sections[model]
+            assert f"  right  {path.name} (nothing): nothing in view (" in sections[model], sections[model]
+        samples = len(list(SAMPLES_DIR.glob(f"{model}-*.jpg"))) + len(empty)
+        right = sections[model].count("\n  right  ")
+        assert f"\n  {right} of {samples} right (what each photo shows is in its name)" in sections[model]
+        assert right + sections[model].count("\n  WRONG  ") == samples
     assert "nothing-" not in sections["admission"]
+    assert " run --model digits --source auto " in out.rsplit("\n\nnext:\n", 1)[1]  # no camera here: try one
+
+
+@pytest.mark.parametrize("name, shows", [
+    ("fashion-1-t-shirt-top.jpg", "T-shirt/top"), ("fashion-4-shirt.jpg", "Shirt"), ("catsdogs-1-cat.jpg", "cats"),
+    ("digits-2-2.jpg", "2"), ("nothing-1-tabletop.jpg", None), ("fashion-9-hat.jpg", False),
+])
+def test_a_sample_s_name_says_what_it_shows(name, shows):
+    labels = {"fashion": load_manifest(MODELS_DIR / "fashion.tflite").labels, "catsdogs": ("cats", "dogs"),
+              "digits": tuple("0123456789"), "nothing": ()}[name.split("-")[0]]
+    assert sample_shows(name, labels) == shows
+
+
+def test_the_demo_s_next_steps_name_piclassify_as_this_shell_runs_it(tmp_path, monkeypatch, capsys):
+    """After scripts/demo the command is .venv-device/bin/piclassify, which no PATH finds until it is activated."""
+    venv = tmp_path / ".venv-device" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "piclassify").write_text("#!/bin/sh\n")
+    (venv / "piclassify").chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    print_next_steps(camera=True)
+    out = capsys.readouterr().out
+    assert "`. .venv-device/bin/activate` makes it plain `piclassify`" in out
+    assert "\n  .venv-device/bin/piclassify models " in out and "--source auto" not in out
+    monkeypatch.setenv("PATH", f"{venv}:/usr/bin:/bin")
+    print_next_steps(camera=False)
+    out = capsys.readouterr().out
+    assert "\n  piclassify models " in out and "\n  piclassify run --model digits --source auto " in out
+    assert "activate" not in out
 
 
 @pytest.mark.parametrize("model", ["digits", "fashion", "catsdogs"])

@@ -249,6 +249,23 @@ def test_a_watched_folder_with_nothing_new_still_answers_events():
     assert loop.counts.classified == 1 and loop.counts.skipped == 0
 
 
+def test_the_status_says_a_watched_folder_is_done_and_waiting_until_a_new_image_comes():
+    statuses = []
+    loop = loop_of(Opener([FRAMES, NothingYet(), NothingYet(), FRAMES]), Labels(), Recorder(),
+                   settings=LoopSettings(count=2))
+    original = loop._read_frame
+
+    def read_and_note():
+        frame = original()
+        statuses.append(loop.status_text())
+        return frame
+
+    loop._read_frame = read_and_note
+    loop.run()
+    waiting = "every image classified, waiting for new ones in fake:camera"
+    assert [waiting in status for status in statuses] == [False, True, True, False]
+
+
 def test_signals_become_events_and_the_old_handlers_come_back():
     events: queue.SimpleQueue[str] = queue.SimpleQueue()
     before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from piclassify.device.core.sources import open_source
+from piclassify.device.core.sources.base import NothingYet
 from piclassify.device.core.sources.images import ImageFilesSource
 from piclassify.device.core.sources.picamera import Picamera2Source
 from piclassify.device.errors import CameraError, SourceError
@@ -46,6 +47,26 @@ def test_image_folder_yields_rgb_frames_in_name_order(tmp_path):
         assert frame.layout == "RGB"
         assert frame.rgb.shape == (48, 64, 3) and frame.rgb.dtype == np.uint8
         assert_scene(frame.rgb)
+
+
+def test_a_watched_folder_names_each_file_that_is_no_image_once_not_at_every_listing(tmp_path, caplog):
+    """The service lists a watched folder again every second; device/samples holds a CSV beside its photos."""
+    Image.fromarray(scene(64, 48)).save(tmp_path / "a.jpg")
+    (tmp_path / "scores.csv").write_text("exam1,exam2\n")
+    caplog.set_level("INFO", logger="piclassify.device.core.sources.images")
+    source = open_source(str(tmp_path), watch=True)
+    next(source)
+    for _ in range(5):
+        with pytest.raises(NothingYet):
+            source.read()
+    (tmp_path / "notes.txt").write_text("later")
+    with pytest.raises(NothingYet):
+        source.read()
+    with pytest.raises(NothingYet):
+        source.read()
+    lines = [record.getMessage() for record in caplog.records if "skipped" in record.getMessage()]
+    assert len(lines) == 2 and lines[0].endswith(": scores.csv") and lines[1].endswith(": notes.txt"), lines
+    assert "skipped 1 of 2 entries" in lines[0] and "skipped 1 of 3 entries" in lines[1]
 
 
 def test_glob_and_comma_separated_images(tmp_path):

@@ -128,6 +128,7 @@ def test_install_service_reads_the_installed_config_to_decide(tmp_path, monkeypa
     layout = Layout(unit_dir=tmp_path / "units", config_dir=tmp_path / "etc", state_dir=tmp_path / "state")
     layout.config_dir.mkdir()
     layout.config_file.write_text("[web]\nenabled = true\n")
+    monkeypatch.setattr(install.os, "access", lambda path, mode: True)  # as if the unit's venv were there
     assert install_service(dry_run=True, layout=layout) == 0
     assert "piclassify.service.d/network.conf" in capsys.readouterr().out
     layout.config_file.write_text("[web]\nenabled = 'yes'\n")
@@ -186,6 +187,8 @@ def test_the_service_command_takes_a_config_path():
 def test_install_service_dry_run_prints_every_step_and_does_nothing(monkeypatch, capsys):
     for step in (RunCommand, MakeDirectory, WriteFile):
         monkeypatch.setattr(step, "apply", lambda self: pytest.fail(f"dry run applied {self}"))
+    monkeypatch.setattr(install.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(install.os, "access", lambda path, mode: path == "/opt/piclassify/venv/bin/piclassify")
     args = parser().parse_args(["install-service", "--dry-run"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -197,6 +200,24 @@ def test_install_service_refuses_to_run_without_root(tmp_path, monkeypatch):
     monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
     with pytest.raises(install.InstallError, match="must run as root"):
         install.install_service(dry_run=False, layout=Layout(tmp_path, tmp_path, tmp_path))
+
+
+def test_the_dry_run_finds_what_the_real_run_would_stop_on(tmp_path, monkeypatch, capsys):
+    """From a venv that is not the unit's (the demo's .venv-device, say) and without root: both said, exit 2."""
+    monkeypatch.setattr(install.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(install.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(install.sys, "executable", "/home/pi/piclassify/.venv-device/bin/python")
+    layout = Layout(tmp_path / "units", tmp_path / "etc", tmp_path / "state")
+    assert install.install_service(dry_run=True, layout=layout) == 2
+    stops = [line for line in capsys.readouterr().out.splitlines() if line.startswith("would stop")]
+    assert len(stops) == 2 and "must run as root" in stops[0]
+    assert "/opt/piclassify/venv/bin/piclassify (the unit's ExecStart) not found: this piclassify is " \
+           "/home/pi/piclassify/.venv-device/bin/piclassify" in stops[1]
+    monkeypatch.setattr(install.os, "geteuid", lambda: 0)
+    with pytest.raises(install.InstallError) as real:
+        install.install_service(dry_run=False, layout=layout)
+    assert stops[1] == f"would stop before the first step: {real.value}"
+    assert not (tmp_path / "units").exists(), "the real run stopped before its first step"
 
 
 def test_under_journald_log_lines_carry_a_priority_and_no_timestamp():

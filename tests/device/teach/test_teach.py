@@ -79,6 +79,20 @@ def test_teaching_needs_no_tensorflow(tmp_path):
     assert tensorflow_loaded_by(["teach", "pets", "--from", str(folder), "--out", str(tmp_path / "models")]) == []
 
 
+def test_a_model_of_the_same_name_is_replaced_only_with_force(taught, tmp_path, capsys):
+    models = tmp_path / "models"
+    shutil.copytree(taught, models)
+    before = {path.name: path.read_bytes() for path in models.iterdir()}
+    folder = examples(tmp_path / "examples", {"pets": "catsdogs", "things": "fashion"})
+    assert main(["teach", "things", "--from", str(folder), "--out", str(models)]) == 2
+    error = capsys.readouterr().err
+    assert error == f"piclassify: error: {models / 'things.npz'}: a model called things is already there; give " \
+                    "--force to replace it, or pick another name\n"
+    assert {path.name: path.read_bytes() for path in models.iterdir()} == before
+    assert main(["teach", "things", "--from", str(folder), "--out", str(models), "--force"]) == 0
+    assert json.loads((models / "things.json").read_text())["labels"] == ["pets", "things"]
+
+
 @pytest.mark.parametrize("name, why", [
     ("../x", "a model name is 1-64 letters, digits"),
     ("/tmp/x", "a model name is 1-64 letters, digits"),

@@ -110,7 +110,8 @@ def test_examples_from_the_camera_make_a_model_the_service_then_runs(teaching):
     assert teaching.call("/api/teach/undo", b"")[1]["classes"] == {"clothes": 3, "pets": 3}, "the newest one goes"
     status, answer = teaching.call("/api/teach/capture?class=clothes", b"")
     assert status == 200 and answer["classes"]["clothes"] == 4
-    assert teaching.status()["model"] == "digits"
+    before = teaching.status()
+    assert before["model"] == "digits" and before["accuracy_on"] == "mnist test"
 
     status, answer = teaching.call("/api/teach/fit?name=things", b"")
     assert status == 202 and answer["fitting"] is True
@@ -121,6 +122,10 @@ def test_examples_from_the_camera_make_a_model_the_service_then_runs(teaching):
         assert wait_until(lambda: (teaching.status().get("last") or {}).get("label") == label, STEP_S), teaching.status()
     manifest = json.loads((teaching.models / "things.json").read_text())
     assert manifest["training"]["photos_per_class"] == {"clothes": 4, "pets": 3}
+    after = teaching.status()  # what the taught model was measured at, and counts since it started
+    assert after["accuracy"] == manifest["metrics"]["cross_validated_accuracy"]
+    assert after["accuracy_on"] == "its examples, each left out (cross-validated)"
+    assert after["counts_since"] >= before["counts_since"] and set(after["counts"]) <= {"pets", "clothes"}
 
 
 def test_an_upload_and_a_drawing_are_classified_like_camera_frames(teaching):
@@ -158,6 +163,7 @@ def test_an_upload_over_8_mib_is_refused_before_it_is_read(teaching):
 TEACH_READY = "!document.getElementById('teach').hidden && !document.getElementById('draw-card').hidden"
 
 
+@pytest.mark.browser
 def test_a_browser_teaches_two_classes_uploads_a_photo_and_draws_a_digit(tmp_path, teaching):
     executable = chromium_or_skip()
     browser = Chromium(executable, tmp_path / "profile")

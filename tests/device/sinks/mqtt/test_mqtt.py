@@ -310,6 +310,7 @@ def test_one_trigger_message_in_trigger_mode_gives_exactly_one_result(broker, li
     assert listener.records("piclassify/pi1/result") == pi.results()
 
 
+@pytest.mark.broker
 def test_offline_is_the_last_will_after_kill_9(broker, listen, start_pi):
     listener = listen(broker, ("piclassify/pi1/availability",))
     pi = start_pi("pi1", mqtt_lines(broker, "pi1"))
@@ -322,6 +323,7 @@ def test_offline_is_the_last_will_after_kill_9(broker, listen, start_pi):
     assert wait_until(lambda: newcomer.payloads("piclassify/pi1/availability") == ["offline"])
 
 
+@pytest.mark.broker
 def test_a_broker_away_for_10_s_loses_only_what_the_queue_bound_allows(broker, listen, start_pi):
     listener = listen(broker, ("piclassify/+/result",))
     roomy = start_pi("roomy", mqtt_lines(broker, "roomy"))  # queue_size 1000: room for the whole outage
@@ -366,6 +368,7 @@ def test_a_broker_away_for_10_s_loses_only_what_the_queue_bound_allows(broker, l
         assert f"127.0.0.1:{broker.port}" in refused[0]
 
 
+@pytest.mark.broker
 def test_a_wrong_password_is_one_line_and_the_service_keeps_classifying(auth_broker, listen, start_pi, tmp_path):
     (tmp_path / "wrong.password").write_text("not the password\n")
     (tmp_path / "right.password").write_text(USERS["pi1"] + "\n")
@@ -473,6 +476,7 @@ def run_service(tmp_path: Path, mqtt: str, frames: int = 40, frame_s: float = 0.
     return harness
 
 
+@pytest.mark.broker
 def test_a_reload_reconnects_with_the_new_setup_and_loses_nothing(tmp_path, broker, listen):
     from piclassify.device.core.loop import RELOAD
 
@@ -495,6 +499,7 @@ def test_a_reload_reconnects_with_the_new_setup_and_loses_nothing(tmp_path, brok
     assert wait_until(lambda: listener.payloads("piclassify/pi1/availability") == ["online", "offline"] * 2)
 
 
+@pytest.mark.broker
 @pytest.mark.parametrize("broker_lines, words", [
     ('host = "no-such-host.invalid"', "no-such-host.invalid:1883: unknown host"),
     ("host = \"127.0.0.1\"\nport = {free}", "127.0.0.1:{free}: connection refused"),
@@ -516,6 +521,7 @@ def test_an_unusable_broker_is_one_line_naming_it_and_classifying_goes_on(tmp_pa
     assert "failing: mqtt (" in status and words.split(": ", 1)[0] in status, status
 
 
+@pytest.mark.broker
 def test_tls_with_the_brokers_ca_and_a_wrong_ca(tmp_path, listen, caplog):
     openssl = shutil.which("openssl")
     require(openssl, "openssl is not installed")
@@ -586,6 +592,7 @@ def _raise_a_surprise(client: Any) -> None:
     raise RuntimeError("a paho surprise")
 
 
+@pytest.mark.broker
 @pytest.mark.parametrize("fault, qos", [(_cut_the_socket, 0), (_cut_the_socket, 1), (_raise_a_surprise, 1)])
 def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(broker, listen, caplog, fault, qos):
     """Frame 3's publish meets a dead socket (paho resends QoS 1 itself, the sink resends QoS 0) or an
@@ -638,6 +645,7 @@ def test_a_fault_while_a_result_goes_out_loses_nothing_and_publishing_goes_on(br
         assert "connection lost; retrying in 1s" in errors[0].getMessage() and not errors[0].exc_info
 
 
+@pytest.mark.broker
 def test_while_the_broker_is_away_the_queue_keeps_the_newest_and_status_says_so(tmp_path, caplog):
     require(have_paho(), "paho-mqtt is not installed (pip install -e '.[test]')")
     from piclassify.device.sinks.mqtt.sink import MqttSink

@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -242,12 +243,14 @@ def test_every_endpoint_of_the_service(start_web):
 
     info = service.json("/api/status")
     assert (info["model"], info["mode"], info["input"]) == ("digits", "continuous", [28, 28])
-    assert info["accuracy"] > 0.99 and info["runtime"].startswith(("ai-edge-litert", "tflite-runtime", "tensorflow"))
+    assert info["accuracy"] > 0.99 and info["accuracy_on"] == "mnist test" and info["runtime"].startswith(("ai-edge-litert", "tflite-runtime", "tensorflow"))
     assert info["source"].startswith("images:") and info["healthy"] is True
     assert info["frames"] >= 3 and info["uptime_s"] > 0 and info["fps"] > 0
     assert set(info["counts"]) <= {"7", "2", "1", "0"} and sum(info["counts"].values()) >= 3
     assert info["results_log"]["path"] == str(service.results_path) and info["results_log"]["bytes"] > 0
-    assert "fps" in info["status"] and list(info["last"])[:len(RESULT_KEYS)] == RESULT_KEYS
+    assert "fps" not in info["status"], "the page shows one rate, the fps above"
+    assert info["status"].startswith("last: ") and list(info["last"])[:len(RESULT_KEYS)] == RESULT_KEYS
+    assert abs(datetime.fromisoformat(info["counts_since"]).timestamp() - time.time()) < 60
     assert "cpu_temperature_c" in info
 
     page = service.json("/api/results?limit=3")
@@ -412,7 +415,7 @@ class StubLoop:
 
 def test_healthz_is_503_when_frames_stop_or_before_the_loop_runs():
     loops: list = [None]
-    view = WebView("digits", None, "x", "memory", "continuous", (28, 28), None, lambda: None, lambda: loops[0])
+    view = WebView("digits", (0.9951, "mnist test"), "x", "memory", "continuous", (28, 28), None, lambda: None, lambda: loops[0])
     sink = WebSink(view, "127.0.0.1", 0)
     url = "http://127.0.0.1:%d/healthz" % sink.address[1]
     try:
@@ -833,6 +836,12 @@ READY = """(() => {
 })()"""
 
 
+STATUS_ROWS = """Object.fromEntries([...document.querySelectorAll("#status dt")].map(
+  (dt) => [dt.textContent, dt.nextElementSibling.textContent]).concat(
+  [["counts heading", document.getElementById("counts-since").textContent],
+   ["rates", (document.body.innerText.match(/\\bfps\\b|a second/g) || []).length]]))"""
+
+
 INPUT_BLANKS = """new Promise((done) => {
   let looks = 0, blank = 0;
   const timer = setInterval(() => {
@@ -842,6 +851,7 @@ INPUT_BLANKS = """new Promise((done) => {
 })"""
 
 
+@pytest.mark.browser
 def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
     executable = chromium_or_skip()
     service = start_web()
@@ -866,6 +876,13 @@ def test_a_browser_shows_the_live_view_and_the_results(tmp_path, start_web):
                                                       "returnByValue": True}, session)["result"]["value"]
             assert blank == 0, f"the model input went blank in {blank} of 200 looks while the next one loaded"
             assert seen["counts"] >= 1 and seen["trigger"] is True, "no trigger button in continuous mode"
+            rows = browser.send("Runtime.evaluate", {"expression": STATUS_ROWS, "returnByValue": True},
+                                session)["result"]["value"]
+            assert rows["rates"] == 2 and rows["fps"].endswith(" frames classified a second (every frame, over "
+                                                               "the last 2 s)"), "one rate, saying what it counts"
+            assert "fps" not in rows["status"] and rows["frames"].endswith(" classified since the start")
+            assert rows["model"].startswith("digits (99.51% right on mnist test)")
+            assert re.fullmatch(r"Counts since \d\d:\d\d:\d\d( [AP]M)? \(model digits\)", rows["counts heading"]), rows
             time.sleep(0.5)  # one more status refresh, so the screenshot shows the panels filled
             shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": mobile}, session)
             path = tmp_path / f"web-{name}.png"
@@ -890,7 +907,7 @@ LOOK = """(() => {
           header: document.getElementById("now").textContent, row: row ? row.textContent : null};
 })()"""
 BELOW_CAPTION = np.s_[40:, :]  # the live frame under its caption's band
-CAPTION_TEXT = np.s_[8:34, :48]  # the caption's answer ("7 (1.00)"), left of its fps
+CAPTION_TEXT = np.s_[8:34, :48]  # the caption's answer ("7 (1.00)")
 
 
 def gray(data: bytes) -> np.ndarray:
@@ -905,7 +922,7 @@ def digit_looks(pipeline: Pipeline) -> list[tuple[str, np.ndarray, np.ndarray, n
             frame = next(source)
         steps = FramingSteps()
         result = pipeline.classify(frame, steps)
-        live = gray(frame_jpeg(frame, caption(result, 0.0)))
+        live = gray(frame_jpeg(frame, caption(result)))
         looks.append((result.label, live[BELOW_CAPTION], live[CAPTION_TEXT] > 128,
                       steps.images["model-input"].astype(np.float32)))
     return looks
@@ -928,6 +945,7 @@ def what_the_page_shows(look: dict, photos: list) -> dict[str, Any]:
             "header": look["header"].split(" ")[0], "newest row": look["row"]}
 
 
+@pytest.mark.browser
 def test_the_caption_header_model_input_and_newest_row_show_the_same_frame(tmp_path, start_web, digits):
     """Every element of the page that says what is in view says it of the same frame, look after look, while the
     frames change (the photos loop 7, 2, 1, 0 at 20 frames/s): the live frame, the answer drawn on it, the header,
