@@ -101,8 +101,11 @@ def head_from_views(plain: Views, jittered: Views, labels: np.ndarray, classes: 
     if graph is not None:  # the photos as they are say what they are; every view says how much belief they get
         views = np.concatenate([plain.logits, jittered.logits])
         known = class_set(plain.logits, photos, labels, graph)
-        sure = sure_set(plain.logits, photos, labels, graph, known, views, SURE_CLASS_MASS)
-        floor = round(calibrate_min_class_mass(class_mass(views, known)), 4)
+        if len(known) == 0:  # photos ImageNet has no class for (drawn shapes): the similarity alone, as before
+            known = None
+        else:
+            sure = sure_set(plain.logits, photos, labels, graph, known, views, SURE_CLASS_MASS)
+            floor = round(calibrate_min_class_mass(class_mass(views, known)), 4)
     false_nothing = GUARDED_FALSE_NOTHING if known is not None else FALSE_NOTHING
     if not classes:
         return build_head(plain.logits, seed=seed, false_nothing=false_nothing, imagenet_classes=known,
