@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
-from piclassify.shared.backbone.head import HeadArrays, load_head
+from piclassify.shared.backbone.head import HeadArrays
+from piclassify.shared.backbone.head_file import feature_bound, load_head
 from piclassify.shared.backbone.imagenet_classes import class_mass
 from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
@@ -72,7 +73,7 @@ class Classifier:
             # One run on zeros: a model that loads but cannot run fails here (at start, or a reload that keeps
             # the running model) rather than on the first frame.
             zeros = np.zeros((1, *manifest.input.shape), dtype=manifest.input.dtype)
-            runtime_step(lambda: self.invoke(zeros), self.model_path, runtime, "run it")
+            runtime_step(lambda: _finite(self.invoke(zeros)), self.model_path, runtime, "run it")
         self._encoder = InputEncoder(manifest)
 
     @classmethod
@@ -182,6 +183,12 @@ class Classifier:
         return Answer(None if reason else prediction, reason, clock.ms)
 
 
+def _finite(output: np.ndarray) -> None:
+    """A model's output on zeros must be numbers: NaN or infinity would reach every answer."""
+    if not np.all(np.isfinite(np.asarray(output, np.float64))):
+        raise ValueError("its output on an input of zeros is not all finite numbers")
+
+
 class _StageClock:
     """Milliseconds spent per stage (preprocess, invoke, postprocess), added up over ``with clock(stage):`` blocks."""
 
@@ -207,7 +214,8 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
     classes = len(manifest.labels) if section.classifies else None
     reject = manifest.reject
     head = load_head(head_path, backbone.features.shape[-1], backbone.logits.shape[-1], classes,
-                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None)
+                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None,
+                     largest_feature=feature_bound(backbone.features))
     if section.neighbours > len(head.bank):
         raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
                             f"{len(head.bank)} photos")

@@ -14,15 +14,14 @@ A head is a ``.npz`` file of plain arrays (read with ``allow_pickle=False``):
   (``shared.backbone.imagenet_classes``), on which a frame must have enough of the backbone's belief
   (``shared.backbone.gate``).
 
-The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code.
+The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code; the file
+is read back by ``head_file``.
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -213,47 +212,6 @@ def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Opt
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
-
-
-def bank_of(data: bytes) -> np.ndarray:
-    """The bank of a head file's bytes, as the device uses it (float32 rows of norm 1)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return dequantize_bank(arrays["bank"])
-
-
-def load_head(path: Path, features: int, logits: int, classes: Optional[int],
-              imagenet_classes: bool = False) -> HeadArrays:
-    """Read and check a head file: the bank's width is the backbone's logits, the layer maps features to classes,
-    and ``imagenet_classes`` (when the manifest's rule asks for them) are distinct classes of the backbone's."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ManifestError(f"{path}: not a readable head file ({' '.join(str(exc).split())[:120]})") from None
-    bank = arrays.get("bank")
-    if bank is None or bank.dtype != np.int8 or bank.ndim != 2 or bank.shape[1] != logits or len(bank) < 1:
-        raise ManifestError(f"{path}: 'bank' must be int8 rows of the backbone's {logits} logits")
-    if len(bank) > MAX_BANK:
-        raise ManifestError(f"{path}: a bank of {len(bank)} photos is more than {MAX_BANK}")
-    known = _imagenet_classes(path, arrays.get("imagenet_classes"), logits) if imagenet_classes else None
-    if classes is None:
-        return HeadArrays(dequantize_bank(bank), imagenet_classes=known)
-    weights, bias = arrays.get("weights"), arrays.get("bias")
-    if weights is None or bias is None or weights.shape != (features, classes) or bias.shape != (classes,):
-        raise ManifestError(f"{path}: a head that classifies needs 'weights' ({features}, {classes}) and 'bias' "
-                            f"({classes},)")
-    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
-        raise ManifestError(f"{path}: the head's weights are not all finite numbers")
-    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32), known)
-
-
-def _imagenet_classes(path: Path, indices: Optional[np.ndarray], logits: int) -> np.ndarray:
-    """The head's ImageNet classes, checked: whole numbers, each a class of the backbone's, each once."""
-    if (indices is None or indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0
-            or len(np.unique(indices)) != len(indices) or indices.min() < 0 or indices.max() >= logits):
-        raise ManifestError(f"{path}: the manifest's rule needs 'imagenet_classes', distinct indices of the "
-                            f"backbone's {logits} ImageNet classes")
-    return np.sort(indices.astype(np.int64))
 
 
 @dataclass(frozen=True)

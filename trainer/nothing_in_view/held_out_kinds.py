@@ -15,7 +15,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.backbone.gate import Evidence, judge
-from piclassify.shared.backbone.head import FittedHead, bank_of, calibrate_min_similarity, nearest_similarity, normalise
+from piclassify.shared.backbone.head import FittedHead, calibrate_min_similarity, nearest_similarity, normalise
+from piclassify.shared.backbone.head_file import bank_of
 from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass
 from piclassify.shared.backbone.photo_head import Views, head_from_views
 from piclassify.shared.contract.reject import Reject
