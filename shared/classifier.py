@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from piclassify.shared.backbone.extractor import FeatureExtractor
     from piclassify.shared.framing.framed import FramingSteps
 
-__all__ = ["Answer", "Classifier", "ModelLoadError"]
+__all__ = ["Answer", "Classifier", "ModelLoadError", "check_model_files"]
 
 
 class Classifier:
@@ -204,11 +204,29 @@ class _StageClock:
             self.ms[stage] += (time.perf_counter() - start) * 1e3
 
 
+def check_model_files(model_path: Path) -> Manifest:
+    """What loading ``model_path`` checks, short of opening the runtime (``piclassify models`` asks it of every
+    model): its manifest, and every file it names (the model's own, a backbone's, a head's arrays)."""
+    manifest = load_manifest(model_path)
+    if manifest.backbone is not None:
+        backbone, _ = manifest.backbone_sections()
+        checked_file(Path(model_path).parent, backbone.model_file, backbone.sha256, "backbone")
+        _head(Path(model_path).parent, manifest)
+    return manifest
+
+
 def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
                    threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
     """The backbone and the head file beside the manifest, each checked against it."""
     from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
+    head = _head(folder, manifest)
+    backbone = manifest.backbone_sections()[0]
+    return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
+
+
+def _head(folder: Path, manifest: Manifest) -> HeadArrays:
+    """The head file beside the manifest, checked against it and against the backbone's outputs."""
     backbone, section = manifest.backbone_sections()
     head_path = checked_file(folder, section.file, section.sha256, "head")
     classes = len(manifest.labels) if section.classifies else None
@@ -219,7 +237,7 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
     if section.neighbours > len(head.bank):
         raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
                             f"{len(head.bank)} photos")
-    return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
+    return head
 
 
 @dataclass(frozen=True)
