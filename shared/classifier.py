@@ -18,7 +18,7 @@ import numpy as np
 
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
 from piclassify.shared.backbone.head import HeadArrays
-from piclassify.shared.backbone.head_file import feature_bound, load_head
+from piclassify.shared.backbone.head_file import load_manifest_head
 from piclassify.shared.backbone.imagenet_classes import class_mass
 from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
@@ -227,17 +227,8 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
 
 def _head(folder: Path, manifest: Manifest) -> HeadArrays:
     """The head file beside the manifest, checked against it and against the backbone's outputs."""
-    backbone, section = manifest.backbone_sections()
-    head_path = checked_file(folder, section.file, section.sha256, "head")
-    classes = len(manifest.labels) if section.classifies else None
-    reject = manifest.reject
-    head = load_head(head_path, backbone.features.shape[-1], backbone.logits.shape[-1], classes,
-                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None,
-                     largest_feature=feature_bound(backbone.features))
-    if section.neighbours > len(head.bank):
-        raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
-                            f"{len(head.bank)} photos")
-    return head
+    section = manifest.backbone_sections()[1]
+    return load_manifest_head(checked_file(folder, section.file, section.sha256, "head"), manifest)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from piclassify.shared.backbone.row_blocks import by_row_blocks
 from piclassify.shared.errors import ManifestError
 
 BANK_SCALE = 127.0
@@ -72,14 +73,17 @@ def nearest_similarity(bank: np.ndarray, queries: np.ndarray, neighbours: int,
                        exclude_self: bool = False) -> np.ndarray:
     """Mean of the ``neighbours`` highest cosine similarities of each (normalised) query to the bank's rows.
 
-    ``exclude_self``: the queries are the bank itself, and each row's similarity to itself is left out.
+    ``exclude_self``: the queries are the bank itself, and each row's similarity to itself is left out. A block of
+    queries at a time (``by_row_blocks``): a 4,000-photo bank compared with itself was two 64 MB matrices at once.
     """
-    similarities = queries @ bank.T
-    if exclude_self:
-        np.fill_diagonal(similarities, -np.inf)
-    k = min(neighbours, similarities.shape[1] - (1 if exclude_self else 0))
-    nearest = np.partition(similarities, similarities.shape[1] - k, axis=1)[:, -k:]
-    return nearest.mean(axis=1)
+    k = min(neighbours, len(bank) - (1 if exclude_self else 0))
+
+    def nearest(rows: slice) -> np.ndarray:
+        similarities = queries[rows] @ bank.T
+        if exclude_self:
+            similarities[np.arange(len(similarities)), np.arange(rows.start, rows.stop)] = -np.inf
+        return np.partition(similarities, similarities.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    return by_row_blocks(nearest, len(queries))
 
 
 def quantize_bank(logits: np.ndarray) -> np.ndarray:
@@ -159,21 +163,22 @@ def fit_linear(features: np.ndarray, labels: np.ndarray, classes: int, groups: O
             right[choice] += int(np.sum((x[held] @ weights + bias).argmax(axis=1) == labels[held]))
     scores = dict(zip(L2_CHOICES, right / len(x)))
     l2 = max(L2_CHOICES, key=lambda value: (scores[value], value))  # ties: the stronger decay
-    weights, bias = _fit(x, labels, classes, (l2,), STEPS)[0]
+    weights, bias = _fit(x.copy(), labels, classes, (l2,), STEPS)[0]
     return LinearFit(weights.astype(np.float32), bias.astype(np.float32), l2, round(float(scores[l2]), 5))
 
 
 def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...],
          steps: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Full-batch Adam on standardised ``x``, one fit per weight decay in ``l2s``, side by side: every step reads
-    ``x`` once for all of them (the products are memory-bound, so three fits cost little more than one). Returns
-    weights and bias for the raw features, per weight decay.
+    """Full-batch Adam on standardised ``x`` (standardised in place: pass a copy), one fit per weight decay in
+    ``l2s``, side by side: every step reads ``x`` once for all of them (the products are memory-bound, so three fits
+    cost little more than one). Returns weights and bias for the raw features, per weight decay.
 
     The big products run in float32; the weights and Adam's moments are float64, where its ever smaller second
     moments stay clear of float32's subnormal numbers (which made each step five times slower).
     """
     mean, scale = x.mean(axis=0), x.std(axis=0) + np.float32(1e-6)
-    x = (x - mean) / scale
+    x -= mean  # in place: ``x`` is the caller's copy, and a second (rows x features) array would double the memory
+    x /= scale
     fits = len(l2s)
     targets = np.eye(classes)[labels][:, np.newaxis, :]
     counts = np.bincount(labels, minlength=classes).astype(np.float64)

@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 
 from piclassify.shared.backbone.head import MAX_BANK, HeadArrays, dequantize_bank
-from piclassify.shared.contract.manifest import TensorSpec
+from piclassify.shared.contract.manifest import Manifest, TensorSpec
 from piclassify.shared.errors import ManifestError
 
 MAX_INFLATED = 64 << 20  # bytes all of a head's members may inflate to: a 4,000-photo bank is 4 MB
@@ -67,6 +67,21 @@ def load_head(path: Path, features: int, logits: int, classes: Optional[int], im
         raise ManifestError(f"{path}: the head's weights can make logits of {float(np.max(largest)):.3g}, beyond "
                             "what float32 holds: its outputs would not be finite numbers")
     return HeadArrays(dequantize_bank(bank), weights, bias, known)
+
+
+def load_manifest_head(path: Path, manifest: Manifest) -> HeadArrays:
+    """The head file at ``path``, checked against ``manifest``: the backbone's outputs, the labels, the gate's rule
+    and the neighbours it compares a frame with."""
+    backbone, section = manifest.backbone_sections()
+    reject = manifest.reject
+    head = load_head(path, backbone.features.shape[-1], backbone.logits.shape[-1],
+                     len(manifest.labels) if section.classifies else None,
+                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None,
+                     largest_feature=feature_bound(backbone.features))
+    if section.neighbours > len(head.bank):
+        raise ManifestError(f"{path}: head.neighbours is {section.neighbours}, but the head holds {len(head.bank)} "
+                            "photos")
+    return head
 
 
 def _read_members(path: Path, limits: dict[str, int]) -> dict[str, np.ndarray]:

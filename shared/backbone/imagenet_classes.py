@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from piclassify.shared.backbone.row_blocks import by_row_blocks
+
 TOP = 3  # a photo votes for its three likeliest ImageNet classes
 SHARE = 0.005  # of a label's photos that must vote for a class (at least one)
 NEIGHBOURS = 10  # nearest classes in the graph
@@ -74,7 +76,7 @@ def class_set(logits: np.ndarray, photos: np.ndarray, labels: np.ndarray, graph:
     of (a photo's views vote once); ``labels``: each row's label.
     """
     logits, photos, labels = np.asarray(logits), np.asarray(photos), np.asarray(labels)
-    top = np.argsort(-logits, axis=1, kind="stable")[:, :TOP]
+    top = by_row_blocks(lambda rows: np.argsort(-logits[rows], axis=1, kind="stable")[:, :TOP], len(logits))
     chosen = np.zeros(graph.classes, bool)
     for label in np.unique(labels):
         rows = labels == label
@@ -87,6 +89,10 @@ def class_set(logits: np.ndarray, photos: np.ndarray, labels: np.ndarray, graph:
 
 def class_mass(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """(N, 1000) ImageNet logits -> (N,) the backbone's probability that each frame is one of ``classes``."""
-    logits = np.asarray(logits, np.float64)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted[:, classes].sum(axis=1) / shifted.sum(axis=1)
+    logits = np.asarray(logits)
+
+    def mass(rows: slice) -> np.ndarray:
+        block = np.asarray(logits[rows], np.float64)
+        shifted = np.exp(block - block.max(axis=1, keepdims=True))
+        return shifted[:, classes].sum(axis=1) / shifted.sum(axis=1)
+    return by_row_blocks(mass, len(logits))
