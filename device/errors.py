@@ -29,3 +29,7 @@ class ModelNameError(PiclassifyError):
 
 class TeachBusy(PiclassifyError):
     """A fit is already running (the teach panel fits one model at a time)."""
+
+
+class TooBusy(PiclassifyError):
+    """Asked for more often than the Pi serves it (switching models for uploads): try again later."""
