@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 from piclassify.device.config import ServiceConfig, check_against_model, load_config
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.loop import RELOAD, FrameLoop, signals_to_events
+from piclassify.device.core.memory import return_large_blocks
 from piclassify.device.service.logs import configure_logging
 from piclassify.device.service.notify import Notifier
 from piclassify.device.sinks.outputs import Outputs
@@ -57,6 +58,7 @@ class Service:
         self.teacher = self._teacher(config)
 
     def run(self) -> int:
+        return_large_blocks()  # months of bursts (uploads on many threads) must not keep what they borrowed
         with signals_to_events(self.events):
             try:
                 pipeline = self._load_pipeline(self.config, self.config.model)

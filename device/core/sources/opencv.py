@@ -72,14 +72,18 @@ class OpenCVSource(FrameSource):
             if not ok or bgr is None:
                 raise CameraError(f"{self.name}: stopped delivering frames")
             return bgr, self.name
+        return self._video_frame(), self.name
+
+    def _video_frame(self) -> np.ndarray:
+        """A video file's next frame that decodes; one ``ImageError`` line for a run of frames that do not."""
         if self._pending is not None:
-            bgr, self._pending = self._pending, None
-            return bgr, self.name
+            frame, self._pending = self._pending, None
+            return frame
         if self._ended:
             raise StopIteration
         bgr = self._read_file()
         if bgr is not None:
-            return bgr, self.name
+            return bgr
         first, total = self._position()
         if first >= total:
             raise StopIteration

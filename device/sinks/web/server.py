@@ -161,14 +161,14 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(code, json.dumps({"error": message}).encode("utf-8"), "application/json; charset=utf-8",
                    {"Retry-After": "2"})
         self.wfile.flush()
-        deadline = time.monotonic() + limits.LINGER_S
+        deadline, scratch = time.monotonic() + limits.LINGER_S, memoryview(bytearray(1 << 18))
         try:
             self.connection.settimeout(limits.LINGER_S)
             while length > 0 and time.monotonic() < deadline:
-                chunk = self.rfile.read1(min(length, 1 << 16))
-                if not chunk:
+                count = self.rfile.readinto1(scratch[:length])
+                if not count:
                     break
-                length -= len(chunk)
+                length -= count
         except OSError:
             pass
 
