@@ -15,6 +15,10 @@ class UnknownModelError(PiclassifyError):
     """A model name is not bundled and no such model file exists."""
 
 
+class ModelFolderError(PiclassifyError):
+    """A folder of models (the user's taught models) cannot be listed or searched."""
+
+
 class OutputError(PiclassifyError):
     """A file the device writes (a taught model) cannot be written where it was asked to go."""
 
@@ -25,3 +29,7 @@ class ModelNameError(PiclassifyError):
 
 class TeachBusy(PiclassifyError):
     """A fit is already running (the teach panel fits one model at a time)."""
+
+
+class TooBusy(PiclassifyError):
+    """Asked for more often than the Pi serves it (switching models for uploads): try again later."""

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import numpy as np
 
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure, weigh
-from piclassify.shared.backbone.head import HeadArrays, load_head
+from piclassify.shared.backbone.head import HeadArrays
+from piclassify.shared.backbone.head_file import load_manifest_head
 from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
 from piclassify.shared.contract.tensors import (
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from piclassify.shared.backbone.extractor import FeatureExtractor
     from piclassify.shared.framing.framed import FramingSteps
 
-__all__ = ["Answer", "Classifier", "ModelLoadError"]
+__all__ = ["Answer", "Classifier", "ModelLoadError", "check_model_files"]
 
 
 class Classifier:
@@ -71,7 +72,7 @@ class Classifier:
             # One run on zeros: a model that loads but cannot run fails here (at start, or a reload that keeps
             # the running model) rather than on the first frame.
             zeros = np.zeros((1, *manifest.input.shape), dtype=manifest.input.dtype)
-            runtime_step(lambda: self.invoke(zeros), self.model_path, runtime, "run it")
+            runtime_step(lambda: _finite(self.invoke(zeros)), self.model_path, runtime, "run it")
         self._encoder = InputEncoder(manifest)
 
     @classmethod
@@ -178,6 +179,12 @@ class Classifier:
         return Answer(None if reason else prediction, reason, clock.ms)
 
 
+def _finite(output: np.ndarray) -> None:
+    """A model's output on zeros must be numbers: NaN or infinity would reach every answer."""
+    if not np.all(np.isfinite(np.asarray(output, np.float64))):
+        raise ValueError("its output on an input of zeros is not all finite numbers")
+
+
 class _StageClock:
     """Milliseconds spent per stage (preprocess, invoke, postprocess), added up over ``with clock(stage):`` blocks."""
 
@@ -193,21 +200,31 @@ class _StageClock:
             self.ms[stage] += (time.perf_counter() - start) * 1e3
 
 
+def check_model_files(model_path: Path) -> Manifest:
+    """What loading ``model_path`` checks, short of opening the runtime (``piclassify models`` asks it of every
+    model): its manifest, and every file it names (the model's own, a backbone's, a head's arrays)."""
+    manifest = load_manifest(model_path)
+    if manifest.backbone is not None:
+        backbone, _ = manifest.backbone_sections()
+        checked_file(Path(model_path).parent, backbone.model_file, backbone.sha256, "backbone")
+        _head(Path(model_path).parent, manifest)
+    return manifest
+
+
 def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
                    threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
     """The backbone and the head file beside the manifest, each checked against it."""
     from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
-    backbone, section = manifest.backbone_sections()
-    head_path = checked_file(folder, section.file, section.sha256, "head")
-    classes = len(manifest.labels) if section.classifies else None
-    reject = manifest.reject
-    head = load_head(head_path, backbone.features.shape[-1], backbone.logits.shape[-1], classes,
-                     imagenet_classes=reject.min_class_mass > 0 or reject.sure_class_mass is not None)
-    if section.neighbours > len(head.bank):
-        raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
-                            f"{len(head.bank)} photos")
+    head = _head(folder, manifest)
+    backbone = manifest.backbone_sections()[0]
     return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
+
+
+def _head(folder: Path, manifest: Manifest) -> HeadArrays:
+    """The head file beside the manifest, checked against it and against the backbone's outputs."""
+    section = manifest.backbone_sections()[1]
+    return load_manifest_head(checked_file(folder, section.file, section.sha256, "head"), manifest)
 
 
 @dataclass(frozen=True)

@@ -201,3 +201,21 @@ def mock_pins():
     yield factory.pin
     factory.reset()
     gpiozero.Device.pin_factory = previous
+
+
+@pytest.fixture
+def denied(monkeypatch):
+    """``denied(folder)``: a folder its user may not list or search (``tests/helpers/denied.py``), for the test."""
+    from tests.helpers.denied import deny
+
+    folders: list[Path] = []
+
+    def deny_folder(folder: Path) -> Path:
+        folders.append(folder)
+        deny(monkeypatch, folder)
+        return folder
+
+    yield deny_folder
+    monkeypatch.undo()
+    for folder in folders:
+        folder.chmod(0o755)

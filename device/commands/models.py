@@ -8,9 +8,13 @@ and how it was measured and converted.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from piclassify.shared.backbone.gate import describe
+from piclassify.shared.errors import PiclassifyError, printable
 
 if TYPE_CHECKING:
     from piclassify.shared.classifier import Classifier
@@ -20,19 +24,40 @@ Rows = list[tuple[str, str]]
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from piclassify.device.core.model_files import bundled_model_paths, model_paths, user_models_dir
-    from piclassify.shared.contract.manifest import load_manifest
+    """Every model, bundled and taught: each checked as loading it checks (short of the runtime), and a model that
+    cannot load is shown as broken, with why. 2 when the taught models' folder cannot be listed."""
+    from piclassify.device.core.model_files import bundled_model_paths, taught_model_paths
+    from piclassify.device.errors import ModelFolderError
 
-    taught = model_paths(user_models_dir()) if user_models_dir().is_dir() else []
+    taught, unlisted = [], None
+    try:
+        taught = taught_model_paths()
+    except ModelFolderError as error:
+        unlisted = error
     print(f"{'name':<10} {'task':<10} {'classes':>7} {'input':<12} {'accuracy':>9} {'size':>9}  test set")
     for path in bundled_model_paths() + taught:
-        m = load_manifest(path)
-        accuracy, test_set = m.measured_accuracy or (None, "")
-        shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
-        size = f"{path.stat().st_size / 1024:.0f} KiB"
-        shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
-        print(f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {test_set}")
+        print(_model_row(path))
+    if unlisted is not None:
+        print(f"piclassify: error: {unlisted}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _model_row(path: Path) -> str:
+    """One model's row, or ``NAME  broken: why`` for one that cannot load."""
+    from piclassify.shared.classifier import check_model_files
+
+    try:
+        m = check_model_files(path)
+        size = f"{path.stat().st_size / 1024:.0f} KiB"
+    except (PiclassifyError, OSError) as error:
+        why = str(error) if isinstance(error, PiclassifyError) else f"{path}: {error.strerror or error}"
+        why = why.replace(f"{path.parent}{os.sep}", "")  # the folder is the same on every row
+        return f"{printable(path.stem, 64):<10} broken: {printable(why, 240)}"
+    accuracy, test_set = m.measured_accuracy or (None, "")
+    shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
+    shape = f"{len(m.table.features)} values" if m.table else f"{m.height}x{m.width}x{m.channels}"
+    return f"{m.name:<10} {m.task:<10} {len(m.labels):>7} {shape:<12} {shown:>9} {size:>9}  {printable(test_set)}"
 
 
 def cmd_info(args: argparse.Namespace) -> int:

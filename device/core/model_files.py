@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from piclassify.device.errors import ModelNameError, UnknownModelError
+from piclassify.device.errors import ModelFolderError, ModelNameError, UnknownModelError
 from piclassify.shared.contract.manifest import manifest_path_for
+from piclassify.shared.errors import printable
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
@@ -34,13 +35,29 @@ def checked_model_name(name: str) -> str:
 
 
 def model_paths(folder: Path) -> list[Path]:
-    """The models in ``folder``: each ``.tflite`` or ``.npz`` with a manifest beside it."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.suffix in MODEL_SUFFIXES and p.is_file() and manifest_path_for(p).is_file())
+    """The models in ``folder``: each ``.tflite`` or ``.npz`` with a manifest beside it; ``ModelFolderError`` when
+    the folder cannot be listed."""
+    try:
+        return sorted(p for p in Path(folder).iterdir()
+                      if p.suffix in MODEL_SUFFIXES and p.is_file() and manifest_path_for(p).is_file())
+    except OSError as exc:
+        raise ModelFolderError(f"{printable(folder)}: cannot list the models there: {exc.strerror or exc}") from None
 
 
 def bundled_model_paths() -> list[Path]:
     return model_paths(MODELS_DIR)
+
+
+def taught_model_paths() -> list[Path]:
+    """The models in ``user_models_dir()`` (none before the first is taught); ``ModelFolderError`` when it cannot be
+    listed."""
+    folder = user_models_dir()
+    try:
+        if not folder.is_dir():
+            return []
+    except OSError as exc:  # a folder above it that cannot be searched
+        raise ModelFolderError(f"{printable(folder)}: cannot list the models there: {exc.strerror or exc}") from None
+    return model_paths(folder)
 
 
 def user_models_dir() -> Path:
@@ -55,8 +72,12 @@ def user_models_dir() -> Path:
 def _named_in(folder: Path, name: str) -> Optional[Path]:
     for suffix in MODEL_SUFFIXES:
         candidate = folder / f"{name}{suffix}"
-        if candidate.is_file() and manifest_path_for(candidate).is_file():
-            return candidate
+        try:
+            if candidate.is_file() and manifest_path_for(candidate).is_file():
+                return candidate
+        except OSError as exc:  # a folder on the way that cannot be searched
+            raise ModelFolderError(f"{printable(folder)}: cannot look for model {printable(name, 64)} there: "
+                                   f"{exc.strerror or exc}") from None
     return None
 
 
@@ -73,10 +94,13 @@ def resolve_model(name_or_path: str) -> Path:
         if found is not None:
             return found
     path = Path(name_or_path)
-    if path.suffix == ".json":
-        path = next((path.with_suffix(s) for s in MODEL_SUFFIXES if path.with_suffix(s).is_file()), path)
-    if path.is_file():
-        return path
+    try:
+        if path.suffix == ".json":
+            path = next((path.with_suffix(s) for s in MODEL_SUFFIXES if path.with_suffix(s).is_file()), path)
+        if path.is_file():
+            return path
+    except OSError as exc:
+        raise UnknownModelError(f"{printable(name_or_path)}: cannot look there: {exc.strerror or exc}") from None
     names = ", ".join(p.stem for p in bundled_model_paths()) or "none"
-    raise UnknownModelError(f"{name_or_path}: no such model file or bundled model (bundled: {names}; taught models "
-                            f"are looked for in {user_models_dir()})")
+    raise UnknownModelError(f"{printable(name_or_path)}: no such model file or bundled model (bundled: {names}; "
+                            f"taught models are looked for in {user_models_dir()})")

@@ -99,8 +99,11 @@ class Sinks:
                 failing += [f"{sink.name} ({fault})" for fault in own()]
         return failing
 
-    def close(self) -> None:
+    def close(self, keep: Optional[Sink] = None) -> None:
+        """Close every sink (but ``keep``: the web view a reload keeps)."""
         for sink in self.sinks:
+            if sink is keep:
+                continue
             try:
                 sink.close()
             except Exception as error:  # closing one output must not leave the others open

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 from piclassify.device.config import ServiceConfig, check_against_model, load_config
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.loop import RELOAD, FrameLoop, signals_to_events
+from piclassify.device.core.memory import return_large_blocks
 from piclassify.device.service.logs import configure_logging
 from piclassify.device.service.notify import Notifier
 from piclassify.device.sinks.outputs import Outputs
@@ -49,13 +50,19 @@ class Service:
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.loop: Optional[FrameLoop] = None
         self.outputs: Optional[Outputs] = None
-        self.taught_model: Optional[str] = None  # a model the teach panel made; until a restart, it replaces config's
+        # A model the teach panel made runs in place of the config's ``model`` until a restart, or until a reload
+        # finds the config's ``model`` changed from the one it replaced (``taught_over``): then the config's wins.
+        self.taught_model: Optional[str] = None
+        self.taught_over: Optional[str] = None
+        self._switch_to: Optional[str] = None  # a model the panel asked for, taken by the next reload
         self.teacher = self._teacher(config)
 
     def run(self) -> int:
+        return_large_blocks()  # months of bursts (uploads on many threads) must not keep what they borrowed
         with signals_to_events(self.events):
             try:
-                pipeline = self._load_pipeline(self.config)
+                pipeline = self._load_pipeline(self.config, self.config.model)
+                self._running(pipeline)
                 self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
@@ -87,48 +94,75 @@ class Service:
         from piclassify.device.teach.examples import ExampleStore
         from piclassify.device.teach.teacher import Teacher
 
-        return Teacher(ExampleStore(config.teach.examples), config.teach.models, self.use_model,
-                       lambda: self.taught_model or self.config.model, config.threads or None)
+        return Teacher(ExampleStore(config.teach.examples), config.teach.models, self.use_model, self._running_model,
+                       config.threads or None)
 
     def use_model(self, path: Path) -> None:
-        """Switch to a model the teach panel made (a reload with it in place of the config's model)."""
-        self.taught_model = str(path)
+        """Switch to a model the teach panel made (a reload with it in place of the config's model); the panel hears
+        whether the service runs it (``Teacher.model_running``) or why not (``Teacher.switch_failed``)."""
+        self._switch_to = str(path)
         self.events.put(RELOAD)
 
-    def _load_pipeline(self, config: ServiceConfig) -> Pipeline:
-        pipeline = self.pipeline_factory(self.taught_model or config.model, config.threads or None)
+    def _running_model(self) -> str:
+        """The model the loop runs now, as a path (the one uploads are classified with)."""
+        loop = self.loop
+        return str(loop.pipeline.model_path) if loop is not None else self.taught_model or self.config.model
+
+    def _model_for(self, config: ServiceConfig) -> str:
+        """What a reload runs: a taught model while the config's ``model`` is still the one it replaced, else that."""
+        return self.taught_model if self.taught_model and config.model == self.taught_over else config.model
+
+    def _load_pipeline(self, config: ServiceConfig, model: str) -> Pipeline:
+        pipeline = self.pipeline_factory(model, config.threads or None)
         manifest = pipeline.manifest
         check_against_model(config, manifest.task, tuple(manifest.labels), manifest.name, self.config_path)
         return pipeline
 
-    def _reload(self) -> None:
-        """Re-read the config and the model; keep the camera open unless its settings changed.
+    def _running(self, pipeline: Pipeline) -> None:
+        if self.teacher is not None:
+            self.teacher.model_running(str(pipeline.model_path))
 
-        Anything wrong with the new setup (config, model, a pin) is one log line, and the running
-        setup carries on.
+    def _reload(self) -> None:
+        """Re-read the config and the model; keep the camera open unless its settings changed, and the web view
+        (its server and page clients) unless its own settings did.
+
+        Anything wrong with the new setup (config, model, a pin) is one log line, and the running setup carries
+        on; when the teach panel asked for the switch, it shows that line too.
         """
         assert self.loop is not None and self.outputs is not None
         log.info("reloading %s", self.config_path)
+        wanted, self._switch_to = self._switch_to, None
         try:
             config = load_config(self.config_path)
-            pipeline = self._load_pipeline(config)
-            self.outputs.close()
+            pipeline = self._load_pipeline(config, wanted or self._model_for(config))
+            self.outputs.close(keep_web=True)
         except PiclassifyError as error:
-            log.error("reload failed, keeping the running configuration: %s", error)
+            self._reload_failed(error, wanted)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher)
+            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher, web=self.outputs.web)
         except PiclassifyError as error:
-            log.error("reload failed, keeping the running configuration: %s", error)
-            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._loop, self.teacher)
+            self._reload_failed(error, wanted)
+            self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._loop, self.teacher,
+                                        web=self.outputs.web)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)
         self.loop.switch(pipeline, outputs.sinks, config.loop_settings(),
                          self._opener(config) if source_changed else None)
+        if wanted is not None:
+            self.taught_model, self.taught_over = wanted, config.model
+        elif not self.taught_model or config.model != self.taught_over:
+            self.taught_model = self.taught_over = None
         self.config, self.outputs = config, outputs
+        self._running(pipeline)
         logging.getLogger().setLevel(config.log_level.upper())
         log.info("reloaded: model=%s source=%s mode=%s", pipeline.manifest.name, config.source, config.mode)
+
+    def _reload_failed(self, error: PiclassifyError, wanted: Optional[str]) -> None:
+        log.error("reload failed, keeping the running configuration: %s", error)
+        if wanted is not None and self.teacher is not None:
+            self.teacher.switch_failed(wanted, str(error))
 
 
 def main(config_path: Union[str, Path], source_factory: Optional[SourceFactory] = None,

@@ -26,6 +26,7 @@ from piclassify.device.sinks.results_log import ResultLog
 if TYPE_CHECKING:
     from piclassify.device.core.loop import FrameLoop
     from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.sinks.web.sink import WebSink
     from piclassify.device.teach.teacher import Teacher
 
 LoopGetter = Callable[[], "Optional[FrameLoop]"]
@@ -38,36 +39,46 @@ def no_loop() -> Optional[FrameLoop]:
 
 @dataclass
 class Outputs:
-    """The sinks the loop hands results to, and the buttons that feed its events; closed together."""
+    """The sinks the loop hands results to, and the buttons that feed its events; closed together. ``web`` is the web
+    view among the sinks, if any: a reload keeps it (its server and its page clients) while its settings stay."""
 
     sinks: Sinks
     buttons: list[TriggerButton]
+    web: Optional[WebSink] = None
 
     @classmethod
     def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[str],
              loop: LoopGetter = no_loop, teacher: Optional[Teacher] = None,
-             console: Optional[str] = None) -> Outputs:
+             console: Optional[str] = None, web: Optional[WebSink] = None) -> Outputs:
         """Open each output ``config`` asks for; ``events`` is the loop's queue (buttons, the web view and MQTT
         trigger captures on it).
 
         ``loop`` is the running loop once there is one (the web view and MQTT show its counters); ``teacher`` is
         the service's teach panel; ``console`` ("text" or "json") also prints each result (``piclassify run``).
+        ``web`` is a running web view (a reload's): kept and shown the new model when ``config`` serves it the same
+        way, else closed before another is opened. A failure closes what was opened here, never ``web``.
         """
+        kept = web if web is not None and web.is_open and config.web.enabled and \
+            web.settings == _web_settings(config) else None
+        if web is not None and kept is None:
+            web.close()
         with ExitStack() as opened:
-            sinks = [opened.enter_context(closing(sink))
-                     for sink in _sinks(config, pipeline, events, loop, teacher, console)]
+            sinks = [sink if sink is kept else opened.enter_context(closing(sink))
+                     for sink in _sinks(config, pipeline, events, loop, teacher, console, kept)]
             buttons = [opened.enter_context(closing(button)) for button in _buttons(config, events, teacher)]
             opened.pop_all()
-        return cls(Sinks(sinks), buttons)
+        web = next((sink for sink in sinks if isinstance(sink, _web_sink())), None) if config.web.enabled else None
+        return cls(Sinks(sinks), buttons, web)
 
-    def close(self) -> None:
+    def close(self, keep_web: bool = False) -> None:
+        """Close every output; ``keep_web``: all but the web view, which a reload hands to the next ``open``."""
         for button in self.buttons:
             button.close()
-        self.sinks.close()
+        self.sinks.close(keep=self.web if keep_web else None)
 
 
 def _sinks(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[str], loop: LoopGetter,
-           teacher: Optional[Teacher], console: Optional[str]) -> Iterator[Sink]:
+           teacher: Optional[Teacher], console: Optional[str], web: Optional[WebSink]) -> Iterator[Sink]:
     """Each sink, opened only once the one before it is (so that a failure leaves the rest unopened)."""
     manifest = pipeline.manifest
     if console is not None:
@@ -84,23 +95,39 @@ def _sinks(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[
         yield MqttSink(config.mqtt, model=manifest, events=events, trigger=config.mode == "trigger",
                        classified=partial(_classified, loop))
     if config.web.enabled:
-        yield _web_view(config, pipeline, events, loop, teacher)
+        yield _web_view(config, pipeline, events, loop, teacher, web)
     if teacher is not None:
         yield teacher  # keeps the newest frame for the class buttons
 
 
 def _web_view(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[str], loop: LoopGetter,
-              teacher: Optional[Teacher]) -> Sink:
-    """The web view, as the ``[web]`` section says; ``WebError`` names what is wrong (a token file, the port)."""
-    from piclassify.device.sinks.web.auth import read_token  # OpenCV and the server: only with the web view
-    from piclassify.device.sinks.web.sink import WebSink
-    from piclassify.device.sinks.web.state import WebView
+              teacher: Optional[Teacher], kept: Optional[WebSink]) -> Sink:
+    """The web view, as the ``[web]`` section says (``kept``, shown this model, when it serves it so already);
+    ``WebError`` names what is wrong (a token file, the port)."""
+    from piclassify.device.sinks.web.state import WebView  # OpenCV and the server: only with the web view
+
+    view = WebView.of(pipeline, config.source, config.mode, config.results.path, partial(events.put, CAPTURE), loop,
+                      teacher)
+    if kept is not None:
+        kept.show(view)
+        return kept
+    return _web_sink()(view, *_web_settings(config))
+
+
+def _web_settings(config: ServiceConfig) -> tuple[str, int, Optional[str], int, float]:
+    """How the web view serves: address, port, token (read now from its file), streams and their rate."""
+    from piclassify.device.sinks.web.auth import read_token
 
     web = config.web
     token = read_token(web.token_file) if web.token_file is not None else None
-    view = WebView.of(pipeline, config.source, config.mode, config.results.path, partial(events.put, CAPTURE), loop,
-                      teacher)
-    return WebSink(view, web.host, web.port, token, web.max_streams, web.stream_fps)
+    return web.host, web.port, token, web.max_streams, web.stream_fps
+
+
+def _web_sink() -> type[WebSink]:
+    """The web view's sink class, imported only when there is a web view (it brings OpenCV and the server)."""
+    from piclassify.device.sinks.web.sink import WebSink
+
+    return WebSink
 
 
 def _buttons(config: ServiceConfig, events: queue.SimpleQueue[str],

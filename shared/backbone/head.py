@@ -14,19 +14,19 @@ A head is a ``.npz`` file of plain arrays (read with ``allow_pickle=False``):
   (``shared.backbone.imagenet_classes``), on which a frame must have enough of the backbone's belief
   (``shared.backbone.gate``); ``sure_classes``, those on which enough belief is in view however the frame looks.
 
-The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code.
+The trainer (``piclassify-train folder``) and the Pi (``piclassify teach``) fit heads with the same code; the file
+is read back by ``head_file``.
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from piclassify.shared.backbone.row_blocks import by_row_blocks
 from piclassify.shared.errors import ManifestError
 
 BANK_SCALE = 127.0
@@ -75,14 +75,17 @@ def nearest_similarity(bank: np.ndarray, queries: np.ndarray, neighbours: int,
                        exclude_self: bool = False) -> np.ndarray:
     """Mean of the ``neighbours`` highest cosine similarities of each (normalised) query to the bank's rows.
 
-    ``exclude_self``: the queries are the bank itself, and each row's similarity to itself is left out.
+    ``exclude_self``: the queries are the bank itself, and each row's similarity to itself is left out. A block of
+    queries at a time (``by_row_blocks``): a 4,000-photo bank compared with itself was two 64 MB matrices at once.
     """
-    similarities = queries @ bank.T
-    if exclude_self:
-        np.fill_diagonal(similarities, -np.inf)
-    k = min(neighbours, similarities.shape[1] - (1 if exclude_self else 0))
-    nearest = np.partition(similarities, similarities.shape[1] - k, axis=1)[:, -k:]
-    return nearest.mean(axis=1)
+    k = min(neighbours, len(bank) - (1 if exclude_self else 0))
+
+    def nearest(rows: slice) -> np.ndarray:
+        similarities = queries[rows] @ bank.T
+        if exclude_self:
+            similarities[np.arange(len(similarities)), np.arange(rows.start, rows.stop)] = -np.inf
+        return np.partition(similarities, similarities.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    return by_row_blocks(nearest, len(queries))
 
 
 def quantize_bank(logits: np.ndarray) -> np.ndarray:
@@ -161,21 +164,22 @@ def fit_linear(features: np.ndarray, labels: np.ndarray, classes: int, groups: O
             right[choice] += int(np.sum((x[held] @ weights + bias).argmax(axis=1) == labels[held]))
     scores = dict(zip(L2_CHOICES, right / len(x)))
     l2 = max(L2_CHOICES, key=lambda value: (scores[value], value))  # ties: the stronger decay
-    weights, bias = _fit(x, labels, classes, (l2,), STEPS)[0]
+    weights, bias = _fit(x.copy(), labels, classes, (l2,), STEPS)[0]
     return LinearFit(weights.astype(np.float32), bias.astype(np.float32), l2, round(float(scores[l2]), 5))
 
 
 def _fit(x: np.ndarray, labels: np.ndarray, classes: int, l2s: tuple[float, ...],
          steps: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Full-batch Adam on standardised ``x``, one fit per weight decay in ``l2s``, side by side: every step reads
-    ``x`` once for all of them (the products are memory-bound, so three fits cost little more than one). Returns
-    weights and bias for the raw features, per weight decay.
+    """Full-batch Adam on standardised ``x`` (standardised in place: pass a copy), one fit per weight decay in
+    ``l2s``, side by side: every step reads ``x`` once for all of them (the products are memory-bound, so three fits
+    cost little more than one). Returns weights and bias for the raw features, per weight decay.
 
     The big products run in float32; the weights and Adam's moments are float64, where its ever smaller second
     moments stay clear of float32's subnormal numbers (which made each step five times slower).
     """
     mean, scale = x.mean(axis=0), x.std(axis=0) + np.float32(1e-6)
-    x = (x - mean) / scale
+    x -= mean  # in place: ``x`` is the caller's copy, and a second (rows x features) array would double the memory
+    x /= scale
     fits = len(l2s)
     targets = np.eye(classes)[labels][:, np.newaxis, :]
     counts = np.bincount(labels, minlength=classes).astype(np.float64)
@@ -216,51 +220,6 @@ def head_bytes(bank: np.ndarray, weights: Optional[np.ndarray] = None, bias: Opt
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
-
-
-def bank_of(data: bytes) -> np.ndarray:
-    """The bank of a head file's bytes, as the device uses it (float32 rows of norm 1)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return dequantize_bank(arrays["bank"])
-
-
-def load_head(path: Path, features: int, logits: int, classes: Optional[int],
-              imagenet_classes: bool = False) -> HeadArrays:
-    """Read and check a head file: the bank's width is the backbone's logits, the layer maps features to classes,
-    and ``imagenet_classes`` (when the manifest's rule asks for them) are distinct classes of the backbone's."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ManifestError(f"{path}: not a readable head file ({' '.join(str(exc).split())[:120]})") from None
-    bank = arrays.get("bank")
-    if bank is None or bank.dtype != np.int8 or bank.ndim != 2 or bank.shape[1] != logits or len(bank) < 1:
-        raise ManifestError(f"{path}: 'bank' must be int8 rows of the backbone's {logits} logits")
-    if len(bank) > MAX_BANK:
-        raise ManifestError(f"{path}: a bank of {len(bank)} photos is more than {MAX_BANK}")
-    known = sure = None
-    if imagenet_classes:
-        known = _imagenet_classes(path, arrays.get("imagenet_classes"), logits, "imagenet_classes")
-        if "sure_classes" in arrays:
-            sure = _imagenet_classes(path, arrays["sure_classes"], logits, "sure_classes")
-    if classes is None:
-        return HeadArrays(dequantize_bank(bank), imagenet_classes=known, sure_classes=sure)
-    weights, bias = arrays.get("weights"), arrays.get("bias")
-    if weights is None or bias is None or weights.shape != (features, classes) or bias.shape != (classes,):
-        raise ManifestError(f"{path}: a head that classifies needs 'weights' ({features}, {classes}) and 'bias' "
-                            f"({classes},)")
-    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
-        raise ManifestError(f"{path}: the head's weights are not all finite numbers")
-    return HeadArrays(dequantize_bank(bank), weights.astype(np.float32), bias.astype(np.float32), known, sure)
-
-
-def _imagenet_classes(path: Path, indices: Optional[np.ndarray], logits: int, name: str) -> np.ndarray:
-    """The head's ImageNet classes, checked: whole numbers, each a class of the backbone's, each once."""
-    if (indices is None or indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0
-            or len(np.unique(indices)) != len(indices) or indices.min() < 0 or indices.max() >= logits):
-        raise ManifestError(f"{path}: the manifest's rule needs '{name}', distinct indices of the "
-                            f"backbone's {logits} ImageNet classes")
-    return np.sort(indices.astype(np.int64))
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,26 @@
 """Writing a photo model that is a head on the backbone: the manifest, the ``.npz``, the backbone beside them.
 
 The trainer's ``piclassify-train folder`` and the Pi's ``piclassify teach`` both end here, so the two
-make the same kind of model. Every file is written to a temporary name and renamed into place, the
-manifest last: an interrupted or failed write leaves the folder as it was, never half a model.
+make the same kind of model. The head and its manifest are written and checked together before either is
+renamed into place, under a lock on the folder: a failed write leaves the folder as it was, never half a model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from piclassify.shared.backbone.extractor import description_path
 from piclassify.shared.backbone.head import SURE_CLASS_MASS, FittedHead
-from piclassify.shared.contract.manifest import Backbone, Head, Manifest, TensorSpec, sha256_of
+from piclassify.shared.backbone.head_file import load_manifest_head
+from piclassify.shared.contract.manifest import SCHEMA_VERSION, Backbone, Head, Manifest, TensorSpec, sha256_of
+from piclassify.shared.contract.manifest_fields import check_fields
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ManifestError
-from piclassify.shared.files.atomic_file import write_atomically
+from piclassify.shared.files.atomic_file import folder_lock, write_atomically, write_set_atomically
 
 
 def head_manifest(name: str, labels: tuple[str, ...], backbone: Backbone, fitted: FittedHead,
@@ -59,26 +63,61 @@ def backbone_in_the_way(source: Path, folder: Path) -> Optional[str]:
 
 
 def place_backbone(source: Path, folder: Path) -> Path:
-    """The backbone ``source`` (and its description) beside the models in ``folder``: copied when the folder has none,
-    kept when it has the same bytes; a different one there is refused in one line (``backbone_in_the_way``)."""
-    source, folder = Path(source), Path(folder)
+    """The backbone ``source`` (and its description) beside the models in ``folder`` (``copy_backbone``)."""
+    copy_backbone(Path(source), Path(folder))
+    return Path(folder) / Path(source).name
+
+
+def copy_backbone(source: Path, folder: Path) -> list[Path]:
+    """Copy the backbone ``source`` and its description into ``folder`` when it has none, keep them when it has the
+    same bytes; a different one there is refused in one line (``backbone_in_the_way``). The files copied."""
     problem = backbone_in_the_way(source, folder)
     if problem is not None:
         raise ManifestError(f"{problem}: write the model into another folder (--out DIR)")
+    copied = []
     for original in (source, description_path(source)):
         copy = folder / original.name
         if original.is_file() and not copy.exists() and copy.resolve() != original.resolve():
             write_atomically(copy, original.read_bytes())
-    return folder / source.name
+            copied.append(copy)
+    return copied
 
 
 def write_head_model(out_dir: Path, manifest: Manifest, fitted: FittedHead, backbone_source: Path) -> Path:
     """Write ``NAME.npz`` and ``NAME.json`` into ``out_dir`` (with the backbone, copied from ``backbone_source`` when
-    ``out_dir`` lacks it: ``place_backbone``); return the model path (the ``.npz``)."""
+    ``out_dir`` lacks it: ``copy_backbone``); return the model path (the ``.npz``).
+
+    Under a lock on the folder, so two writers of one name (two ``teach`` runs) leave the last one's model whole;
+    the pair is checked as the device will load it before either is renamed into place, and on any failure the
+    folder is left as it was: no head without its manifest, no backbone copied for nothing, no folder made for it.
+    """
     out_dir = Path(out_dir)
+    made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    place_backbone(backbone_source, out_dir)
-    model_path = out_dir / manifest.model_file
-    write_atomically(model_path, fitted.data)
-    write_atomically(model_path.with_suffix(".json"), manifest.to_json().encode("utf-8"))
-    return model_path
+    copied: list[Path] = []
+    try:
+        with folder_lock(out_dir):
+            copied = copy_backbone(Path(backbone_source), out_dir)
+            model_path = out_dir / manifest.model_file
+            write_set_atomically([(model_path, fitted.data),
+                                  (model_path.with_suffix(".json"), manifest.to_json().encode("utf-8"))],
+                                 lambda staged: check_head_model(staged[0], staged[1], manifest))
+        return model_path
+    except BaseException:
+        for path in copied:
+            path.unlink(missing_ok=True)
+        with suppress(OSError):
+            if made and not any(out_dir.iterdir()):
+                out_dir.rmdir()
+        raise
+
+
+def check_head_model(head_path: Path, manifest_path: Path, manifest: Manifest) -> None:
+    """The written pair as loading it checks: the manifest's fields as read back, the head's arrays against them."""
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+        check_fields(data, Manifest, SCHEMA_VERSION)
+        Manifest.from_dict(data)
+    except (ValueError, ManifestError) as exc:
+        raise ManifestError(f"{manifest.name}: the manifest written would not load: {exc}") from None
+    load_manifest_head(head_path, manifest)

@@ -29,6 +29,8 @@ from typing import Optional
 
 import numpy as np
 
+from piclassify.shared.backbone.row_blocks import by_row_blocks
+
 TOP = 3  # a photo votes for its three likeliest ImageNet classes ...
 TOP_FEW = 5  # ... or five, when its label has fewer than FEW photos: a few photos must each say more
 FEW = 100
@@ -81,7 +83,8 @@ def class_set(logits: np.ndarray, photos: np.ndarray, labels: np.ndarray, graph:
     classes it votes for (by default ``TOP``, or ``TOP_FEW`` for a label of fewer than ``FEW`` photos).
     """
     logits, photos, labels = np.asarray(logits), np.asarray(photos), np.asarray(labels)
-    order = np.argsort(-logits, axis=1, kind="stable")
+    width = top_classes or max(TOP, TOP_FEW)
+    order = by_row_blocks(lambda rows: np.argsort(-logits[rows], axis=1, kind="stable")[:, :width], len(logits))
     chosen = np.zeros(graph.classes, bool)
     for label in np.unique(labels):
         rows = labels == label
@@ -114,6 +117,10 @@ def sure_set(logits: np.ndarray, photos: np.ndarray, labels: np.ndarray, graph: 
 
 def class_mass(logits: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """(N, 1000) ImageNet logits -> (N,) the backbone's probability that each frame is one of ``classes``."""
-    logits = np.asarray(logits, np.float64)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted[:, classes].sum(axis=1) / shifted.sum(axis=1)
+    logits = np.asarray(logits)
+
+    def mass(rows: slice) -> np.ndarray:
+        block = np.asarray(logits[rows], np.float64)
+        shifted = np.exp(block - block.max(axis=1, keepdims=True))
+        return shifted[:, classes].sum(axis=1) / shifted.sum(axis=1)
+    return by_row_blocks(mass, len(logits))

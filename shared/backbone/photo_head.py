@@ -11,7 +11,7 @@ photos are (``shared.backbone.imagenet_classes``), for the gate's class mass (``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional, Protocol
 
 import cv2
 import numpy as np
@@ -28,6 +28,7 @@ from piclassify.shared.backbone.head import (
 from piclassify.shared.backbone.imagenet_classes import ClassGraph, class_mass, class_set, sure_set
 
 VARIANTS = 4  # jittered copies of each training photo the head also learns from
+MAX_VIEWS = 6_000  # views a fit on the Pi keeps at most: from 1,200 photos on, fewer jittered copies of each
 
 
 def jitter_photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -47,6 +48,13 @@ def jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.resize(shot, image.shape[1::-1], interpolation=cv2.INTER_AREA)
 
 
+class Photos(Protocol):
+    """Framed photos, counted before they are read (an array of them, or ``photo_folders.FramedPhotos``)."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[np.ndarray]: ...
+
+
 @dataclass(frozen=True)
 class Views:
     """Per photo (N rows, or N x variants rows for the jittered copies): the backbone's features and logits."""
@@ -55,25 +63,49 @@ class Views:
     logits: np.ndarray
 
 
-def backbone_views(extractor: FeatureExtractor, images: np.ndarray, variants: int = 0, seed: int = 1,
+def backbone_views(extractor: FeatureExtractor, images: Photos, variants: int = 0, seed: int = 1,
                    advance: Callable[[int], None] = lambda count: None) -> tuple[Views, Views]:
     """The framed photos as they are, and ``variants`` jittered copies of each (empty when 0), through the
-    backbone; ``advance`` hears how many images each photo cost (for a progress bar)."""
+    backbone; ``advance`` hears how many images each photo cost (for a progress bar).
+
+    ``images`` may be read as it is iterated (``FramedPhotos``), at most ``len(images)`` of them: only what the
+    backbone makes of each photo is kept, in arrays made once for them all.
+    """
     rng = np.random.default_rng(seed)
-    plain, jittered = [], []
-    for image in images:
-        plain.append(extractor.extract(image))
-        for _ in range(variants):
-            jittered.append(extractor.extract(jitter(image, rng)))
-        advance(1 + variants)
-    return _views(plain, extractor), _views(jittered, extractor)
-
-
-def _views(pairs: list[tuple[np.ndarray, np.ndarray]], extractor: FeatureExtractor) -> Views:
     spec = extractor.backbone
-    if not pairs:
-        return Views(np.zeros((0, *spec.features.shape), np.float32), np.zeros((0, *spec.logits.shape), np.float32))
-    return Views(np.stack([f for f, _ in pairs]), np.stack([logit for _, logit in pairs]))
+    plain = _Rows(len(images), spec.features.shape, spec.logits.shape)
+    jittered = _Rows(len(images) * variants, spec.features.shape, spec.logits.shape)
+    for image in images:
+        plain.add(*extractor.extract(image))
+        for _ in range(variants):
+            jittered.add(*extractor.extract(jitter(image, rng)))
+        advance(1 + variants)
+    return plain.views(), jittered.views()
+
+
+class _Rows:
+    """Features and logits of up to ``count`` views, filled in turn."""
+
+    def __init__(self, count: int, features: tuple[int, ...], logits: tuple[int, ...]) -> None:
+        self.features = np.zeros((count, *features), np.float32)
+        self.logits = np.zeros((count, *logits), np.float32)
+        self.filled = 0
+
+    def add(self, features: np.ndarray, logits: np.ndarray) -> None:
+        self.features[self.filled], self.logits[self.filled] = features, logits
+        self.filled += 1
+
+    def views(self) -> Views:
+        if self.filled == len(self.features):
+            return Views(self.features, self.logits)
+        return Views(self.features[:self.filled].copy(), self.logits[:self.filled].copy())
+
+
+def variants_for(photos: int) -> int:
+    """Jittered copies of each photo a fit on the Pi learns from: ``VARIANTS``, fewer where the photos are many, so
+    that the views stay within ``MAX_VIEWS`` (each photo is still seen once): what a fit holds grows with the
+    examples only up to the store's maximum of 8,000."""
+    return int(min(VARIANTS, max(0, MAX_VIEWS // max(1, photos) - 1)))
 
 
 def fit_photo_head(extractor: FeatureExtractor, images: np.ndarray, labels: np.ndarray, classes: int, seed: int = 1,
@@ -93,7 +125,7 @@ def head_from_views(plain: Views, jittered: Views, labels: np.ndarray, classes: 
     copies vote too freely: with them, wolves, lemurs and laptops joined the cats and dogs), and the least of the
     backbone's belief on them a frame needs (``calibrate_min_class_mass``, over every view); the class mass
     guards the similarity, which may then let more of the model's own photos through (``GUARDED_FALSE_NOTHING``).
-    Taught from 20 cats and 20 dogs, the class mass took the indoor rooms answered "nothing" from 35% to 98%.
+    What it turns away and lets through, taught from 10 to 50 photos per class, is measured in docs/teach.md.
     """
     labels = np.asarray(labels, dtype=np.int64)
     photos = np.arange(len(labels))
@@ -111,6 +143,7 @@ def head_from_views(plain: Views, jittered: Views, labels: np.ndarray, classes: 
         return build_head(plain.logits, seed=seed, false_nothing=false_nothing, imagenet_classes=known,
                           min_class_mass=floor, sure_classes=sure)
     variants = len(jittered.logits) // max(1, len(labels))
-    return build_head(plain.logits, np.concatenate([plain.features, jittered.features]),
+    features = np.concatenate([plain.features, jittered.features]) if variants else plain.features
+    return build_head(plain.logits, features,
                       np.concatenate([labels, np.repeat(labels, variants)]), classes,
                       np.concatenate([photos, np.repeat(photos, variants)]), seed, false_nothing, known, floor, sure)

@@ -109,12 +109,22 @@ def _between(low: float, high: float) -> Callable[[Any], None]:
     return check
 
 
-def _text(value: str) -> None:
-    """Names and labels reach logs, terminals, MQTT topics and web pages: printable text, one line, bounded."""
+def text_problem(value: str) -> Optional[str]:
+    """What a name or label must be, when ``value`` is not (it completes "... must be"); None when it is one.
+
+    Names and labels reach logs, terminals, MQTT topics and web pages: printable text, one line, bounded.
+    """
     if not value.strip():
-        raise _Invalid("a non-empty string")
+        return "a non-empty string"
     if not value.isprintable() or len(value) > 200:
-        raise _Invalid("printable text of at most 200 characters (no newline or control character)")
+        return "printable text of at most 200 characters (no newline or control character)"
+    return None
+
+
+def _text(value: str) -> None:
+    problem = text_problem(value)
+    if problem is not None:
+        raise _Invalid(problem)
 
 
 def _labels(value: list) -> None:

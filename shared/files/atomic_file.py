@@ -10,17 +10,55 @@ someone planted, and the rename replaces a symlink at the final name rather than
 it: a folder others can write to (``/tmp``, the frames folder) cannot redirect a write. Its mode is
 ``mode`` less the umask, as for any new file: ``0o600`` keeps a token private whatever the umask;
 ``exact_mode`` (install-service, as root) sets it regardless of the umask, with the owner it names.
+
+Files that belong together (a model and its manifest) are all written first and checked, then renamed one after
+the other (``write_set_atomically``), while a lock on their folder (``folder_lock``) keeps a second writer of the
+same set from interleaving its renames with them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import stat
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 TEMPORARY_SUFFIX = ".tmp"
+
+
+def write_set_atomically(files: Sequence[tuple[Path, bytes]],
+                         check: Callable[[list[Path]], None] = lambda staged: None) -> None:
+    """Files that belong together (a model and its manifest), each written to a new file beside it first, ``check``ed
+    as written (a failure raises), and only then renamed into place, in order: a full disk, a failed check or any
+    other error leaves every one of them as it was. Hold ``folder_lock`` against another writer of the same set."""
+    staged: list[Path] = []
+    try:
+        for path, data in files:
+            staged.append(_fresh_name(Path(path)))
+            _write_new(staged[-1], data, 0o666)
+        check(staged)
+        for temporary, (path, _) in zip(staged, files):
+            os.replace(temporary, path)
+    finally:
+        for temporary in staged:
+            temporary.unlink(missing_ok=True)
+    for folder in {Path(path).parent for path, _ in files}:
+        fsync_directory(folder)
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (``flock`` on the folder itself: no lock file is left behind) while the block
+    writes into it; another process or thread taking it waits for the block to end."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o666, *, temporary: Optional[Path] = None,
@@ -74,6 +112,19 @@ def _remove_leftover(temporary: Path) -> Path:
     except FileNotFoundError:
         pass
     return temporary
+
+
+def _write_new(temporary: Path, data: bytes, mode: int) -> None:
+    """``data`` as the new file ``temporary``, fsynced; removed again if that fails."""
+    fd = _create(temporary, mode)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        temporary.unlink(missing_ok=True)
+        raise
+    os.close(fd)
 
 
 def _create(temporary: Path, mode: int) -> int:

@@ -7,18 +7,15 @@ and the Pi's example store can name the splits without loading an image library.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Collection, Optional
 
 TRAIN = "train"
 VALIDATION = ("validation", "val", "test")  # the first of these beside train/ is the validation split
 SPLITS = (TRAIN, *VALIDATION)  # folder names that mark a split, never a class
 
 
-def train_folder(root: Path) -> Path:
-    """``root/train`` when there is one, else ``root`` itself (a folder per class)."""
-    return root / TRAIN if (root / TRAIN).is_dir() else root
-
-
-def validation_folder(root: Path) -> Optional[Path]:
-    """``root/validation`` (or ``val``, ``test``) when there is one."""
-    return next((root / name for name in VALIDATION if (root / name).is_dir()), None)
+def split_folders(root: Path, folders: Collection[str]) -> tuple[Path, Optional[Path]]:
+    """Given the names of ``root``'s sub-folders: the training split (``root/train``, else ``root`` itself, a folder
+    per class) and the validation split (``root/validation``, ``val`` or ``test``, the first there), if any."""
+    validation = next((root / name for name in VALIDATION if name in folders), None)
+    return (root / TRAIN if TRAIN in folders else root), validation

@@ -18,7 +18,7 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Union
+from typing import TYPE_CHECKING, BinaryIO, Optional, Union
 
 import numpy as np
 
@@ -57,18 +57,22 @@ def read_image(path: Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def decode_image(data: bytes, name: str) -> np.ndarray:
-    """Image bytes (an upload) as ``read_image`` reads a file: the same limits, the same one-line errors."""
-    return _decode(io.BytesIO(data), name)
+def decode_image(data: bytes, name: str, limit: Optional[int] = None, shorter_side: Optional[int] = None) -> np.ndarray:
+    """Image bytes (an upload) as ``read_image`` reads a file, with the same one-line errors: at most ``limit``
+    pixels (default ``max_pixels()``). With ``shorter_side``, a JPEG is decoded at the smallest of libjpeg's scales
+    (1/2 to 1/8) that keeps its shorter side at least that long: a 12 MP phone photo at 1/8 (504 x 378), in a
+    fraction of the time and memory."""
+    return _decode(io.BytesIO(data), name, limit, shorter_side)
 
 
-def _decode(stream: BinaryIO, where: Union[str, Path]) -> np.ndarray:
+def _decode(stream: BinaryIO, where: Union[str, Path], limit: Optional[int] = None,
+            shorter_side: Optional[int] = None) -> np.ndarray:
     from PIL import Image, ImageOps
 
-    limit = max_pixels()
+    limit = limit or max_pixels()
     try:
         with Image.open(stream) as image:
-            _fit(image, where, limit)
+            _fit(image, where, limit, shorter_side)
             if image.format == "TIFF":  # libtiff prints each complaint itself; the error below is the one line
                 with native_stderr(keep=lambda line: False):
                     image.load()
@@ -86,13 +90,21 @@ def _decode(stream: BinaryIO, where: Union[str, Path]) -> np.ndarray:
         raise ImageError(f"{where}: not a readable image ({type(exc).__name__})") from None
 
 
-def _fit(image: PILImage, path: Union[str, Path], limit: int) -> None:
-    """Refuse an image over ``limit`` pixels before decoding it; a JPEG is first reduced by DCT scaling."""
+def _fit(image: PILImage, path: Union[str, Path], limit: int, shorter_side: Optional[int] = None) -> None:
+    """Refuse an image over ``limit`` pixels before decoding it; a JPEG is first reduced by DCT scaling (to fit
+    the limit, and as far as ``shorter_side`` allows)."""
     width, height = image.size
-    if width * height > limit and image.format == "JPEG":
-        scale = next((s for s in (2, 4, 8) if math.ceil(width / s) * math.ceil(height / s) <= limit), 8)
-        image.draft(None, (max(1, width // scale), max(1, height // scale)))
+    if image.format == "JPEG":
+        wanted = (width, height)
+        if width * height > limit:
+            scale = next((s for s in (2, 4, 8) if math.ceil(width / s) * math.ceil(height / s) <= limit), 8)
+            wanted = (max(1, width // scale), max(1, height // scale))
+        if shorter_side is not None and min(width, height) > shorter_side:
+            reduce = shorter_side / min(width, height)
+            wanted = min(wanted, (math.ceil(width * reduce), math.ceil(height * reduce)))
+        if wanted != (width, height):
+            image.draft(None, wanted)
     if image.size[0] * image.size[1] <= limit:
         return
-    raise ImageError(f"{path}: {width}x{height} is {width * height:,} pixels, more than the {limit:,} "
-                     f"this machine decodes (set {MAX_PIXELS_ENV} to change it)")
+    limited = f"this machine decodes (set {MAX_PIXELS_ENV} to change it)" if limit == max_pixels() else "decoded here"
+    raise ImageError(f"{path}: {width}x{height} is {width * height:,} pixels, more than the {limit:,} {limited}")

@@ -18,7 +18,13 @@ from piclassify.shared.inference.model_structure import structure_problem
 from piclassify.shared.inference.runtime import Runtime, default_threads
 
 MAX_MODEL_BYTES = 64 * 2 ** 20  # far above any model here (the backbone is 5 MB); a gzip bomb stops here
+MAX_MESSAGE = 160  # characters of the runtime's own words in a one-line error
 _MISSING_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
+# LiteRT's Python error reporter appends each of its messages to the last without a separator, and only some end
+# with a newline: "... in XNNPACK delegateunsupported datatype ... tensor 9Node number 8 ...". A message starts
+# with one of these; where one follows a non-space, a new message begins.
+_MESSAGE_START = re.compile(r"(?<=[^\s;.,:(])(?=(?:Node number \d|unsupported |Unsupported |failed to |Failed to |"
+                            r"Invalid |AllocateTensors\(\)|Didn't find |Encountered |Cannot |cannot |Tensor \d))")
 
 
 class ModelLoadError(PiclassifyError):
@@ -30,10 +36,16 @@ def runtime_step(step: Callable[[], object], model_path: Path, runtime: Runtime,
     try:
         step()
     except (ValueError, RuntimeError) as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        if len(text) > 160:
-            text = text[:159] + "…"
-        raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot {what} ({text})") from None
+        raise ModelLoadError(f"{model_path}: {runtime.name} {runtime.version} cannot {what} "
+                             f"({runtime_message(exc)})") from None
+
+
+def runtime_message(error: Exception) -> str:
+    """The runtime's messages in ``error`` as separate sentences on one line, at most ``MAX_MESSAGE`` characters."""
+    sentences = [" ".join(part.split()).rstrip(".") for line in str(error).splitlines()
+                 for part in _MESSAGE_START.split(line)]
+    text = ". ".join(sentence for sentence in sentences if sentence) or type(error).__name__
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
 
 def read_model(model_path: Path) -> bytes:
@@ -90,6 +102,5 @@ def open_interpreter(model_path: Path, runtime: Runtime, threads: Optional[int],
                 f"converted by TensorFlow {converter}, so use a runtime at least that new "
                 "(pip install -U ai-edge-litert)"
             ) from None
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"{model_path}: not a model {runtime.name} {runtime.version} can open "
-                             f"({first_line})") from None
+                             f"({runtime_message(exc)})") from None

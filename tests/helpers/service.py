@@ -67,6 +67,7 @@ class FakePipeline:
         if model == "missing":
             raise UnknownModelError(f"{model}: no such model file or bundled model")
         self.manifest = FakeManifest(model, labels=(model, "other"))
+        self.model_path = Path(f"{model}.tflite")
         self._on_classify = on_classify
         self._classify_s = classify_s
 

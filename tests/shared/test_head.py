@@ -11,12 +11,12 @@ from piclassify.shared.backbone.head import (
     calibrate_min_similarity,
     dequantize_bank,
     fit_linear,
-    load_head,
     nearest_similarity,
     neighbours_for,
     normalise,
     quantize_bank,
 )
+from piclassify.shared.backbone.head_file import load_head
 from piclassify.shared.errors import ManifestError
 
 RNG = np.random.default_rng(0)
@@ -109,7 +109,7 @@ def _npz(**arrays) -> bytes:
     (_npz(bank=np.zeros((MAX_BANK + 1, 1000), np.int8)), "more than"),
     (_npz(bank=np.ones((3, 1000), np.int8), weights=np.full((1280, 2), np.nan, np.float32),
           bias=np.zeros(2, np.float32)), "not all finite"),
-    (_npz(bank=np.ones((3, 1000), np.int8), weights=np.array([object()] * 4, dtype=object)), "not a readable"),
+    (_npz(bank=np.ones((3, 1000), np.int8), weights=np.array([object()] * 4, dtype=object)), "not plain numbers"),
 ])
 def test_a_bad_head_file_is_one_line_naming_it(tmp_path, data, message):
     path = tmp_path / "bad.npz"

@@ -15,7 +15,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from piclassify.shared.backbone.gate import judge, weigh
-from piclassify.shared.backbone.head import FittedHead, HeadArrays, bank_of, calibrate_min_similarity
+from piclassify.shared.backbone.head import FittedHead, HeadArrays, calibrate_min_similarity
+from piclassify.shared.backbone.head_file import bank_of
 from piclassify.shared.backbone.imagenet_classes import ClassGraph
 from piclassify.shared.backbone.photo_head import Views, head_from_views
 from piclassify.shared.contract.reject import Reject

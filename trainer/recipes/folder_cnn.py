@@ -62,7 +62,7 @@ def train_folder_model(root: Path, name: str, size: int = 96, epochs: int = 50, 
                        calibration_samples(np.concatenate([images, background.negatives]), scaling, seed=seed))
     training = {"arch": "photo-cnn", "quantization": quantization, "dataset": data_name(root),
                 "negatives": str(negatives) if negatives else None,
-                "skipped_files": len(data.train.skipped) + len(data.validation.skipped), **summary}
+                "skipped_files": data.train.skipped + data.validation.skipped, **summary}
     model_path = write_model(tflite, out_dir, training, name=name, task="multiclass", labels=classes, colour="rgb",
                              polarity="any", scaling=scaling, resize=RESIZE,
                              reject=Reject(background_label=BACKGROUND_LABEL),

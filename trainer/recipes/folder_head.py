@@ -73,7 +73,7 @@ def train_head_model(root: Path, name: str, out_dir: Path = Path("models"), back
     training = {"arch": f"{BACKBONE_NAME} head", "dataset": data_name(root), "photos": int(len(train.labels)),
                 "photos_per_class": {c: int(np.sum(train.labels == i)) for i, c in enumerate(data.classes)},
                 "views_per_photo": 1 + VARIANTS,
-                "skipped_files": len(data.train.skipped) + len(data.validation.skipped),
+                "skipped_files": data.train.skipped + data.validation.skipped,
                 "seed": seed}
     manifest = head_manifest(name, data.classes, description, fitted, {}, training, producer_versions())
     model_path = write_head_model(out_dir, manifest, fitted, backbone_path)

@@ -2,9 +2,15 @@
 
 Connections beyond ``MAX_CONNECTIONS`` are answered 503 at once and closed; live streams and event
 streams are counted slots; a client that trickles its request line and headers a byte at a time is
-cut off at ``HEADER_DEADLINE_S``; request bodies are bounded; ``/api/results`` reads the results log
-within one budget of lines a second for all clients (reading it costs the loop's process CPU, and
-classifying comes first). Classifying never waits for any of these.
+cut off at ``HEADER_DEADLINE_S``, and its body at ``BODY_DEADLINE_S`` (``UPLOAD_DEADLINE_S`` for a
+picture); request bodies are bounded; ``/api/results`` reads the results log within one budget of
+lines a second for all clients (reading it costs the loop's process CPU, and classifying comes first).
+
+Uploads (a photo from a phone, the page's drawing) are a person's actions: at most ``MAX_UPLOADS``
+connections send one at once (more get 503 before their body is read), all of them together at most
+``UPLOADS_PER_S`` a second (429 beyond), and one is decoded and classified at a time
+(``DECODING``, 503 after ``DECODE_WAIT_S``). So a crowd of clients holds a few bodies in memory, not
+gigabytes, and the loop keeps its CPU. Classifying never waits for any of these.
 """
 
 from __future__ import annotations
@@ -12,12 +18,24 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Optional
+
+from piclassify.device.core.rate_limit import RateLimit
 
 SOCKET_TIMEOUT_S = 10.0
 HEADER_DEADLINE_S = 10.0  # the whole request line and headers, however slowly they trickle in
+BODY_DEADLINE_S = 10.0  # a small body (a few form fields), however slowly it trickles in
+UPLOAD_DEADLINE_S = 30.0  # a picture's body: 8 MiB at 2 Mbit/s
 MAX_CONNECTIONS = 64  # streams included; beyond this a connection gets 503 and is closed
 MAX_BODY = 4096
 MAX_UPLOAD = 8 << 20  # a POST that carries a picture: a phone's photo, or the page's drawing
+MAX_UPLOADS = 4  # connections sending a picture at once: 32 MiB of bodies at most
+UPLOADS_PER_S = 2.0  # pictures classified a second, all clients together (a few in a burst)
+UPLOAD_BURST = 4
+UPLOAD_WAIT_S = 3.0  # an upload over the budget waits this long for its turn at most, then gets 429
+LINGER_S = 2.0  # a refused upload's body is read and dropped this long at most, so that the refusal arrives
+DECODING = 1  # pictures decoded and classified at once
+DECODE_WAIT_S = 10.0  # an upload waits this long for the decoder at most, then gets 503
 RESULTS_LINES_PER_S = 5000.0  # /api/results reads at most this many log lines a second (all clients together)
 RESULTS_BURST = 10000  # ... after a burst of this many
 RESULTS_WAIT_S = 2.0  # a request over the budget waits for its turn this long at most, then gets 429
@@ -43,9 +61,9 @@ class Slots:
             self.used -= 1
 
 
-class HeaderDeadlines:
-    """Connections still sending their request line and headers, each shut down once ``HEADER_DEADLINE_S`` has
-    passed: a client that trickles a byte now and then (each one resets the socket's timeout) cannot hold a
+class Deadlines:
+    """Connections still sending their request line and headers (or their body), each shut down once its deadline
+    has passed: a client that trickles a byte now and then (each one resets the socket's timeout) cannot hold a
     connection for ever. One thread for the server checks twice a second."""
 
     def __init__(self, closed: threading.Event) -> None:
@@ -54,9 +72,10 @@ class HeaderDeadlines:
         self._closed = closed
         threading.Thread(target=self._reap, name="web-header-deadlines", daemon=True).start()
 
-    def start(self, connection: socket.socket) -> None:
+    def start(self, connection: socket.socket, seconds: Optional[float] = None) -> None:
+        """``connection`` is cut off after ``seconds`` (default ``HEADER_DEADLINE_S``) unless ``done`` first."""
         with self._lock:
-            self._pending[connection] = time.monotonic() + HEADER_DEADLINE_S
+            self._pending[connection] = time.monotonic() + (HEADER_DEADLINE_S if seconds is None else seconds)
 
     def done(self, connection: socket.socket) -> None:
         with self._lock:
@@ -76,32 +95,14 @@ class HeaderDeadlines:
                     pass
 
 
-class RateLimit:
-    """A token bucket of ``rate`` tokens a second, ``burst`` at most. ``take(cost)`` waits for its tokens in turn
-    (a client that asks again at once is slowed down, not answered more often) or, when that would be longer
-    than ``wait_s``, is False at once."""
-
-    def __init__(self, rate: float, burst: int, wait_s: float) -> None:
-        self.rate, self.burst, self.wait_s = rate, burst, wait_s
-        self._tokens, self._at = float(burst), time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self, cost: float) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            delay = max(0.0, cost - self._tokens) / self.rate
-            if delay > self.wait_s:
-                return False
-            self._tokens -= cost  # reserved: later requests wait behind this one
-        time.sleep(delay)
-        return True
-
-
 def results_budget() -> RateLimit:
     """One server's budget for reading the results log: ``RESULTS_LINES_PER_S``, shared by every client."""
     return RateLimit(RESULTS_LINES_PER_S, RESULTS_BURST, RESULTS_WAIT_S)
+
+
+def upload_budget() -> RateLimit:
+    """One server's budget for pictures: ``UPLOADS_PER_S``, shared by every client."""
+    return RateLimit(UPLOADS_PER_S, UPLOAD_BURST, UPLOAD_WAIT_S)
 
 
 def refuse(request: socket.socket) -> None:

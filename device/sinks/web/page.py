@@ -6,10 +6,10 @@ status with the one frame rate it shows and what the model was measured at; in t
 mode a "Classify now" button. The live view, its answer, the model input and the newest result are
 all of one frame: the page asks ``/api/frame`` which frame to show next, loads that frame's picture
 and model input, and shows them with its answer at once. With the service's teach panel: classes
-named here, examples captured from the camera into each (undo the last), a model fitted and run; a
-photo uploaded from a phone classified (and kept as an example, if asked); a digit drawn with a
-finger or the mouse classified by the digits model. A token in the page's address (``?token=``) is
-passed on to every request it makes.
+named here, examples captured from the camera into each (undo the last, remove a class), a model fitted and
+run, the space the examples take; a photo uploaded from a phone classified (and kept as an example, if
+asked); a digit drawn with a finger or the mouse classified by the digits model. A token in the page's
+address (``?token=``) is passed on to every request it makes.
 """
 
 PAGE_HTML = r"""<!doctype html>
@@ -92,7 +92,7 @@ canvas { display: block; width: 100%; max-width: 280px; aspect-ratio: 1; backgro
 <div class="row"><button id="undo" class="small" type="button">Undo last</button></div>
 <div class="row"><input id="model-name" value="taught" maxlength="64" aria-label="model name">
 <button id="fit" class="small" type="button">Fit and run</button></div>
-<p id="teach-status" class="empty"></p></div>
+<p id="teach-status" class="empty"></p><p id="teach-store" class="empty"></p></div>
 <div class="card" id="upload-card" hidden><h2>Classify a photo</h2>
 <input id="upload" type="file" accept="image/*" capture="environment" aria-label="photo">
 <div class="row"><select id="upload-class" aria-label="keep as an example of"><option value="">only classify it</option>
@@ -280,7 +280,11 @@ function answerText(r) {
 async function post(path, extra, body) {
   const response = await fetch(url(path, extra), {method: "POST", body: body});
   const text = await response.text();
-  if (!response.ok) throw new Error(text.trim() || response.status + " " + response.statusText);
+  if (!response.ok) {
+    let error = text.trim();
+    try { error = JSON.parse(text).error || error; } catch (notJson) { /* the server's own plain text */ }
+    throw new Error(error || response.status + " " + response.statusText);
+  }
   return JSON.parse(text);
 }
 function renderTeach(t) {
@@ -292,11 +296,17 @@ function renderTeach(t) {
   select.firstChild.value = "";
   for (const name of names) {
     const tr = node("tr"), cell = node("td", undefined, "n"), button = node("button", "Capture", "small");
-    button.type = "button";
-    button.dataset.class = name;
+    const drop = node("button", "Remove", "small"), count = t.classes[name] || 0;
+    button.type = drop.type = "button";
+    button.dataset.class = drop.dataset.remove = name;
     button.addEventListener("click", () => teachAction("api/teach/capture", "class=" + encodeURIComponent(name)));
-    cell.append(button);
-    tr.append(node("td", name), node("td", String(t.classes[name] || 0), "n"), cell);
+    drop.addEventListener("click", () => {
+      named.delete(name);
+      if (name in t.classes && (!count || confirm("Remove " + name + " and its " + count + " examples?")))
+        teachAction("api/teach/remove", "class=" + encodeURIComponent(name)); else teachStatus();
+    });
+    cell.append(button, drop);
+    tr.append(node("td", name), node("td", String(count), "n"), cell);
     table.append(tr);
     const option = node("option", "keep as an example of " + name);
     option.value = name;
@@ -306,6 +316,8 @@ function renderTeach(t) {
   $("classes").replaceWith(table);
   $("fit").disabled = t.fitting;
   $("teach-status").textContent = t.message || "";
+  $("teach-store").textContent = (t.bytes / 1e6).toFixed(1) + " MB of the " + (t.max_bytes / 1e6).toFixed(0) +
+    " MB the examples may take";
 }
 async function teachStatus() {
   try {

@@ -179,6 +179,7 @@ ROUTES = Routes(
         "/api/trigger": api_trigger,
         "/api/teach/capture": teach_api.capture,
         "/api/teach/undo": teach_api.undo,
+        "/api/teach/remove": teach_api.remove,
         "/api/teach/fit": teach_api.fit,
         "/api/classify": teach_api.classify,
     },

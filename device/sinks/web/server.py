@@ -17,6 +17,7 @@ import re
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,7 +64,10 @@ class WebServer(ThreadingHTTPServer):
         self.connections = limits.Slots(limits.MAX_CONNECTIONS)
         self.results_rate = limits.results_budget()
         self._stopped = threading.Event()
-        self.header_deadlines = limits.HeaderDeadlines(self._stopped)
+        self.deadlines = limits.Deadlines(self._stopped)
+        self.uploads = limits.Slots(limits.MAX_UPLOADS)
+        self.upload_rate = limits.upload_budget()
+        self.decoding = threading.BoundedSemaphore(limits.DECODING)
         self.frame_period = 1.0 / stream_fps
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
@@ -112,10 +116,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.header_deadlines.start(self.connection)
+        self.server.deadlines.start(self.connection)
 
     def finish(self) -> None:
-        self.server.header_deadlines.done(self.connection)
+        self.server.deadlines.done(self.connection)
         super().finish()
 
     # -- dispatch ---------------------------------------------------------------------------------
@@ -128,12 +132,60 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        limit = limits.MAX_UPLOAD if urlsplit(self.path).path in self.server.routes.uploads else limits.MAX_BODY
-        if not 0 <= length <= limit:
+        upload = urlsplit(self.path).path in self.server.routes.uploads
+        if not 0 <= length <= (limits.MAX_UPLOAD if upload else limits.MAX_BODY):
             self.reply_error(HTTPStatus.BAD_REQUEST if length < 0 else HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             return
-        self.body = self.rfile.read(length)  # read even when unused, so closing does not reset the connection
-        self._dispatch(self.server.routes.post)
+        if not upload:
+            if self._read_body(length, limits.BODY_DEADLINE_S):
+                self._dispatch(self.server.routes.post)
+            return
+        server = self.server
+        if not server.uploads.take():  # refused before its body is read: a crowd holds no memory
+            self._refuse_upload(HTTPStatus.SERVICE_UNAVAILABLE, f"busy: at most {server.uploads.limit} uploads at "
+                                "once", length)
+            return
+        try:
+            if not server.upload_rate.take(1):
+                self._refuse_upload(HTTPStatus.TOO_MANY_REQUESTS, f"busy: at most {server.upload_rate.rate:g} uploads "
+                                    "a second are classified for all clients together", length)
+            elif self._read_body(length, limits.UPLOAD_DEADLINE_S):
+                self._dispatch(server.routes.post)
+        finally:
+            server.uploads.give()
+
+    def _refuse_upload(self, code: int, message: str, length: int) -> None:
+        """Answer, then drop what the client still sends of its body for a moment (``limits.LINGER_S``), a chunk at a
+        time: a socket closed with unread data resets, and the client would never see why."""
+        self.close_connection = True
+        self.reply(code, json.dumps({"error": message}).encode("utf-8"), "application/json; charset=utf-8",
+                   {"Retry-After": "2"})
+        self.wfile.flush()
+        deadline, scratch = time.monotonic() + limits.LINGER_S, memoryview(bytearray(1 << 18))
+        try:
+            self.connection.settimeout(limits.LINGER_S)
+            while length > 0 and time.monotonic() < deadline:
+                count = self.rfile.readinto1(scratch[:length])
+                if not count:
+                    break
+                length -= count
+        except OSError:
+            pass
+
+    def _read_body(self, length: int, deadline_s: float) -> bool:
+        """The body, within ``deadline_s`` however slowly it trickles in; False (and the connection closed) when it
+        did not all come. Read even when unused, so closing does not reset the connection."""
+        self.server.deadlines.start(self.connection, deadline_s)
+        try:
+            self.body = self.rfile.read(length)
+        except OSError:  # it stalled past the socket's timeout, or went away
+            self.body = b""
+        finally:
+            self.server.deadlines.done(self.connection)
+        if len(self.body) == length:
+            return True
+        self.close_connection = True  # cut off: there is no one left to answer
+        return False
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # any other method: 405, not http.server's 501
@@ -170,17 +222,17 @@ class Handler(BaseHTTPRequestHandler):
         route(self, query)
 
     def parse_request(self) -> bool:
-        self.server.header_deadlines.done(self.connection)  # the request line is in; the headers follow at once
+        self.server.deadlines.done(self.connection)  # the request line is in; the headers follow at once
         if not self.raw_requestline.strip():  # http.server closes silently; a client deserves an answer
             self.command, self.request_version, self.requestline = "", self.default_request_version, ""
             self.close_connection = True
             self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
             return False
-        self.server.header_deadlines.start(self.connection)  # a fresh deadline for the headers
+        self.server.deadlines.start(self.connection)  # a fresh deadline for the headers
         try:
             return super().parse_request()
         finally:
-            self.server.header_deadlines.done(self.connection)
+            self.server.deadlines.done(self.connection)
 
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         # http.server's own answers to bad requests: an unsupported HTTP version is the client's fault too.

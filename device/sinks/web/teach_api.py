@@ -8,17 +8,25 @@ any other refusal (a bad class or model name, too few examples, an unreadable im
 
 from __future__ import annotations
 
+import json
+import logging
 from http import HTTPStatus
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 from piclassify.device.core.model_files import resolve_bundled
-from piclassify.device.errors import TeachBusy
+from piclassify.device.errors import TeachBusy, TooBusy
+from piclassify.device.sinks.web import limits
 from piclassify.device.sinks.web.server import Handler, Query, first
 from piclassify.device.sinks.web.state import TeachPanel
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.imagefile import decode_image
 
+log = logging.getLogger(__name__)
+
 UPLOADS = ("/api/classify",)  # POSTs whose body is a picture, not a few form fields
+UPLOAD_SIDE = 320  # px: a photo's shorter side is decoded at least this long (the backbone looks at 224)
+UPLOAD_PIXELS = 4_000_000  # an upload that cannot be decoded smaller (a PNG, a WebP) has at most these
 
 
 def status(request: Handler, query: Query) -> None:
@@ -31,13 +39,18 @@ def capture(request: Handler, query: Query) -> None:
     """``?class=NAME``: the newest frame becomes an example of NAME."""
     delivery = request.server.state.latest()[1]
     if delivery is None:
-        request.reply_error(HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
+        _refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
         return
     _act(request, lambda panel: panel.capture(first(query, "class") or "", delivery.frame.rgb))
 
 
 def undo(request: Handler, query: Query) -> None:
     _act(request, lambda panel: panel.undo())
+
+
+def remove(request: Handler, query: Query) -> None:
+    """``?class=NAME``: remove the class NAME and its examples (an empty class, one captured by mistake)."""
+    _act(request, lambda panel: panel.remove(first(query, "class") or ""))
 
 
 def fit(request: Handler, query: Query) -> None:
@@ -54,14 +67,21 @@ def classify(request: Handler, query: Query) -> None:
     example of CLASS."""
     model, add = first(query, "model"), first(query, "add")
     if model is not None and resolve_bundled(model) is None:
-        request.reply_error(HTTPStatus.BAD_REQUEST, "model must be a bundled model's name")
+        _refuse(request, HTTPStatus.BAD_REQUEST, "model must be a bundled model's name")
         return
 
     def answer(panel: TeachPanel) -> dict[str, Any]:
-        rgb = decode_image(request.body, "the upload")
-        if add:
-            panel.capture(add, rgb)
-        return panel.classify(rgb, model)
+        decoding = request.server.decoding
+        if not decoding.acquire(timeout=limits.DECODE_WAIT_S):
+            raise TooBusy("busy: other uploads are being classified; try again shortly")
+        try:
+            rgb = decode_image(request.body, "the upload", UPLOAD_PIXELS, UPLOAD_SIDE)
+            request.body = b""  # the picture is decoded: its bytes need not wait for the answer
+            if add:
+                panel.capture(add, rgb)
+            return panel.classify(rgb, model)
+        finally:
+            decoding.release()
     _act(request, answer)
 
 
@@ -71,7 +91,7 @@ def _panel(request: Handler, post: bool) -> Optional[TeachPanel]:
         return None
     panel = request.server.state.view.teacher
     if panel is None:
-        request.reply_error(HTTPStatus.NOT_FOUND, "teaching is the service's, with [web] enabled")
+        _refuse(request, HTTPStatus.NOT_FOUND, "teaching is the service's, with [web] enabled")
     return panel
 
 
@@ -82,12 +102,19 @@ def _act(request: Handler, action: Callable[[TeachPanel], Any], code: int = HTTP
     try:
         answer = action(panel)
     except TeachBusy as error:
-        request.reply_error(HTTPStatus.CONFLICT, str(error))
+        _refuse(request, HTTPStatus.CONFLICT, str(error))
+    except TooBusy as error:
+        _refuse(request, HTTPStatus.TOO_MANY_REQUESTS, str(error), {"Retry-After": "5"})
     except PiclassifyError as error:
-        request.reply_error(HTTPStatus.BAD_REQUEST, _one_line(str(error)))
+        _refuse(request, HTTPStatus.BAD_REQUEST, str(error))
+    except Exception as error:  # noqa: BLE001 - a client always gets an answer; the journal gets the why
+        log.exception("web: %s failed", urlsplit(request.path).path)
+        _refuse(request, HTTPStatus.INTERNAL_SERVER_ERROR, f"failed ({type(error).__name__}); see the service's log")
     else:
         request.reply_json(answer, code)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+def _refuse(request: Handler, code: int, message: str, headers: Optional[dict[str, str]] = None) -> None:
+    """A refusal as the panel's API answers: its status, and ``{"error": "one line"}``."""
+    body = json.dumps({"error": " ".join(message.split())[:300]}, ensure_ascii=False).encode("utf-8")
+    request.reply(code, body, "application/json; charset=utf-8", headers)

@@ -209,6 +209,32 @@ def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_p
     assert "mjpeg" not in capfd.readouterr().err  # FFmpeg's own words stay out of the journal
 
 
+def test_a_video_cut_short_ends_with_one_line_that_counts_what_is_missing(tmp_path, capfd):
+    """A copy cut off halfway: OpenCV stays at the frame where it ends, and every read fails there again (that was
+    100 identical lines)."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    frames, skipped = 0, []
+    with open_source(str(path)) as source:
+        while True:
+            try:
+                next(source)
+                frames += 1
+            except ImageError as error:
+                skipped.append(str(error))
+            except StopIteration:
+                break
+    assert frames == 299
+    assert skipped == [f"video:{path}: frames 300-600 of 600 cannot be decoded (the file ends early or is damaged "
+                       "from there on); the video ends there"]
+    assert "mjpeg" not in capfd.readouterr().err
+
+
 def test_a_file_that_is_no_video_is_a_source_error_not_a_camera_to_retry(tmp_path):
     text = tmp_path / "some-file.txt"
     text.write_text("not a video")

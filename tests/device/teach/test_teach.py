@@ -119,28 +119,6 @@ def test_too_few_classes_or_examples_is_one_line_and_writes_nothing(tmp_path, ca
     assert not (tmp_path / "models").exists()
 
 
-def test_a_failed_write_leaves_no_half_model(tmp_path, capsys, monkeypatch):
-    """The head is written first and the manifest last, each by a rename: without the manifest there is no model."""
-    import piclassify.shared.backbone.head_model as head_model
-
-    folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})
-    writes = []
-
-    def write_then_fail(path, data):
-        if Path(path).suffix == ".json" and Path(path).stem == "things":
-            raise OSError(28, "No space left on device")
-        writes.append(Path(path).name)
-        real_write(path, data)
-
-    real_write = head_model.write_atomically
-    monkeypatch.setattr(head_model, "write_atomically", write_then_fail)
-    assert main(["teach", "things", "--from", str(folder), "--out", str(tmp_path / "models")]) == 2
-    assert "No space left on device" in capsys.readouterr().err
-    assert not (tmp_path / "models" / "things.json").exists()
-    assert not list((tmp_path / "models").glob(".*"))  # no temporary file left either
-    assert np.any([name == "things.npz" for name in writes])
-
-
 @pytest.mark.parametrize("out", ["a-file", "read-only"])
 def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, out):
     folder = examples(tmp_path / "examples", {"pets": "catsdogs", "clothes": "fashion"})

@@ -8,88 +8,21 @@ user points the camera at one thing, then another.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import sys
-import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-import numpy as np
 import pytest
 
-from piclassify.device.config import load_config
-from piclassify.device.core.loop import STOP
 from piclassify.device.core.model_files import SAMPLES_DIR
-from piclassify.device.core.pipeline import Pipeline
-from piclassify.device.core.sources import open_source
-from piclassify.device.service import runner
-from piclassify.device.service.notify import Notifier
 from piclassify.shared.files.imagefile import read_image
 
 from conftest import wait_until
-from tests.helpers import picamera2_standin
-from tests.helpers.browser import Chromium, chromium_or_skip, free_port
+from tests.helpers.browser import Chromium, chromium_or_skip
+from tests.helpers.teaching import FIT_S, PETS, STEP_S, TeachingService
 
-PETS = [read_image(path) for path in sorted(SAMPLES_DIR.glob("catsdogs-*.jpg"))]
-FIT_S = 300  # seconds a fit may take: about 15 on x86, several times that on an emulated Pi (scripts/test-arm64)
-STEP_S = 60  # a few frames through the backbone, a reload
 CLOTHES = [read_image(path) for path in sorted(SAMPLES_DIR.glob("fashion-*.jpg"))]
-
-
-class TeachingService:
-    """The service with [web] on, the bundled digits model and a camera the test points at things."""
-
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.camera = picamera2_standin.module(PETS[0])
-        monkeypatch.setitem(sys.modules, "picamera2", self.camera)
-        monkeypatch.setattr(runner, "signals_to_events", lambda events: contextlib.nullcontext())
-        self.port = free_port("127.0.0.1")
-        self.models = tmp_path / "models"
-        config = tmp_path / "piclassify.toml"
-        config.write_text(f'model = "digits"\nsource = "picamera2"\ninterval_s = 0.05\n'
-                          f'[results]\npath = "{tmp_path / "results.jsonl"}"\n'
-                          f'[web]\nenabled = true\nport = {self.port}\n'
-                          f'[teach]\nexamples = "{tmp_path / "examples"}"\nmodels = "{self.models}"\n')
-        self.service = runner.Service(config, load_config(config), notifier=Notifier(None),
-                                      source_factory=lambda spec, size: open_source(spec, size),
-                                      pipeline_factory=lambda model, threads: Pipeline.load(model))
-        self.thread = threading.Thread(target=self.service.run, daemon=True)
-        self.thread.start()
-        assert wait_until(lambda: self.service.loop is not None and self.service.loop.counts.classified >= 2, STEP_S)
-
-    def show(self, photo: np.ndarray) -> None:
-        """Point the camera at ``photo`` and wait until the loop has classified a frame of it."""
-        self.camera.Picamera2.scene = photo
-        seen = self.service.loop.counts.classified
-        assert wait_until(lambda: self.service.loop.counts.classified >= seen + 2, STEP_S)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def call(self, path: str, data: Optional[bytes] = None, origin: Optional[str] = None) -> tuple[int, Any]:
-        headers = {"Origin": origin or self.url("")} if data is not None else {}
-        request = urllib.request.Request(self.url(path), data=data, headers=headers,
-                                         method="POST" if data is not None else "GET")
-        try:
-            with urllib.request.urlopen(request, timeout=STEP_S) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode()
-
-    def status(self) -> dict:
-        """The web view's status; {} while the service reloads onto a new model (its web view restarts too)."""
-        try:
-            return self.call("/api/status")[1]
-        except OSError:
-            return {}
-
-    def stop(self) -> None:
-        self.service.events.put(STOP)
-        self.thread.join(20)
 
 
 @pytest.fixture
@@ -100,7 +33,8 @@ def teaching(tmp_path, monkeypatch):
 
 
 def test_examples_from_the_camera_make_a_model_the_service_then_runs(teaching):
-    assert teaching.call("/api/teach") == (200, {"classes": {}, "fitting": False, "message": "", "min_examples": 2})
+    assert teaching.call("/api/teach") == (200, {"classes": {}, "bytes": 0, "max_bytes": 512 << 20, "fitting": False,
+                                                 "message": "", "min_examples": 2})
     for label, photos in (("pets", PETS), ("clothes", CLOTHES)):
         for photo in photos:
             teaching.show(photo)
@@ -182,7 +116,8 @@ def test_a_browser_teaches_two_classes_uploads_a_photo_and_draws_a_digit(tmp_pat
         for label in ("pets", "clothes"):
             run(f"document.getElementById('class-name').value = '{label}'; "
                 "document.getElementById('add-class').click()", session)
-        assert wait_until(lambda: run("document.querySelectorAll('#classes button').length", session) == 2, STEP_S)
+        assert wait_until(lambda: run("document.querySelectorAll('#classes button[data-class]').length",
+                                      session) == 2, STEP_S)
         for label, photos in (("pets", PETS), ("clothes", CLOTHES)):
             for number, photo in enumerate(photos, start=1):
                 teaching.show(photo)
