@@ -19,7 +19,7 @@ import numpy as np
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure
 from piclassify.shared.backbone.head import HeadArrays, load_head
 from piclassify.shared.backbone.imagenet_classes import class_mass
-from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
+from piclassify.shared.contract.manifest import Backbone, Head, Manifest, checked_file, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
 from piclassify.shared.contract.tensors import (
     InputEncoder,
@@ -123,8 +123,11 @@ class Classifier:
         return np.stack([self.image_probabilities(image) for image in images])
 
     def evidence(self, logits: np.ndarray) -> Evidence:
-        """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``)."""
-        _, head, section = self._backbone()
+        """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``); a model with no
+        head (imported without photos) has nothing to compare the frame with, only the logits themselves."""
+        head, section = self.head, self.manifest.head
+        if head is None or section is None:
+            return Evidence(None, None, float(np.max(logits)))
         similarity = float(head.similarity(logits[np.newaxis], section.neighbours)[0])
         known = head.imagenet_classes
         mass = None if known is None else float(class_mass(logits[np.newaxis], known)[0])
@@ -155,7 +158,8 @@ class Classifier:
             image = framed.image
         verdict, features = IN_VIEW, None
         if backbone:
-            extractor = self._backbone()[0]
+            extractor = self.features
+            assert extractor is not None, "a model on the backbone opened it"
             with clock("preprocess"):
                 backbone_input = extractor.frame(photo if colour is None else colour)
             with clock("invoke"):
@@ -198,11 +202,17 @@ class _StageClock:
 
 
 def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
-                   threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
-    """The backbone and the head file beside the manifest, each checked against it."""
+                   threads: Optional[int]) -> tuple[FeatureExtractor, Optional[HeadArrays]]:
+    """The backbone and the head file beside the manifest (if it has one), each checked against it."""
     from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
-    backbone, section = manifest.backbone_sections()
+    backbone, section = manifest.backbone, manifest.head
+    assert backbone is not None, "a model on the backbone has a backbone section"
+    head = None if section is None else _load_head(folder, manifest, backbone, section)
+    return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
+
+
+def _load_head(folder: Path, manifest: Manifest, backbone: Backbone, section: Head) -> HeadArrays:
     head_path = checked_file(folder, section.file, section.sha256, "head")
     classes = len(manifest.labels) if section.classifies else None
     reject = manifest.reject
@@ -211,7 +221,7 @@ def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
     if section.neighbours > len(head.bank):
         raise ManifestError(f"{head_path}: head.neighbours is {section.neighbours}, but the head holds "
                             f"{len(head.bank)} photos")
-    return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
+    return head
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class Evidence:
     """What the backbone says of one frame: its similarity to the model's photos, the belief it puts on the
     model's ImageNet classes (None for a model that does not know them) and its strongest ImageNet logit."""
 
-    similarity: float
+    similarity: Optional[float]  # None: the model has no photos to compare with (imported without examples)
     class_mass: Optional[float]
     strongest_logit: float
 
@@ -58,7 +58,7 @@ def judge(evidence: Evidence, reject: Reject) -> Verdict:
                        f"{reject.min_imagenet_logit:.1f}")
     if mass is not None and reject.sure_class_mass is not None and mass >= reject.sure_class_mass:
         return IN_VIEW
-    if evidence.similarity >= reject.min_similarity:
+    if evidence.similarity is None or evidence.similarity >= reject.min_similarity:
         return IN_VIEW
     unlike = (f"unlike the photos the model learnt from: similarity {evidence.similarity:.2f} < "
               f"{reject.min_similarity:.2f}")
