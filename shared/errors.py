@@ -15,3 +15,7 @@ class ImageError(PiclassifyError):
 
 class DatasetError(PiclassifyError):
     """Data or weights are missing, truncated, or not in the expected format or layout."""
+
+
+class ModelImportError(PiclassifyError):
+    """A model made elsewhere, its labels or its files cannot be imported as they are."""
