@@ -163,14 +163,14 @@ def _checked_reading(classifier: Classifier, reading: Reading, model: ModelFile,
     if best.accuracy < MIN_BEST_ACCURACY:
         raise ModelImportError(f"{photos.where}: no reading gets more than {100 * best.accuracy:.0f}% of these "
                                f"photos right; are they of the model's labels, and is --labels in its output order?")
-    tied = [item for item in checked if item.right == best.right and item is not best]
+    tied = sum(1 for item in checked if item.right == best.right and item is not best)
+    ties = f"; as good: {tied} other reading{'s' if tied > 1 else ''} (more photos would tell them apart)" if tied else ""
     default = checked[0]
     if best is default:
-        log(f"kept the documented reading: {best.reading.describe()}, {100 * best.accuracy:.1f}% right"
-            + (f" (as good: {len(tied)} other reading{'s' if len(tied) > 1 else ''})" if tied else ""))
+        log(f"kept the documented reading: {best.reading.describe()}, {100 * best.accuracy:.1f}% right{ties}")
     else:
         log(f"kept the best reading: {best.reading.describe()}, {100 * best.accuracy:.1f}% right; the documented one "
-            f"({default.reading.describe()}) got {100 * default.accuracy:.1f}%")
+            f"({default.reading.describe()}) got {100 * default.accuracy:.1f}%{ties}")
     return best
 
 
