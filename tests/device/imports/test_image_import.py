@@ -83,7 +83,7 @@ def tm_float():
 
 def test_a_teachable_machine_float_download_needs_no_flag_and_answers_as_its_snippet(tmp_path, capsys, photos,
                                                                                         tm_float):
-    data = made.to_tflite(tm_float)
+    data = tm_float
     download = made.teachable_machine_zip(tmp_path / "converted_tflite.zip", "model_unquant.tflite", data)
     code, out, err = run(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
                          "--nothing", "off")
@@ -173,7 +173,7 @@ def labelled_by_the_snippet(folder, photos, data):
 
 
 def test_check_keeps_the_documented_reading_when_it_is_the_best(tmp_path, capsys, photos, tm_float):
-    data = made.to_tflite(tm_float)
+    data = tm_float
     check = labelled_by_the_snippet(tmp_path / "check", photos, data)
     download = made.teachable_machine_zip(tmp_path / "converted_tflite.zip", "model_unquant.tflite", data)
     code, out, err = run(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
@@ -187,7 +187,7 @@ def test_check_keeps_the_documented_reading_when_it_is_the_best(tmp_path, capsys
 def test_check_finds_a_reading_the_defaults_got_wrong_and_says_so(tmp_path, capsys, photos, tm_float):
     """The same model with its labels on the command line looks like a workshop model (squash, x/255): the photos
     show that it is not, and the best reading is kept with the documented one's accuracy beside it."""
-    data = made.to_tflite(tm_float)
+    data = tm_float
     check = labelled_by_the_snippet(tmp_path / "check", photos, data)
     (tmp_path / "model.tflite").write_bytes(data)
     code, out, err = run(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "Red,Green,Blue",
