@@ -48,6 +48,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def info_rows(classifier: Classifier) -> Rows:
     """The model's rows, in order; a model with no network of its own (all head) shows the backbone and the head
     in place of its input, framing and output."""
+    from piclassify.shared.backbone.gate import gate_summary
+
     m = classifier.manifest
     rows = [("model", str(classifier.model_path)),
             ("runtime", f"{classifier.runtime.name} {classifier.runtime.version}"),
@@ -65,7 +67,8 @@ def info_rows(classifier: Classifier) -> Rows:
                  ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}")]
         if m.backbone is not None:
             rows += _backbone_rows(classifier)
-        rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)), _output_row(m)]
+        rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)),
+                 ("gate", gate_summary(m)), _output_row(m)]
     return rows + [("metrics", ", ".join(f"{k} {v}" for k, v in m.metrics.items())),
                    ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
                    ("sha256", m.sha256)]
@@ -81,13 +84,16 @@ def _backbone_rows(classifier: Classifier) -> Rows:
     """What the backbone sees, and what the head holds (a model on the ImageNet backbone)."""
     m, arrays = classifier.manifest, classifier.head
     b, head = m.backbone, m.head
-    assert b is not None and head is not None and arrays is not None, "a model on the backbone has a head"
+    assert b is not None, "a model on the backbone has a backbone section"
+    backbone = ("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
+                            f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}")
+    if head is None or arrays is None:  # imported without photos: the backbone alone
+        return [backbone]
     bank = len(arrays.bank)
     names = ("softmax over the features -> labels; " if m.is_all_head else
              "names what a camera photo shows (a 28x28 image goes to the network); " if head.classifies else "")
     logit = m.reject.min_imagenet_logit
-    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
-                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
+    return [backbone,
             ("head", f"{head.file}: {names}nothing in view below similarity {m.reject.min_similarity:.3f} to "
                      f"the {head.neighbours} nearest of {bank} training photos"
                      + (f", or below a strongest ImageNet logit of {logit:.2f}" if logit is not None else ""))]

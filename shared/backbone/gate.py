@@ -20,8 +20,9 @@ logit); it still applies to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
+from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.contract.reject import Reject
 
 
@@ -86,3 +87,27 @@ def describe(reject: Reject) -> str:
     if reject.min_imagenet_logit is not None:
         parts.append(f"or below a strongest ImageNet logit of {reject.min_imagenet_logit:.2f}")
     return ", ".join(parts)
+
+
+def gate_summary(manifest: Manifest) -> str:
+    """Which gate a model has and, for an imported model, what it was calibrated on: a line for ``piclassify info``."""
+    reject = manifest.reject
+    if manifest.backbone is None:
+        text = "none from the backbone: the model's own answer"
+        if manifest.resize in ("object", "object-fill", "garment"):
+            text += ", after the framing's checks"
+    elif manifest.head is None:
+        text = (f"the backbone alone: nothing in view only where it recognises nothing (strongest ImageNet logit "
+                f"below {reject.min_imagenet_logit or 0:.2f}); with no photos of the model's classes it cannot turn "
+                "away things that are none of them")
+    else:
+        text = describe(reject)
+    if reject.background_label is not None:
+        text += f"; the label {reject.background_label} means nothing in view"
+    measured = manifest.metrics.get("nothing_in_view")
+    if isinstance(measured, Mapping) and isinstance(measured.get("gate"), str) and manifest.head is not None:
+        text = f"{measured['gate']}: {text}"
+        left_out = measured.get("examples_nothing_left_out")
+        if isinstance(left_out, (int, float)):
+            text += f"; {100 * left_out:.1f}% of the examples answered nothing when left out"
+    return text

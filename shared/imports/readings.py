@@ -50,7 +50,8 @@ class Reading:
         framing = ("the object cut out and centred (MNIST's framing)" if self.resize == "object"
                    else f"{self.resize} ({self.resample})")
         ink = {"light-on-dark": ", a light object on dark", "dark-on-light": ", a dark object on light"}
-        return f"{framing}, {scaling_text(self.scaling)}, {self.colour}{ink.get(self.polarity, '')}"
+        scaling = scaling_text(self.scaling) + (" (the pixel bytes as they are)" if self.scale == "bytes" else "")
+        return f"{framing}, {scaling}, {self.colour}{ink.get(self.polarity, '')}"
 
 
 def scaling_text(scaling: Scaling) -> str:
@@ -129,12 +130,12 @@ def with_flags(reading: Reading, model: ModelFile, flags: Mapping[str, Optional[
 
 def candidates(default: Reading, model: ModelFile, fixed: Mapping[str, Optional[str]]) -> list[Reading]:
     """Every plausible reading, the default first: scales x resizes x colours (x inks, for a gray model), less
-    what ``fixed`` (the flags given) settles."""
-    if fixed.get("scale"):
+    what ``fixed`` (the flags given) settles. A quantized input settles its scale itself: its quantization covers
+    exactly the range it was calibrated on, which is what it was trained on."""
+    if fixed.get("scale") or model.quantized_input:  # a quantized input's range is the one it was calibrated on
         scales = [default.scale]
     else:
-        scales = ["bytes", "0..1", "-1..1"] if model.quantized_input else ["0..1", "-1..1", "0..255"]
-        scales = [default.scale] + [s for s in scales if s != default.scale]
+        scales = _first(default.scale, ["0..1", "-1..1", "0..255"])
     gray = model.channels == 1
     resizes = [default.resize] if fixed.get("resize") else _first(default.resize, (
         ["object", "squash", "centre-crop"] if gray else ["centre-crop", "squash", "letterbox"]))

@@ -1,0 +1,104 @@
+""""Nothing in view" for an imported model, and an imported model as a model like any other.
+
+The model is the bundled digits network's own ``.tflite`` imported bare (as a course's 28x28 MNIST model would
+be, labels on the command line), with photos of printed digits; no TensorFlow, so these run on the Pi too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from piclassify.device.commands.cli import main
+from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
+
+from tests.helpers.shapes import printed_digits
+
+DIGITS = ",".join(str(n) for n in range(10))
+
+
+def run(capsys, *args):
+    try:
+        code = main([str(arg) for arg in args])
+    except SystemExit as stop:
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    return printed_digits(tmp_path_factory.mktemp("printed"))
+
+
+def imported(capsys, tmp_path, *extra, name="mnist"):
+    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name", name,
+                         "--out", tmp_path, *extra)
+    assert code == 0, err
+    return json.loads((tmp_path / f"{name}.json").read_text()), out
+
+
+def test_check_reads_a_bare_mnist_model_as_mnist_a_light_digit_cut_out_of_a_photo_of_ink(tmp_path, capsys, photos):
+    manifest, out = imported(capsys, tmp_path, "--check", photos, "--nothing", "off")
+    assert "kept the documented reading: the object cut out and centred (MNIST's framing)" in out
+    assert (manifest["resize"], manifest["polarity"]) == ("object", "light-on-dark")
+    assert manifest["metrics"]["tflite_accuracy"] >= 0.9
+    assert out.count("%  ") == 6  # its int8 input settles the scale: 3 framings x 2 inks
+    assert "backbone" not in manifest and manifest["metrics"]["nothing_in_view"]["gate"].startswith("off")
+
+
+def test_without_examples_the_backbone_alone_turns_away_what_it_recognises_nothing_in(tmp_path, capsys):
+    manifest, out = imported(capsys, tmp_path)
+    assert "the backbone alone" in out
+    assert "head" not in manifest and manifest["backbone"]["size"] == 224
+    assert manifest["reject"]["min_imagenet_logit"] == pytest.approx(4.97)
+    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "digits-1-7.jpg",
+                         SAMPLES_DIR / "nothing-2-paper.jpg")
+    assert code == 0, err
+    seven, paper = out.splitlines()
+    assert seven.split(": ")[1].startswith("7 ")
+    assert "nothing in view" in paper
+    code, out, err = run(capsys, "info", tmp_path / "mnist.tflite")
+    assert "gate: the backbone alone" in out and "strongest ImageNet logit" in out
+
+
+def test_examples_calibrate_the_gate_as_teach_does_and_info_says_what_it_was_measured_at(tmp_path, capsys, photos):
+    manifest, out = imported(capsys, tmp_path, "--examples", photos)
+    assert (tmp_path / "mnist-head.npz").is_file() and manifest["head"]["classifies"] is False
+    assert 0 < manifest["reject"]["min_similarity"] < 1
+    measured = manifest["metrics"]["nothing_in_view"]
+    assert measured["examples"] == 120 and 0 <= measured["examples_nothing_left_out"] <= 0.05
+    code, out, err = run(capsys, "info", tmp_path / "mnist.tflite")
+    assert code == 0, err
+    assert "gate: calibrated on 120 examples" in out and "answered nothing when left out" in out
+    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "catsdogs-1-cat.jpg",
+                         photos / "3" / "00.jpg")
+    cat, three = out.splitlines()
+    assert "nothing in view" in cat and three.split(": ")[1].startswith("3 ")
+
+
+def test_a_label_named_nothing_answers_nothing_in_view(tmp_path, capsys, photos):
+    manifest, _ = imported(capsys, tmp_path, "--nothing-label", "0", "--nothing", "off")
+    assert manifest["reject"]["background_label"] == "0"
+    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", photos / "0" / "01.jpg")
+    assert "nothing in view (the model sees only background)" in out
+
+
+def test_an_imported_model_is_a_model_like_any_other(tmp_path, capsys, photos, monkeypatch):
+    monkeypatch.setenv("PICLASSIFY_MODELS", str(tmp_path))
+    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
+                         "mnist", "--check", photos, "--nothing", "off")
+    assert code == 0, err
+    assert "try: piclassify predict --model mnist PHOTO" in out
+    code, out, err = run(capsys, "models")
+    assert any(line.startswith("mnist ") and f"{photos}" in line for line in out.splitlines()), out
+    code, out, err = run(capsys, "evaluate", "--model", "mnist", photos, "--json")
+    assert code == 0, err
+    assert json.loads(out)["photos"] == 120
+    code, out, err = run(capsys, "run", "--model", "mnist", "--source", photos / "5", "--count", "3", "--json")
+    assert code == 0, err
+    assert [json.loads(line)["label"] for line in out.splitlines()] == ["5", "5", "5"]
+    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
+                         "digits")
+    assert code == 2 and "a bundled model has that name" in err
