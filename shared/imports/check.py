@@ -24,6 +24,7 @@ from piclassify.shared.imports.readings import Reading, apply_reading
 
 MAX_PER_CLASS = 50  # photos per label: enough to tell readings apart, and a Pi's memory holds them
 MAX_SIDE = 1600  # larger photos are shrunk to this on reading (a 12 MP photo is 36 MB)
+MARGIN = 0.02  # of the photos: how much better than the documented reading another must be to replace it
 
 
 @dataclass(frozen=True)
@@ -111,5 +112,10 @@ def check_readings(classifier: Classifier, readings: list[Reading], photos: Labe
 
 
 def best_of(checked: list[Checked]) -> Checked:
-    """The most accurate reading; on a tie the earliest (the default comes first)."""
-    return max(checked, key=lambda item: (item.right, -checked.index(item)))
+    """The most accurate reading (on a tie the earliest); the default (the first) stays unless the best gets more
+    than ``MARGIN`` more of the photos right, and at least two photos: less is what chance makes of a few photos
+    (x/255 and x feed a Dense ReLU network nearly the same answers)."""
+    best = max(checked, key=lambda item: (item.right, -checked.index(item)))
+    default = checked[0]
+    gained = best.right - default.right
+    return best if gained >= 2 and gained > MARGIN * default.photos else default

@@ -22,7 +22,7 @@ from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import Manifest, Scaling, checked_file
 from piclassify.shared.errors import ManifestError, ModelImportError
 from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.imports.check import Checked, best_of, check_readings, labelled_photos
+from piclassify.shared.imports.check import MARGIN, Checked, best_of, check_readings, labelled_photos
 from piclassify.shared.imports.gate_fit import Gate, gate_alone, gate_from_examples, gate_off, with_gate
 from piclassify.shared.imports.manifest import imported_manifest
 from piclassify.shared.imports.model_file import ModelFile
@@ -163,10 +163,14 @@ def _checked_reading(classifier: Classifier, reading: Reading, model: ModelFile,
     if best.accuracy < MIN_BEST_ACCURACY:
         raise ModelImportError(f"{photos.where}: no reading gets more than {100 * best.accuracy:.0f}% of these "
                                f"photos right; are they of the model's labels, and is --labels in its output order?")
-    tied = sum(1 for item in checked if item.right == best.right and item is not best)
-    ties = f"; as good: {tied} other reading{'s' if tied > 1 else ''} (more photos would tell them apart)" if tied else ""
+    top = max(item.right for item in checked)
+    close = sum(1 for item in checked if item.right >= best.right and item is not best)
+    ties = (f"; {close} other reading{'s' if close > 1 else ''} as good or within {100 * MARGIN:.0f}% (more photos "
+            f"would tell them apart)" if close else "")
     default = checked[0]
     if best is default:
+        ties = ties if top == best.right else (f"; the best other got {100 * top / best.photos:.1f}%, within "
+                                               f"{100 * MARGIN:.0f}%: not enough to replace it")
         log(f"kept the documented reading: {best.reading.describe()}, {100 * best.accuracy:.1f}% right{ties}")
     else:
         log(f"kept the best reading: {best.reading.describe()}, {100 * best.accuracy:.1f}% right; the documented one "

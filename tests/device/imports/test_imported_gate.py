@@ -64,14 +64,15 @@ def test_without_examples_the_backbone_alone_turns_away_what_it_recognises_nothi
 
 
 def test_examples_calibrate_the_gate_as_teach_does_and_info_says_what_it_was_measured_at(tmp_path, capsys, photos):
-    manifest, out = imported(capsys, tmp_path, "--examples", photos)
+    examples = printed_digits(tmp_path / "examples", per_class=4, seed=1)  # a few per label, as teach takes them
+    manifest, out = imported(capsys, tmp_path, "--examples", examples)
     assert (tmp_path / "mnist-head.npz").is_file() and manifest["head"]["classifies"] is False
     assert 0 < manifest["reject"]["min_similarity"] < 1
     measured = manifest["metrics"]["nothing_in_view"]
-    assert measured["examples"] == 120 and 0 <= measured["examples_nothing_left_out"] <= 0.05
+    assert measured["examples"] == 40 and 0 <= measured["examples_nothing_left_out"] <= 0.1
     code, out, err = run(capsys, "info", tmp_path / "mnist.tflite")
     assert code == 0, err
-    assert "gate: calibrated on 120 examples" in out and "answered nothing when left out" in out
+    assert "gate: calibrated on 40 examples" in out and "answered nothing when left out" in out
     code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "catsdogs-1-cat.jpg",
                          photos / "3" / "00.jpg")
     cat, three = out.splitlines()
