@@ -47,8 +47,8 @@ def add_import_command(sub: argparse._SubParsersAction) -> None:
     image = p.add_argument_group("image models: what the file cannot say (default: the documented preprocessing of "
                                  "the tool that made it)")
     image.add_argument("--scale", choices=("0..1", "-1..1", "0..255", "bytes"),
-                       help="pixels x/255, x/127.5-1, as they are (float), or a quantized input's pixel bytes as "
-                            "they are")
+                       help="pixels x/255, x/127.5-1 (write --scale=-1..1), as they are (float), or a "
+                            "quantized input's pixel bytes as they are")
     image.add_argument("--mean", type=_floats, metavar="M[,M,M]", help="(x - mean) / std, with --std")
     image.add_argument("--std", type=_floats, metavar="S[,S,S]", help="(x - mean) / std, with --mean")
     image.add_argument("--resize", choices=("crop", "squash", "pad", "object"),

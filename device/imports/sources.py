@@ -16,7 +16,7 @@ from typing import Optional
 from piclassify.shared.errors import ModelImportError
 from piclassify.shared.files.regular_file import read_limited
 from piclassify.shared.files.zip_members import MAX_MEMBERS, zip_members
-from piclassify.shared.imports.labels import MAX_LABELS_BYTES, parse_labels_file, parse_labels_text
+from piclassify.shared.imports.labels import MAX_LABELS_BYTES, is_numbered, parse_labels_file, parse_labels_text
 from piclassify.shared.inference.interpreter import MAX_MODEL_BYTES
 
 TM_FLOAT, TM_QUANTIZED, TM_EDGE_TPU = "model_unquant.tflite", "model.tflite", "model_edgetpu.tflite"
@@ -104,15 +104,9 @@ def read_labels(option: Optional[str], source: ModelSource) -> Optional[tuple[tu
     comma list or Keras' class_indices) wins over the file that came with the model; None when there are none."""
     if option is not None and Path(option).is_file():
         data = read_limited(Path(option), MAX_LABELS_BYTES, "a labels file")
-        return parse_labels_file(data, option), _numbered(data)
+        return parse_labels_file(data, option), is_numbered(data)
     if option is not None:
         return parse_labels_text(option), False
     if source.labels_file is not None:
-        return parse_labels_file(source.labels_file, source.labels_origin), _numbered(source.labels_file)
+        return parse_labels_file(source.labels_file, source.labels_origin), is_numbered(source.labels_file)
     return None
-
-
-def _numbered(data: bytes) -> bool:
-    """Whether a labels file numbers its lines ``0 Name`` (Teachable Machine's own)."""
-    first = data.decode("utf-8", "replace").lstrip("\ufeff").split("\n", 1)[0].strip()
-    return first[:2] == "0 " and len(first) > 2

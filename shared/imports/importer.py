@@ -59,6 +59,7 @@ class ImportOptions:
     seed: int = 1
     training: Mapping[str, Any] = field(default_factory=dict)  # what the caller adds (a Keras model's conversion)
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)  # the converter's, for a model converted here
 
 
 def import_image_model(model: ModelFile, labels: tuple[str, ...], options: ImportOptions,
@@ -125,7 +126,7 @@ def _staged(model: ModelFile, labels: tuple[str, ...], task: str, reading: Readi
     reading measured; returns its manifest (no gate yet)."""
     runtime = load_runtime(options.runtime)
     versions = {"piclassify": distribution_version("piclassify"), "numpy": np.__version__,
-                "python": platform.python_version(), runtime.name: runtime.version}
+                "python": platform.python_version(), runtime.name: runtime.version, **options.versions}
     manifest = imported_manifest(model, options.name, labels, task, reading, background, versions,
                                  {**options.training, "tool": options.tool})
     staged = staging / manifest.model_file

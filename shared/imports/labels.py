@@ -47,6 +47,12 @@ def parse_labels_file(data: bytes, where: str) -> tuple[str, ...]:
     return checked_labels(lines, where)
 
 
+def is_numbered(data: bytes) -> bool:
+    """Whether a labels file numbers its lines ``0 Name``: Teachable Machine's, and no other tool's."""
+    first = data.decode("utf-8", "replace").lstrip("\ufeff").split("\n", 1)[0].strip()
+    return _NUMBERED.fullmatch(first) is not None and first.startswith("0")
+
+
 def parse_labels_text(text: str) -> tuple[str, ...]:
     """``cats,dogs``, or ``{'cats': 0, 'dogs': 1}`` (Keras' class_indices), from the command line."""
     text = text.strip()
