@@ -126,7 +126,8 @@ def _add_import_command(sub: argparse._SubParsersAction) -> None:
                    help="photos in DIR/<label>/: every plausible reading measured, the best kept (and int8's ranges)")
     p.add_argument("--quantize", choices=("int8", "float16", "float32"), default=None,
                    help="default: int8 with photos to calibrate on, else float16")
-    p.add_argument("--scale", choices=("0..1", "-1..1", "0..255"), help="the pixels' scaling (default: the tool's; write --scale=-1..1)")
+    p.add_argument("--scale", choices=("0..1", "-1..1", "0..255"),
+                   help="the pixels' scaling (default: the tool's; write --scale=-1..1)")
     p.add_argument("--resize", choices=("crop", "squash", "pad", "object"), help="how a photo is fitted")
     p.add_argument("--colour", choices=("rgb", "bgr", "gray"), help="the input's channels")
     p.add_argument("--ink", choices=("light-on-dark", "dark-on-light"), help="a gray model's ink")

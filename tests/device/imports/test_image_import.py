@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from piclassify.device.commands.cli import main
-from piclassify.device.core.frames import Frame
 from piclassify.device.core.pipeline import Pipeline
 
 from tests.helpers import foreign_models as made
