@@ -4,7 +4,8 @@
 Makes a model shaped as Teachable Machine's (MobileNet v1 at 224, alpha 0.35, a Dense layer of 100 and a softmax;
 its float export, zipped with ``labels.txt`` as the download is), imports it with ``piclassify import --from``
 (``--examples``: 10 photos per class of cats_and_dogs_filtered/train; and once with ``--nothing off``), and runs
-``piclassify bench --model NAME --threads 2 --frames 300 --no-cold-start`` on each, printing its report.
+``piclassify bench --model NAME --threads 2 --frames 300 --no-cold-start`` on each, and on the bundled catsdogs
+for scale, printing each report.
 
     PICLASSIFY_DATA=../shared/datasets .venv/bin/python scripts/bench_import.py
 """
@@ -61,6 +62,7 @@ def main() -> int:
         piclassify = [sys.executable, "-m", "piclassify.device.commands.cli"]
         for name, gate in (("tm-gated", ["--examples", str(photos)]), ("tm-own", ["--nothing", "off"])):
             subprocess.run([*piclassify, "import", "--from", str(download), "--name", name, *gate], env=env, check=True)
+        for name in ("tm-gated", "tm-own", "catsdogs"):  # the bundled catsdogs beside them, for scale
             print(f"\n$ piclassify bench --model {name} --threads 2 --frames 300 --no-cold-start", flush=True)
             subprocess.run([*piclassify, "bench", "--model", name, "--threads", "2", "--frames", "300",
                             "--no-cold-start"], env=env, check=True)
