@@ -68,7 +68,7 @@ def add_import_command(sub: argparse._SubParsersAction) -> None:
                        help="off: no \"nothing in view\" from the backbone, the model's own answer for every frame")
     image.add_argument("--nothing-label", metavar="LABEL",
                        help="a label that means nothing in view (a Teachable Machine Background class)")
-    image.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    image.add_argument("--threads", type=_threads, default=None, help="interpreter threads, 1-64")
     table = p.add_argument_group("table models (with --min-max)")
     table.add_argument("--min-max", type=Path, help="the MinMaxScaler bounds, e.g. min-max.json")
     table.add_argument("--features", help="feature names in input order (default x1,x2,...)")
@@ -76,6 +76,12 @@ def add_import_command(sub: argparse._SubParsersAction) -> None:
                                         '"not admitted,admitted", else "target")')
     table.add_argument("--unit", default="", help="a regression model's unit, shown with each prediction")
     p.set_defaults(func=import_command)
+
+
+def _threads(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
+    return int(text)
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -91,7 +97,9 @@ def _floats(text: str) -> tuple[float, ...]:
 def import_command(args: argparse.Namespace) -> int:
     from piclassify.shared.errors import ModelImportError
 
-    given = [f"--{key.replace('_', '-')}" for key in IMAGE_OPTIONS if getattr(args, key) not in (None, False)]
+    given = [f"--{'from' if key == 'source' else key.replace('_', '-')}" for key in IMAGE_OPTIONS
+             if getattr(args, key) is not None]
+    given += ["--nothing"] if args.nothing != "backbone" else []
     if args.min_max is not None:
         if given:
             raise ModelImportError(f"{', '.join(given)}: for image models; a table model (--min-max) takes "
