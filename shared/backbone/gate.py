@@ -98,8 +98,8 @@ def gate_summary(manifest: Manifest) -> str:
             text += ", after the framing's checks"
     elif manifest.head is None:
         text = (f"the backbone alone: nothing in view only where it recognises nothing (strongest ImageNet logit "
-                f"below {reject.min_imagenet_logit or 0:.2f}); with no photos of the model's classes it cannot turn "
-                "away things that are none of them")
+                f"below {reject.min_imagenet_logit or 0:.2f}: at 4.97, 48% of empty scenes and 1% of photos of "
+                "things); with no photos of the model's classes it cannot turn away things that are none of them")
     else:
         text = describe(reject)
     if reject.background_label is not None:
