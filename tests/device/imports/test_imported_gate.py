@@ -119,3 +119,18 @@ def test_a_teachable_machine_folder_is_read_as_its_zip_is(tmp_path, capsys):
     assert manifest["labels"][:2] == ["digit 0", "digit 1"]
     assert (manifest["resize"], manifest["resample"]) == ("centre-crop", "lanczos")
     assert "Teachable Machine's documented preprocessing" in out
+
+
+def test_the_web_view_shows_the_model_input_as_the_imported_model_saw_it(tmp_path, capsys, photos):
+    from piclassify.device.core.frames import Frame
+    from piclassify.device.core.pipeline import Pipeline
+    from piclassify.shared.files.imagefile import read_image
+    from piclassify.shared.framing.framed import FramingSteps
+
+    imported(capsys, tmp_path, "--nothing", "off")
+    pipeline = Pipeline.load(str(tmp_path / "mnist.tflite"))
+    steps = FramingSteps()
+    result = pipeline.classify(Frame(read_image(photos / "4" / "02.jpg"), 0.0, 0, "photo"), steps)
+    model_input = steps.images["model-input"]
+    assert result.label == "4" and model_input.shape == (28, 28)
+    assert model_input[0, 0] == 0 and model_input.max() == 255  # a light digit on black, as MNIST's
