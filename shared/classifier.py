@@ -123,9 +123,11 @@ class Classifier:
         return np.stack([self.image_probabilities(image) for image in images])
 
     def evidence(self, logits: np.ndarray) -> Evidence:
-        """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``)."""
-        _, head, section = self._backbone()
-        return weigh(head, section.neighbours, logits[np.newaxis])[0]
+        """What the backbone's ImageNet logits of a frame say for the gate (``shared.backbone.gate``); a model with no
+        head (imported without photos) has nothing to compare the frame with, only the logits themselves."""
+        if self.head is None or self.manifest.head is None:
+            return Evidence(None, None, float(np.max(logits)))
+        return weigh(self.head, self.manifest.head.neighbours, logits[np.newaxis])[0]
 
     def classify_photo(self, photo: np.ndarray, steps: Optional[FramingSteps] = None,
                        colour: Optional[np.ndarray] = None) -> Answer:
@@ -152,7 +154,8 @@ class Classifier:
             image = framed.image
         verdict, features = IN_VIEW, None
         if backbone:
-            extractor = self._backbone()[0]
+            extractor = self.features
+            assert extractor is not None, "a model on the backbone opened it"
             with clock("preprocess"):
                 backbone_input = extractor.frame(photo if colour is None else colour)
             with clock("invoke"):
@@ -205,19 +208,20 @@ def check_model_files(model_path: Path) -> Manifest:
     model): its manifest, and every file it names (the model's own, a backbone's, a head's arrays)."""
     manifest = load_manifest(model_path)
     if manifest.backbone is not None:
-        backbone, _ = manifest.backbone_sections()
-        checked_file(Path(model_path).parent, backbone.model_file, backbone.sha256, "backbone")
+        checked_file(Path(model_path).parent, manifest.backbone.model_file, manifest.backbone.sha256, "backbone")
+    if manifest.head is not None:
         _head(Path(model_path).parent, manifest)
     return manifest
 
 
 def _open_backbone(folder: Path, manifest: Manifest, runtime: Runtime,
-                   threads: Optional[int]) -> tuple[FeatureExtractor, HeadArrays]:
-    """The backbone and the head file beside the manifest, each checked against it."""
+                   threads: Optional[int]) -> tuple[FeatureExtractor, Optional[HeadArrays]]:
+    """The backbone and the head file beside the manifest (if it has one), each checked against it."""
     from piclassify.shared.backbone.extractor import FeatureExtractor  # OpenCV: only photo models need it
 
-    head = _head(folder, manifest)
-    backbone = manifest.backbone_sections()[0]
+    backbone = manifest.backbone
+    assert backbone is not None, "a model on the backbone has a backbone section"
+    head = None if manifest.head is None else _head(folder, manifest)
     return FeatureExtractor(folder, backbone, runtime, threads, manifest.versions.get("tensorflow", "unknown")), head
 
 

@@ -28,3 +28,7 @@ def printable(text: object, limit: int = 200) -> str:
         return text
     shown = ascii(text)[1:-1]
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"
+
+
+class ModelImportError(PiclassifyError):
+    """A model made elsewhere, its labels or its files cannot be imported as they are."""

@@ -102,7 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
     _backbone_option(p)
     _verbose_option(p)
     add_table_command(sub)
+    _add_import_command(sub)
     return parser
+
+
+def _add_import_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="a Keras model (.h5, .keras, SavedModel) to TFLite, with the same manifest "
+                                      "`piclassify import` writes",
+                       description="Convert a Keras model (Teachable Machine's keras_model.h5, a course's saved "
+                                   "model) to TFLite: int8 calibrated on --calibrate (or --check) photos read the way "
+                                   "the model reads them, else float16; check it against Keras on those photos; and "
+                                   "import it as `piclassify import` does (readings, --check, the gate, the manifest).",
+                       epilog="Example: piclassify-train import keras_model.h5 --labels labels.txt --name pets "
+                              "--calibrate photos/ --out models/")
+    p.add_argument("model", type=Path, help="keras_model.h5, model.keras, or a SavedModel folder")
+    p.add_argument("--labels", required=True, metavar="FILE_OR_LIST",
+                   help="labels.txt (one a line, or Teachable Machine's '0 Name'), \"cats,dogs\" or "
+                        "\"{'cats': 0, 'dogs': 1}\"")
+    p.add_argument("--name", required=True, help="model name (becomes NAME.tflite and NAME.json)")
+    p.add_argument("--out", type=Path, default=Path("models"), help="output folder (default ./models)")
+    p.add_argument("--calibrate", type=Path, metavar="DIR", help="photos in DIR/<label>/ for int8's ranges")
+    p.add_argument("--check", type=Path, metavar="DIR",
+                   help="photos in DIR/<label>/: every plausible reading measured, the best kept (and int8's ranges)")
+    p.add_argument("--quantize", choices=("int8", "float16", "float32"), default=None,
+                   help="default: int8 with photos to calibrate on, else float16")
+    p.add_argument("--scale", choices=("0..1", "-1..1", "0..255"),
+                   help="the pixels' scaling (default: the tool's; write --scale=-1..1)")
+    p.add_argument("--resize", choices=("crop", "squash", "pad", "object"), help="how a photo is fitted")
+    p.add_argument("--colour", choices=("rgb", "bgr", "gray"), help="the input's channels")
+    p.add_argument("--ink", choices=("light-on-dark", "dark-on-light"), help="a gray model's ink")
+    p.add_argument("--examples", type=Path, metavar="DIR", help="photos per label to calibrate \"nothing in view\"")
+    p.add_argument("--nothing", choices=("backbone", "off"), default="backbone",
+                   help="off: the model's own answer for every frame")
+    p.add_argument("--nothing-label", metavar="LABEL", help="a label that means nothing in view")
+    _backbone_option(p)
+    _verbose_option(p)
 
 
 def _backbone_option(p: argparse.ArgumentParser) -> None:
@@ -165,6 +199,9 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
         if args.dataset == "table":
             run_table(args, log)
             return 0
+        if args.dataset == "import":
+            _run_import(args, log)
+            return 0
         if args.dataset == "backbone":
             from piclassify.trainer.backbone.build import make_backbone
 
@@ -200,3 +237,18 @@ def _run(args: argparse.Namespace, log: Callable[[str], None], console: Optional
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _run_import(args: argparse.Namespace, log: Callable[[str], None]) -> None:
+    from piclassify.shared.imports.importer import ImportOptions
+    from piclassify.trainer.backbone.build import find_backbone
+    from piclassify.trainer.imports.keras_import import import_keras
+
+    backbone = None
+    if args.nothing != "off":
+        backbone = find_backbone(args.out, args.backbone, args.examples or args.check or args.out, None, log)
+    flags = {"scale": args.scale, "resize": args.resize, "colour": args.colour, "ink": args.ink}
+    options = ImportOptions(name=args.name, out_dir=args.out, flags=flags, check=args.check, examples=args.examples,
+                            nothing=args.nothing, nothing_label=args.nothing_label, backbone_path=backbone)
+    path = import_keras(args.model, args.labels, options, args.calibrate, args.quantize, log)
+    log(f"copy {path.parent}/{args.name}.* to the Pi and run: piclassify predict --model {args.name}.tflite PHOTO")

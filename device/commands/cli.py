@@ -22,7 +22,8 @@ from piclassify.device.commands.models import cmd_info, cmd_models
 from piclassify.device.commands.run import cmd_run
 from piclassify.device.core.model_files import DEFAULT_MODEL
 from piclassify.device.errors import OutputError, SourceError
-from piclassify.device.tables.cli import add_import_command, add_values_options, predict_table
+from piclassify.device.imports.cli import add_import_command
+from piclassify.device.tables.cli import add_values_options, predict_table
 from piclassify.shared.arguments import OneLineParser
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.inference.runtime import RUNTIME_NAMES, NoRuntimeError

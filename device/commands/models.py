@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from piclassify.shared.backbone.gate import describe
+from piclassify.shared.backbone.gate import gate_summary
 from piclassify.shared.errors import PiclassifyError, printable
 
 if TYPE_CHECKING:
@@ -83,14 +83,15 @@ def info_rows(classifier: Classifier) -> Rows:
                  ("target", m.table.target + (f" in {m.table.unit}" if m.table.unit else "")),
                  _output_row(m)]
     elif m.is_all_head:
-        rows += _backbone_rows(classifier)
+        rows += _backbone_rows(classifier) + [("gate", gate_summary(m))]
     else:
         rows += [("input", f"{m.height}x{m.width}x{m.channels} {m.colour}, {m.input.dtype} (scale "
                            f"{m.input.quantization.scale:.6g}, zero point {m.input.quantization.zero_point})"),
                  ("framing", f"resize {m.resize}, polarity {m.polarity}, scaling {m.scaling.mode}")]
         if m.backbone is not None:
             rows += _backbone_rows(classifier)
-        rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)), _output_row(m)]
+        rows += [("nothing in view", ", ".join(f"{k} {v}" for k, v in vars(m.reject).items() if v)),
+                 ("gate", gate_summary(m)), _output_row(m)]
     return rows + nested_rows("metrics", m.metrics) + [
         ("converted by", ", ".join(f"{k} {v}" for k, v in m.versions.items())),
         ("sha256", m.sha256)]
@@ -118,12 +119,13 @@ def _backbone_rows(classifier: Classifier) -> Rows:
     """What the backbone sees, and what the head holds (a model on the ImageNet backbone)."""
     m, arrays = classifier.manifest, classifier.head
     b, head = m.backbone, m.head
-    assert b is not None and head is not None and arrays is not None, "a model on the backbone has a head"
+    assert b is not None, "a model on the backbone has a backbone section"
+    backbone = ("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
+                            f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}")
+    if head is None or arrays is None:  # imported without photos: the backbone alone
+        return [backbone]
     bank = len(arrays.bank)
     names = ("softmax over the features -> labels; " if m.is_all_head else
              "names what a camera photo shows (a 28x28 image goes to the network); " if head.classifies else "")
     known = "" if arrays.imagenet_classes is None else f"; {len(arrays.imagenet_classes)} ImageNet classes"
-    return [("backbone", f"{b.model_file}: {b.size}x{b.size} RGB ({b.resize}, scaling {b.scaling.mode}), "
-                         f"{b.input.dtype}; features {b.features.shape[0]}, ImageNet logits {b.logits.shape[0]}"),
-            ("head", f"{head.file}: {names}the {head.neighbours} nearest of {bank} training photos{known}"),
-            ("gate", describe(m.reject))]
+    return [backbone, ("head", f"{head.file}: {names}the {head.neighbours} nearest of {bank} training photos{known}")]

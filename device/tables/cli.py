@@ -1,7 +1,7 @@
 """The CLI for tabular models: ``predict --values/--csv`` and ``import`` of a workshop model.
 
-``device/commands/cli.py`` adds these to its parser: ``add_values_options`` on ``predict``,
-``add_import_command`` on the subcommands, and calls ``predict_table`` when values are given.
+``device/commands/cli.py`` adds ``add_values_options`` to ``predict`` and calls ``predict_table`` when values are
+given; ``device/imports/cli.py`` calls ``import_command`` for ``import --min-max``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from piclassify.shared.inference.runtime import RUNTIME_NAMES
 from piclassify.shared.tables.csv_file import TableError
 
 if TYPE_CHECKING:
@@ -28,31 +27,7 @@ def add_values_options(predict: argparse.ArgumentParser) -> None:
                               "(other columns are ignored)")
 
 
-def add_import_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "import", help="make a workshop model (model.tflite + min-max.json) a piclassify model",
-        description="Check a TFLite model exported as in the workshop's notebook (a Keras Dense model through "
-                    "TFLiteConverter) against its min-max.json ({\"x_min\": [...], \"x_max\": [...]}) and the "
-                    "labels, then write NAME.tflite with its manifest NAME.json into --out.",
-        epilog='Example: piclassify import --tflite model.tflite --min-max min-max.json '
-               '--labels "not admitted,admitted" --name admission --features exam1,exam2 --out models/')
-    p.add_argument("--tflite", type=Path, required=True, help="the model file, e.g. model.tflite")
-    p.add_argument("--min-max", type=Path, required=True, help="the MinMaxScaler bounds, e.g. min-max.json")
-    p.add_argument("--name", required=True, help="model name (becomes NAME.tflite and NAME.json)")
-    p.add_argument("--labels", type=_names,
-                   help='class names in output order, e.g. "not admitted,admitted" (binary: one sigmoid output, '
-                        'two labels); leave out for a regression model')
-    p.add_argument("--features", type=_names, help="feature names in input order (default x1,x2,...)")
-    p.add_argument("--target", help='what the model predicts (default: "admitted" for labels '
-                                    '"not admitted,admitted", else "target")')
-    p.add_argument("--unit", default="", help="a regression model's unit, shown with each prediction")
-    p.add_argument("--out", type=Path, default=Path("."), help="output folder (default: the current one)")
-    p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None,
-                   help="force a runtime (default: the first installed)")
-    p.set_defaults(func=import_command)
-
-
-def _names(text: str) -> tuple[str, ...]:
+def names(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(","))
     if "" in names or len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"{text!r}: expected distinct comma-separated names")

@@ -19,35 +19,20 @@ import numpy as np
 from piclassify.device.core.model_files import checked_model_name
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table
-from piclassify.shared.errors import PiclassifyError
+from piclassify.shared.errors import ModelImportError
 from piclassify.shared.files.atomic_file import write_atomically
-from piclassify.shared.files.regular_file import open_regular
+from piclassify.shared.files.regular_file import read_limited
+from piclassify.shared.inference.ops import ACTIVATIONS, final_activation
 from piclassify.shared.inference.runtime import distribution_version, load_runtime
 from piclassify.shared.tables.manifest import table_manifest
 
-ACTIVATIONS = {"LOGISTIC": "sigmoid", "SOFTMAX": "softmax"}
-_PASS_THROUGH = ("QUANTIZE", "DEQUANTIZE", "RESHAPE")  # ops that may follow the activation unchanged
 MAX_MIN_MAX_BYTES = 1 << 20  # a min-max.json of thousands of features is a few hundred KB
 MAX_MODEL_BYTES = 64 << 20  # a workshop Dense model is a few KB
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-class WorkshopImportError(PiclassifyError):
+class WorkshopImportError(ModelImportError):
     """A workshop model and its min-max.json or labels do not fit together."""
-
-
-def read_bytes(path: Path, limit: int, what: str) -> bytes:
-    """A regular file's bytes, at most ``limit`` of them: a FIFO, ``/dev/zero`` or a folder is refused, not read."""
-    try:
-        with open_regular(path) as stream:
-            data = stream.read(limit + 1)
-    except FileNotFoundError:
-        raise WorkshopImportError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise WorkshopImportError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise WorkshopImportError(f"{path}: larger than {limit >> 10} KiB; not {what}")
-    return data
 
 
 def _no_constant(name: str) -> float:
@@ -58,7 +43,7 @@ def read_min_max(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``{"x_min": [...], "x_max": [...]}``: equal lengths of numbers float32 can hold, each minimum <= its maximum."""
     path = Path(path)
     try:
-        data = json.loads(read_bytes(path, MAX_MIN_MAX_BYTES, "a min-max.json").decode("utf-8"),
+        data = json.loads(read_limited(path, MAX_MIN_MAX_BYTES, "a min-max.json").decode("utf-8"),
                           parse_int=float, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WorkshopImportError(f"{path}: not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
@@ -95,7 +80,7 @@ def import_workshop_model(tflite: Path, min_max: Path, name: str, out_dir: Path,
     checked_model_name(name)
     tflite = Path(tflite)
     low, high = read_min_max(min_max)
-    model_bytes = read_bytes(tflite, MAX_MODEL_BYTES, "a workshop model")
+    model_bytes = read_limited(tflite, MAX_MODEL_BYTES, "a workshop model")
     chosen = load_runtime(runtime)
     try:
         interpreter = chosen.interpreter_class(model_content=model_bytes)
@@ -148,24 +133,6 @@ def _width(tflite: Path, role: str, details: Sequence[dict[str, Any]]) -> int:
         shapes = ", ".join(str(list(d["shape"])) for d in details)
         raise WorkshopImportError(f"{tflite}: expected one {role} of shape [1, n] (a Dense model), got {shapes}")
     return int(details[0]["shape"][1])
-
-
-def final_activation(interpreter: Any, output_index: int) -> str:
-    """The op that makes the output (``LOGISTIC``, ``SOFTMAX``, ``FULLY_CONNECTED``, ...), looking past
-    quantize/reshape ops; the runtime's op listing is the only way to see it without TensorFlow."""
-    try:
-        ops = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
-    except AttributeError:
-        raise WorkshopImportError("this runtime cannot list a model's ops; pip install -U ai-edge-litert") from None
-    tensor = output_index
-    for _ in range(len(ops)):
-        producer = next((op for op in ops if tensor in list(op["outputs"])), None)
-        if producer is None:
-            return "none"
-        if producer["op_name"] not in _PASS_THROUGH:
-            return producer["op_name"]
-        tensor = int(producer["inputs"][0])
-    return "none"
 
 
 def _task(tflite: Path, labels: Optional[Sequence[str]], n_outputs: int, activation: str) -> str:

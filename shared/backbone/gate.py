@@ -20,12 +20,13 @@ logit); it still applies to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 
 from piclassify.shared.backbone.head import HeadArrays
 from piclassify.shared.backbone.imagenet_classes import class_mass
+from piclassify.shared.contract.manifest import Manifest
 from piclassify.shared.contract.reject import Reject
 
 
@@ -34,7 +35,7 @@ class Evidence:
     """What the backbone says of one frame: its similarity to the model's photos, the belief it puts on the
     model's ImageNet classes (None for a model that does not know them) and its strongest ImageNet logit."""
 
-    similarity: float
+    similarity: Optional[float]  # None: the model has no photos to compare with (imported without examples)
     class_mass: Optional[float]
     strongest_logit: float
     sure_mass: Optional[float] = None  # on the model's sure classes, where it has its own (else ``class_mass``)
@@ -75,7 +76,7 @@ def judge(evidence: Evidence, reject: Reject) -> Verdict:
     sure = evidence.sure_mass if evidence.sure_mass is not None else mass
     if sure is not None and reject.sure_class_mass is not None and sure >= reject.sure_class_mass:
         return IN_VIEW
-    if evidence.similarity >= reject.min_similarity:
+    if evidence.similarity is None or evidence.similarity >= reject.min_similarity:
         return IN_VIEW
     unlike = (f"unlike the photos the model learnt from: similarity {evidence.similarity:.2f} < "
               f"{reject.min_similarity:.2f}")
@@ -103,3 +104,27 @@ def describe(reject: Reject) -> str:
     if reject.min_imagenet_logit is not None:
         parts.append(f"or below a strongest ImageNet logit of {reject.min_imagenet_logit:.2f}")
     return ", ".join(parts)
+
+
+def gate_summary(manifest: Manifest) -> str:
+    """Which gate a model has and, for an imported model, what it was calibrated on: a line for ``piclassify info``."""
+    reject = manifest.reject
+    if manifest.backbone is None:
+        text = "none from the backbone: the model's own answer"
+        if manifest.resize in ("object", "object-fill", "garment"):
+            text += ", after the framing's checks"
+    elif manifest.head is None:
+        text = (f"the backbone alone: nothing in view only where it recognises nothing (strongest ImageNet logit "
+                f"below {reject.min_imagenet_logit or 0:.2f}: at 4.97, 48% of empty scenes and 1% of photos of "
+                "things); with no photos of the model's classes it cannot turn away things that are none of them")
+    else:
+        text = describe(reject)
+    if reject.background_label is not None:
+        text += f"; the label {reject.background_label} means nothing in view"
+    measured = manifest.metrics.get("nothing_in_view")
+    if isinstance(measured, Mapping) and isinstance(measured.get("gate"), str) and manifest.head is not None:
+        text = f"{measured['gate']}: {text}"
+        left_out = measured.get("examples_nothing_left_out")
+        if isinstance(left_out, (int, float)):
+            text += f"; {100 * left_out:.1f}% of the examples answered nothing when left out"
+    return text

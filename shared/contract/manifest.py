@@ -19,11 +19,18 @@ from piclassify.shared.errors import ManifestError
 
 SCHEMA_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")
-COLOURS = ("gray", "rgb")
+COLOURS = ("gray", "rgb", "bgr")
 POLARITIES = ("light-on-dark", "dark-on-light", "any")
-SCALINGS = ("unit", "symmetric", "centred", "minmax")
+SCALINGS = ("unit", "symmetric", "centred", "minmax", "meanstd")
 RESIZE_MODES = ("squash", "centre-crop", "letterbox", "object", "object-fill", "garment")
+# How a photo is resized to the input: ``area`` is piclassify's own (area averaging, then one linear step); the
+# others repeat another tool's documented code, for models made there: ``nearest`` (Keras' load_img, Pillow's),
+# ``bilinear`` (tf.image.resize, the TFLite Task Library; no antialiasing) and ``lanczos`` (Pillow's, Teachable
+# Machine's ImageOps.fit)
+RESAMPLES = ("area", "nearest", "bilinear", "lanczos")
 DTYPES = ("float32", "float16", "int8", "uint8")
+
+_LATER_FIELDS = {"resample": "area", "activation_in_model": False}  # left out of a manifest while they are these
 
 
 @dataclass(frozen=True)
@@ -44,12 +51,17 @@ class Scaling:
 
     ``unit`` is x/255 (the workshop's default), ``symmetric`` maps to [-1, 1] (MobileNet style),
     ``centred`` is (x - 127) / 128 (EfficientNet-Lite's, which its BatchNorm statistics were measured with),
-    ``minmax`` is per-feature (x - min) / (max - min), as in the workshop's min-max.json.
+    ``minmax`` is per-feature (x - min) / (max - min), as in the workshop's min-max.json; ``meanstd`` is
+    (x - mean) / std, one value for every channel or one per channel, as TFLite metadata says it (Model Maker:
+    127.5 and 127.5; a Keras model taking 0..255: 0 and 1; a uint8 model fed its pixels as they are: its input's
+    zero point and 1/scale).
     """
 
     mode: str = "unit"
     minimum: tuple[float, ...] = ()
     maximum: tuple[float, ...] = ()
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,10 @@ class Manifest:
     mirror_average: bool = False
     backbone: Optional[Backbone] = None  # models on an ImageNet backbone (see Backbone, Head)
     head: Optional[Head] = None
+    resample: str = "area"  # see RESAMPLES
+    # True when the model's graph ends in its own softmax or sigmoid (an imported model), so that its output is
+    # already probabilities; piclassify's own image models end in logits (a table model says it in its table)
+    activation_in_model: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -151,6 +167,7 @@ class Manifest:
         _check_choice("polarity", self.polarity, POLARITIES)
         _check_choice("scaling.mode", self.scaling.mode, SCALINGS)
         _check_choice("resize", self.resize, RESIZE_MODES)
+        _check_choice("resample", self.resample, RESAMPLES)
         _check_choice("input.dtype", self.input.dtype, DTYPES)
         _check_choice("output.dtype", self.output.dtype, DTYPES)
         expected_channels = 1 if self.colour == "gray" else 3
@@ -161,9 +178,9 @@ class Manifest:
         if self.backbone is not None:
             _check_choice("backbone.resize", self.backbone.resize, ("squash", "centre-crop", "letterbox"))
             _check_choice("backbone.scaling.mode", self.backbone.scaling.mode, ("unit", "symmetric", "centred"))
-        if (self.backbone is None) != (self.head is None):
-            raise ManifestError("a model on a backbone needs both a backbone and a head section")
-        problem = reject_problem(self.reject, self.head is not None)
+        if self.head is not None and self.backbone is None:
+            raise ManifestError("a head section needs a backbone section")
+        problem = reject_problem(self.reject, self.backbone is not None, self.head is not None)
         if problem:
             raise ManifestError(problem)
         if self.table is not None:
@@ -172,7 +189,7 @@ class Manifest:
             raise ManifestError("a regression model needs a table section (features and target)")
         elif self.is_all_head:
             _check_head_model(self)
-        elif self.input.shape != (self.height, self.width, self.channels):
+        elif self.input.shape not in image_shapes(self.height, self.width, self.channels):
             raise ManifestError(f"input shape {self.input.shape} does not match "
                                 f"{self.height}x{self.width}x{self.channels}")
         outputs = len(self.labels) if self.task == "multiclass" else 1
@@ -185,6 +202,13 @@ class Manifest:
                                 f"{self.task!r}")
         if self.scaling.mode == "minmax" and len(self.scaling.minimum) != len(self.scaling.maximum):
             raise ManifestError("scaling minimum and maximum must have the same length")
+        if self.scaling.mode == "meanstd" and not (self.scaling.mean and self.scaling.std):
+            raise ManifestError("meanstd scaling needs a mean and a std")
+
+    @property
+    def outputs_probabilities(self) -> bool:
+        """The model's output is already probabilities (its graph ends in softmax or sigmoid)."""
+        return self.activation_in_model or (self.table is not None and self.table.activation_in_model)
 
     def backbone_sections(self) -> tuple[Backbone, Head]:
         """The backbone and head sections of a model on the backbone (``ManifestError`` for any other model)."""
@@ -212,6 +236,12 @@ class Manifest:
         for optional in ("table", "backbone", "head"):
             if data[optional] is None:
                 del data[optional]  # manifests without them stay as they were
+        for key, default in _LATER_FIELDS.items():  # ... and readable by a piclassify from before these fields
+            if data[key] == default:
+                del data[key]
+        for key in ("mean", "std"):
+            if not data["scaling"][key]:
+                del data["scaling"][key]
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @classmethod
@@ -252,8 +282,17 @@ def _tensor_spec(data: Mapping[str, Any]) -> TensorSpec:
 
 
 def _scaling(data: Mapping[str, Any]) -> Scaling:
-    return Scaling(mode=data.get("mode", "unit"), minimum=tuple(float(v) for v in data.get("minimum", ())),
-                   maximum=tuple(float(v) for v in data.get("maximum", ())))
+    values = {key: tuple(float(v) for v in data.get(key, ())) for key in ("minimum", "maximum", "mean", "std")}
+    return Scaling(mode=data.get("mode", "unit"), **values)
+
+
+def image_shapes(height: int, width: int, channels: int) -> tuple[tuple[int, ...], ...]:
+    """The input shapes an image of height x width x channels may be fed as: as it is; without its one channel
+    (a Keras model that begins ``Input((28, 28))``); or flat (``Input((784,))``, the workshop's Dense MNIST)."""
+    shapes: tuple[tuple[int, ...], ...] = ((height, width, channels),)
+    if channels == 1:
+        shapes += ((height, width),)
+    return shapes + ((height * width * channels,),)
 
 
 def backbone_from_dict(data: Mapping[str, Any]) -> Backbone:

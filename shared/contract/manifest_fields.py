@@ -151,6 +151,11 @@ def _metric(value: Any) -> None:
         raise _Invalid("a number, a string, or a table of them")
 
 
+def _positive(value: Any) -> None:
+    if not value > 0:
+        raise _Invalid("above 0")
+
+
 def _fraction(value: Any) -> None:
     if not (_is(float, value) and 0 <= value <= 1):
         raise _Invalid("a number from 0 to 1")
@@ -174,6 +179,8 @@ RANGES: dict[str, Callable[[Any], None]] = {
     "model_file": _text,
     "sha256": _sha256,
     "threshold": _between(0, 1),
+    "scaling.mean[]": _between(-65536, 65536),
+    "scaling.std[]": _positive,
     "reject.min_contrast": _between(0, 255),
     "reject.min_separation": _between(0, 255),
     "reject.min_size": _between(0, 1),
@@ -205,18 +212,29 @@ def _range_for(path: str) -> Optional[Callable[[Any], None]]:
 
 
 def _check_scaling(data: Mapping[str, Any]) -> None:
-    """minmax needs bounds, one pair per channel (or one for all) of an image, with no maximum below its minimum."""
+    """minmax needs bounds, one pair per channel (or one for all) of an image, with no maximum below its minimum;
+    meanstd a mean and a std, one for every channel or one per channel."""
     scaling = data["scaling"]
     low, high = scaling.get("minimum", []), scaling.get("maximum", [])
+    if scaling.get("mode", "unit") == "meanstd":
+        _check_per_channel(data, "mean", "std")
     if scaling.get("mode", "unit") != "minmax":
         return
     if not low or len(low) != len(high):
         raise ManifestError("scaling.minimum and scaling.maximum must be lists of the same, non-zero length "
                             "for minmax scaling")
-    channels = data["channels"]
-    if data.get("table") is None and len(low) not in (1, channels):
-        counts = " or ".join(str(count) for count in sorted({1, channels}))
-        raise ManifestError(f"scaling.minimum must have {counts} value(s) for {channels} channel(s), not {len(low)}")
+    if data.get("table") is None:
+        _check_per_channel(data, "minimum", "maximum")
     for index, (lo, hi) in enumerate(zip(low, high)):
         if hi < lo:
             raise ManifestError(f"scaling.maximum[{index}] ({hi:g}) is below scaling.minimum[{index}] ({lo:g})")
+
+
+def _check_per_channel(data: Mapping[str, Any], *keys: str) -> None:
+    """Each of the scaling's ``keys`` holds one value for every channel, or one per channel."""
+    channels = data["channels"]
+    for key in keys:
+        count = len(data["scaling"].get(key, []))
+        if count not in (1, channels):
+            counts = " or ".join(str(n) for n in sorted({1, channels}))
+            raise ManifestError(f"scaling.{key} must have {counts} value(s) for {channels} channel(s), not {count}")

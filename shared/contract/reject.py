@@ -47,8 +47,10 @@ class Reject:
     min_imagenet_logit: Optional[float] = None
 
 
-def reject_problem(reject: Reject, on_backbone: bool) -> str:
-    """Why a ``reject`` section cannot be applied as it is (its settings contradict each other), or ``""``."""
+def reject_problem(reject: Reject, on_backbone: bool, with_head: bool = True) -> str:
+    """Why a ``reject`` section cannot be applied as it is (its settings contradict each other, or need a backbone or
+    a head the model lacks), or ``""``. A model on the backbone without a head (an imported model given no photos)
+    can only use ``min_imagenet_logit``: the similarity and the class mass compare a frame with the model's photos."""
     if (reject.floor_similarity is None) != (reject.sure_score is None):
         return "reject.floor_similarity and reject.sure_score go together: give both or neither"
     if reject.floor_similarity is not None and reject.floor_similarity > reject.min_similarity:
@@ -59,4 +61,8 @@ def reject_problem(reject: Reject, on_backbone: bool) -> str:
                      or reject.floor_similarity is not None or reject.min_imagenet_logit is not None)
     if uses_backbone and not on_backbone:
         return "the backbone's reject settings need a backbone and a head section"
+    uses_head = (reject.min_class_mass > 0 or reject.sure_class_mass is not None
+                 or reject.floor_similarity is not None or reject.min_similarity > 0)
+    if on_backbone and uses_head and not with_head:
+        return "the similarity and class-mass settings compare with the model's photos: they need a head section"
     return ""

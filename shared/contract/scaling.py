@@ -22,6 +22,8 @@ def scale_pixels(pixels: np.ndarray, scaling: Scaling) -> np.ndarray:
         return x / np.float32(127.5) - np.float32(1.0)
     if scaling.mode == "centred":
         return (x - np.float32(127.0)) / np.float32(128.0)
+    if scaling.mode == "meanstd":
+        return (x - np.asarray(scaling.mean, dtype=np.float32)) / np.asarray(scaling.std, dtype=np.float32)
     if scaling.mode == "minmax":
         lo = np.asarray(scaling.minimum, dtype=np.float32)
         span = np.asarray(scaling.maximum, dtype=np.float32) - lo
@@ -51,10 +53,10 @@ def dequantize(values: np.ndarray, quant: Quantization) -> np.ndarray:
 def input_lut(scaling: Scaling, quant: Quantization, dtype: str) -> np.ndarray | None:
     """The whole uint8 -> input mapping as a 256-entry table, or None when it is per-feature.
 
-    Scaling then quantizing a uint8 pixel depends on its value alone (for ``unit``, ``symmetric`` and
-    ``centred``), so one table lookup replaces both steps on the device's hot path.
+    Scaling then quantizing a uint8 pixel depends on its value alone (for ``unit``, ``symmetric``,
+    ``centred``, and ``meanstd`` with one mean and std), so one table lookup replaces both steps on the hot path.
     """
-    if scaling.mode == "minmax":
+    if scaling.mode == "minmax" or (scaling.mode == "meanstd" and max(len(scaling.mean), len(scaling.std)) > 1):
         return None
     levels = scale_pixels(np.arange(256, dtype=np.uint8), scaling)
     return quantize(levels, quant, dtype)

@@ -35,26 +35,33 @@ class Prediction:
 
 
 class InputEncoder:
-    """Scale and quantize prepared uint8 images for one model (a lookup table when possible)."""
+    """Scale and quantize prepared uint8 images for one model (a lookup table when possible): channels in the
+    model's order (BGR for a model that wants it), then the input's shape (flat for a Dense model)."""
 
     def __init__(self, manifest: Manifest) -> None:
         self._manifest = manifest
+        self._image = (manifest.height, manifest.width, manifest.channels)
         self._shape = manifest.input.shape
+        self._bgr = manifest.colour == "bgr"
         self._lut = input_lut(manifest.scaling, manifest.input.quantization, manifest.input.dtype)
 
     def encode_batch(self, images: np.ndarray) -> np.ndarray:
-        """(N, H, W[, C]) uint8 -> (N, H, W, C) model input."""
+        """(N, H, W[, C]) uint8 -> (N, *input shape) model input."""
         images = np.asarray(images)
         if images.dtype != np.uint8:
             raise ImageError(f"expected uint8 pixels, got {images.dtype}")
-        if images.ndim == len(self._shape):
+        if images.ndim == 3 and self._image[2] == 1:
             images = images[..., np.newaxis]
-        if images.shape[1:] != self._shape:
-            raise ImageError(f"image shape {images.shape[1:]} does not match model input {self._shape}")
+        if images.shape[1:] != self._image:
+            raise ImageError(f"image shape {images.shape[1:]} does not match model input {self._image}")
+        if self._bgr:
+            images = images[..., ::-1]
         if self._lut is not None:
-            return self._lut[images]
-        spec = self._manifest.input
-        return quantize(scale_pixels(images, self._manifest.scaling), spec.quantization, spec.dtype)
+            encoded = self._lut[images]
+        else:
+            spec = self._manifest.input
+            encoded = quantize(scale_pixels(images, self._manifest.scaling), spec.quantization, spec.dtype)
+        return encoded.reshape((len(images), *self._shape))
 
     def encode(self, image: np.ndarray) -> np.ndarray:
         """One (H, W[, C]) uint8 image -> a batch of one."""
@@ -75,7 +82,7 @@ def output_values(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
 def output_probabilities(raw: np.ndarray, manifest: Manifest) -> np.ndarray:
     """Raw output rows (N, outputs) -> class probabilities (N, labels): dequantize, then softmax or sigmoid."""
     logits = dequantize(np.asarray(raw).reshape(len(raw), -1), manifest.output.quantization).astype(np.float64)
-    if manifest.table is not None and manifest.table.activation_in_model:  # already sigmoid/softmax
+    if manifest.outputs_probabilities:  # already sigmoid/softmax
         return np.concatenate([1.0 - logits, logits], axis=1) if manifest.task == "binary" else logits
     if manifest.task == "binary":
         positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))

@@ -13,6 +13,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Union
 
+from piclassify.shared.errors import PiclassifyError
+
 
 class NotRegularFileError(OSError):
     """The path is a FIFO, a device, a socket or a folder; its ``strerror`` says which."""
@@ -30,6 +32,24 @@ def open_regular(path: Union[str, Path]) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+class FileReadError(PiclassifyError):
+    """A file a user named is missing, unreadable, not a regular file, or larger than what it should be."""
+
+
+def read_limited(path: Union[str, Path], limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them: a FIFO, ``/dev/zero`` or a folder is refused, not read."""
+    try:
+        with open_regular(path) as stream:
+            data = stream.read(limit + 1)
+    except FileNotFoundError:
+        raise FileReadError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise FileReadError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise FileReadError(f"{path}: larger than {limit >> 10} KiB; not {what}")
+    return data
 
 
 def _kind(mode: int) -> str:

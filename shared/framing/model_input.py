@@ -40,6 +40,7 @@ BORDER_ONLY = "nothing but background at the edges of the frame"
 TOO_SMALL = "object too small"
 FRAMING_REASONS = (NO_CONTRAST, TEXTURE, BORDER_ONLY, TOO_SMALL)  # "nothing in view" said by the framing
 LIGHTING_GRID = (16, 12)  # the lighting surface is fitted on the frame's border at this resolution
+PILLOW_FILTERS = ("nearest", "lanczos")  # resamples done as Pillow does them (Keras' load_img, ImageOps.fit)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -85,25 +86,37 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def frame_rgb(image: np.ndarray, width: int, height: int, mode: str) -> np.ndarray:
-    """Fit an RGB photo to the model's input size with the manifest's resize mode."""
+def frame_rgb(image: np.ndarray, width: int, height: int, mode: str, resample: str = "area") -> np.ndarray:
+    """Fit an RGB photo to the model's input size with the manifest's resize mode and way of resampling: ``area``
+    (``shrink``), ``bilinear`` (TensorFlow's), or Pillow's ``nearest`` or ``lanczos`` (``shared.framing.resample``)."""
     image = to_rgb(image)
+    if resample in PILLOW_FILTERS:
+        from piclassify.shared.framing.resample import frame_with_pillow
+
+        return frame_with_pillow(image, width, height, mode, resample)
+    resize = shrink if resample == "area" else linear
     h, w = image.shape[:2]
     if mode == "squash":
-        return shrink(image, width, height)
+        return resize(image, width, height)
     if mode == "centre-crop":
         scale = min(w / width, h / height)
         crop_w, crop_h = int(round(width * scale)), int(round(height * scale))
         x0, y0 = (w - crop_w) // 2, (h - crop_h) // 2
-        return shrink(image[y0:y0 + crop_h, x0:x0 + crop_w], width, height)
+        return resize(image[y0:y0 + crop_h, x0:x0 + crop_w], width, height)
     if mode == "letterbox":
         scale = min(width / w, height / h)
         new_w, new_h = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
         canvas = np.zeros((height, width, 3), dtype=np.uint8)
         x0, y0 = (width - new_w) // 2, (height - new_h) // 2
-        canvas[y0:y0 + new_h, x0:x0 + new_w] = shrink(image, new_w, new_h)
+        canvas[y0:y0 + new_h, x0:x0 + new_w] = resize(image, new_w, new_h)
         return canvas
     raise ImageError(f"resize mode {mode!r} is not for RGB models")
+
+
+def linear(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """One bilinear step, no antialiasing: what ``tf.image.resize`` and the TFLite Task Library do (half-pixel
+    centres, as OpenCV's)."""
+    return cv2.resize(np.ascontiguousarray(image), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 @lru_cache(maxsize=4)
@@ -279,10 +292,12 @@ def frame_for_model(image: np.ndarray, manifest: Manifest, steps: Optional[Frami
         if framed.image is None:
             return framed
         model_input = framed.image
-    elif manifest.colour == "gray":
-        model_input = to_gray(frame_rgb(image, manifest.width, manifest.height, manifest.resize))
+    elif manifest.colour == "gray":  # light-on-dark: a photo of ink on paper, inverted (a white digit on black)
+        model_input = to_gray(frame_rgb(image, manifest.width, manifest.height, manifest.resize, manifest.resample))
+        if manifest.polarity == "light-on-dark":
+            model_input = 255 - model_input
     else:
-        model_input = frame_rgb(image, manifest.width, manifest.height, manifest.resize)
+        model_input = frame_rgb(image, manifest.width, manifest.height, manifest.resize, manifest.resample)
     if steps is not None:
         steps.keep("model-input", model_input)
     return Framed(model_input)

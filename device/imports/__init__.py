@@ -1,0 +1,1 @@
+"""Models made elsewhere: ``piclassify import`` (image classifiers, and the workshop's table models)."""

@@ -1,0 +1,1 @@
+"""Models made elsewhere, converted on the workstation: ``piclassify-train import`` of a Keras model."""
