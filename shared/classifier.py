@@ -208,7 +208,9 @@ def check_model_files(model_path: Path) -> Manifest:
     model): its manifest, and every file it names (the model's own, a backbone's, a head's arrays)."""
     manifest = load_manifest(model_path)
     if manifest.backbone is not None:
-        checked_file(Path(model_path).parent, manifest.backbone.model_file, manifest.backbone.sha256, "backbone")
+        from piclassify.shared.backbone.extractor import locate_backbone  # OpenCV: only photo models need it
+
+        locate_backbone(Path(model_path).parent, manifest.backbone)  # beside it, else the bundled one
     if manifest.head is not None:
         _head(Path(model_path).parent, manifest)
     return manifest

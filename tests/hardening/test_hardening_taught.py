@@ -110,7 +110,7 @@ def test_a_class_folder_that_could_not_be_a_label_is_refused_before_the_fit_and_
     before = contents(models)
     folder = examples_of(tmp_path / "examples", {"pets": "catsdogs", name: "fashion"})
     monkeypatch.setattr(FeatureExtractor, "extract", lambda self, image: pytest.fail("the fit ran"))
-    assert main(["teach", "things", "--from", str(folder), "--out", str(models)]) == 2
+    assert main(["teach", "things", "--from", str(folder), "--out", str(models), "--force"]) == 2
     error = capsys.readouterr().err
     assert "cannot name a class: a class name must be printable text of at most 200 characters" in error
     assert error.count("\n") == 1 and name not in error and "\x1b" not in error
@@ -150,7 +150,7 @@ def test_a_full_disk_while_the_manifest_is_written_leaves_every_folder_as_it_was
     before = contents(old)
     monkeypatch.setattr(atomic_file, "_create", full)
     for out in (tmp_path / "new", old):
-        assert main(["teach", "things", "--from", str(folder), "--out", str(out)]) == 2
+        assert main(["teach", "things", "--from", str(folder), "--out", str(out), "--force"]) == 2
         error = capsys.readouterr().err
         assert error == f"piclassify: error: {out}: cannot write things there: No space left on device\n", error
     assert not (tmp_path / "new").exists()

@@ -37,7 +37,7 @@ def test_a_head_model_round_trips_through_json():
     (lambda d: d.update(width=224), "sees what its backbone sees"),
     (lambda d: d["input"].update(shape=[1000]), "the backbone's features"),
     (lambda d: d["head"].update(sha256="3" * 64), "its head file's sha256 as its own"),
-    (lambda d: d.pop("head"), "both a backbone and a head"),
+    (lambda d: d.pop("head"), "they need a head section"),
     (lambda d: d["backbone"].update(resize="object"), "backbone.resize"),
 ])
 def test_a_head_model_that_does_not_add_up_is_refused(edit, message):

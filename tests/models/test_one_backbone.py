@@ -15,7 +15,7 @@ import pytest
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, bundled_backbone, description_path, locate_backbone
 from piclassify.shared.backbone.head_model import place_backbone
-from piclassify.shared.classifier import Classifier
+from piclassify.shared.classifier import Classifier, check_model_files
 from piclassify.shared.contract.manifest import load_manifest, sha256_of
 from piclassify.shared.errors import ManifestError
 
@@ -51,6 +51,12 @@ def test_a_model_copied_without_its_backbone_runs_on_the_bundled_one(tmp_path, n
     assert not (tmp_path / BACKBONE_FILE).exists()
     classifier = Classifier.load(model)
     assert classifier.features.model_path == BACKBONE
+
+
+@pytest.mark.parametrize("name", ["catsdogs.npz", "digits.tflite"])
+def test_piclassify_models_counts_a_model_copied_without_its_backbone_as_whole(tmp_path, name):
+    """`piclassify models` checks each model as loading it does: the bundled backbone stands in here too."""
+    assert check_model_files(copy_alone(name, tmp_path)).name == name.split(".")[0]
 
 
 def test_another_backbone_copied_beside_taught_models_breaks_none_of_them(tmp_path):
