@@ -19,7 +19,8 @@ import numpy as np
 from piclassify.shared.backbone.gate import IN_VIEW, Evidence, judge, unsure, weigh
 from piclassify.shared.backbone.head import HeadArrays
 from piclassify.shared.backbone.head_file import load_manifest_head
-from piclassify.shared.contract.manifest import Head, Manifest, checked_file, load_manifest, manifest_path_for
+from piclassify.shared.contract.files_beside import checked_file
+from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, manifest_path_for
 from piclassify.shared.contract.tensor_check import check_tensor_details
 from piclassify.shared.contract.tensors import (
     InputEncoder,

@@ -9,14 +9,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from piclassify.shared.contract.manifest import (
-    Manifest,
-    Quantization,
-    TensorSpec,
-    manifest_path_for,
-    sha256_of,
-    write_manifest,
-)
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, manifest_path_for, write_manifest
 from piclassify.shared.contract.tensors import output_probabilities, predicted_indices
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.inference.runtime import distribution_version, load_runtime

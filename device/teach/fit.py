@@ -38,7 +38,8 @@ from piclassify.shared.backbone.head import FittedHead
 from piclassify.shared.backbone.head_model import head_manifest, write_head_model
 from piclassify.shared.backbone.photo_head import backbone_views, head_from_views, variants_for
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Backbone, Manifest, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Backbone, Manifest
 from piclassify.shared.errors import DatasetError, printable
 from piclassify.shared.files.atomic_file import folder_lock, write_atomically
 from piclassify.shared.files.photo_folders import FramedPhotos, PhotoList, class_names, folder_splits, list_split

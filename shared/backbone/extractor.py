@@ -17,14 +17,8 @@ import cv2
 import numpy as np
 
 from piclassify.shared.backbone.imagenet_classes import NEIGHBOURS, ClassGraph
-from piclassify.shared.contract.manifest import (
-    Backbone,
-    TensorSpec,
-    backbone_from_dict,
-    checked_file,
-    file_beside,
-    sha256_of,
-)
+from piclassify.shared.contract.files_beside import checked_file, file_beside, sha256_of
+from piclassify.shared.contract.manifest import Backbone, TensorSpec, backbone_from_dict
 from piclassify.shared.contract.scaling import dequantize, input_lut
 from piclassify.shared.contract.tensor_check import tensor_problem
 from piclassify.shared.errors import ManifestError

@@ -16,7 +16,8 @@ from typing import Any, Mapping, Optional
 from piclassify.shared.backbone.extractor import description_path
 from piclassify.shared.backbone.head import SURE_CLASS_MASS, FittedHead
 from piclassify.shared.backbone.head_file import load_manifest_head
-from piclassify.shared.contract.manifest import SCHEMA_VERSION, Backbone, Head, Manifest, TensorSpec, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import SCHEMA_VERSION, Backbone, Head, Manifest, TensorSpec
 from piclassify.shared.contract.manifest_fields import check_fields
 from piclassify.shared.contract.reject import Reject
 from piclassify.shared.errors import ManifestError

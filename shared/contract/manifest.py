@@ -7,12 +7,12 @@ refuses a manifest that does not describe the model file next to it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
+from piclassify.shared.contract.files_beside import sha256_of
 from piclassify.shared.contract.manifest_fields import check_fields
 from piclassify.shared.contract.reject import Reject, reject_problem
 from piclassify.shared.errors import ManifestError
@@ -345,10 +345,6 @@ def _check_choice(key: str, value: str, allowed: Sequence[str]) -> None:
         raise ManifestError(f"{key} is {value!r}; expected one of {', '.join(allowed)}")
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def manifest_path_for(model_path: Path) -> Path:
     """The manifest lives beside its model: ``digits.tflite`` -> ``digits.json``."""
     return Path(model_path).with_suffix(".json")
@@ -358,28 +354,6 @@ def write_manifest(manifest: Manifest, path: Path) -> None:
     from piclassify.shared.files.atomic_file import write_atomically
 
     write_atomically(Path(path), manifest.to_json().encode("utf-8"))
-
-
-def file_beside(folder: Path, name: str, what: str) -> Path:
-    """``folder/name`` when ``name`` is a plain file name (a manifest never names a path); else ``ManifestError``."""
-    if Path(name).name != name or name in (".", ".."):
-        raise ManifestError(f"{what} file {name!r} must be a file name beside the manifest, not a path")
-    return Path(folder) / name
-
-
-def checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
-    """``folder/name``, a plain file name beside the manifest whose content has ``sha256``; else ``ManifestError``."""
-    path = file_beside(folder, name, what)
-    if not path.is_file():
-        raise ManifestError(f"{path}: the {what} file is missing (it lives beside the manifest)")
-    try:
-        actual = sha256_of(path)
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if actual != sha256:
-        raise ManifestError(f"{path}: sha256 does not match the manifest's {what} (manifest {sha256[:12]}…, "
-                            f"file {actual[:12]}…)")
-    return path
 
 
 def load_manifest(model_path: Path) -> Manifest:

@@ -19,7 +19,8 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Manifest, Scaling, checked_file
+from piclassify.shared.contract.files_beside import checked_file
+from piclassify.shared.contract.manifest import Manifest, Scaling
 from piclassify.shared.errors import ManifestError, ModelImportError
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.imports.check import MARGIN, Checked, best_of, check_readings, labelled_photos

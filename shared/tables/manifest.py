@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from piclassify.shared.contract.manifest import Manifest, Quantization, Scaling, Table, TensorSpec, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Manifest, Quantization, Scaling, Table, TensorSpec
 
 
 def tensor_spec(detail: Mapping[str, Any]) -> TensorSpec:

@@ -27,7 +27,7 @@ from piclassify.device.core.frames import Frame
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.imagefile import read_image
 

@@ -17,7 +17,8 @@ import pytest
 from piclassify.device.commands.cli import main
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
 from piclassify.shared.classifier import Classifier, ModelLoadError
-from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import load_manifest
 from piclassify.shared.errors import ManifestError
 from piclassify.shared.inference.runtime import Runtime
 

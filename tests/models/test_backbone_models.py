@@ -19,7 +19,8 @@ from piclassify.device.core.model_files import MODELS_DIR, bundled_model_paths, 
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, description_path, load_description
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Manifest, checked_file, load_manifest
+from piclassify.shared.contract.files_beside import checked_file
+from piclassify.shared.contract.manifest import Manifest, load_manifest
 from piclassify.shared.errors import ManifestError
 
 from tests.helpers.manifests import head_like
@@ -72,7 +73,7 @@ def test_every_backbone_and_head_field_is_checked_with_one_line(tmp_path, field,
 
 
 def _sha(path):
-    from piclassify.shared.contract.manifest import sha256_of
+    from piclassify.shared.contract.files_beside import sha256_of
 
     return sha256_of(path)
 

@@ -16,7 +16,8 @@ from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, bundled_backbone, description_path, locate_backbone
 from piclassify.shared.backbone.head_model import place_backbone
 from piclassify.shared.classifier import Classifier, check_model_files
-from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import load_manifest
 from piclassify.shared.errors import ManifestError
 
 from conftest import REPO

@@ -6,14 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.shared.contract.manifest import (
-    Manifest,
-    Quantization,
-    TensorSpec,
-    load_manifest,
-    sha256_of,
-    write_manifest,
-)
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Manifest, Quantization, TensorSpec, load_manifest, write_manifest
 from piclassify.shared.contract.tensor_check import check_tensor_details
 from piclassify.shared.errors import ManifestError
 

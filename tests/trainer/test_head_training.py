@@ -17,7 +17,7 @@ from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.device.core.pipeline import Pipeline
 from piclassify.shared.backbone.extractor import BACKBONE_FILE
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
 from piclassify.trainer.cli import main as train_main
 
 from tests.helpers.shapes import draw, write_shapes

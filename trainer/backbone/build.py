@@ -19,7 +19,8 @@ import numpy as np
 from piclassify.shared.backbone.extractor import BACKBONE_FILE, FeatureExtractor, bundled_backbone, description_path
 from piclassify.shared.backbone.head_model import backbone_in_the_way
 from piclassify.shared.backbone.imagenet_classes import ClassGraph
-from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Backbone, Quantization, Scaling, TensorSpec
 from piclassify.shared.contract.scaling import scale_pixels
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.atomic_file import write_atomically

@@ -31,7 +31,8 @@ from piclassify.shared.backbone.head import FittedHead
 from piclassify.shared.backbone.head_model import place_backbone
 from piclassify.shared.backbone.photo_head import VARIANTS, fit_photo_head
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, sha256_of, write_manifest
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import Head, Manifest, load_manifest, write_manifest
 from piclassify.shared.errors import DatasetError, ImageError
 from piclassify.shared.files.atomic_file import write_atomically
 from piclassify.shared.files.imagefile import IMAGE_SUFFIXES, read_image

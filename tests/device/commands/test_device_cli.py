@@ -13,7 +13,8 @@ from PIL import Image
 from piclassify.device.commands.cli import main
 from piclassify.device.commands.demo import print_next_steps, sample_shows
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR, bundled_model_paths
-from piclassify.shared.contract.manifest import load_manifest, sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
+from piclassify.shared.contract.manifest import load_manifest
 from piclassify.shared.files.imagefile import read_image
 from piclassify.shared.framing.model_input import frame_for_model
 from piclassify.shared.inference.runtime import load_runtime

@@ -14,7 +14,7 @@ import pytest
 
 from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
-from piclassify.shared.contract.manifest import sha256_of
+from piclassify.shared.contract.files_beside import sha256_of
 from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values
 
 from conftest import tensorflow_loaded_by
