@@ -34,7 +34,7 @@ from collections import Counter
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -105,6 +105,15 @@ def post(port: int, body: bytes) -> str:
         connection.close()
 
 
+def on_threads(client: Callable[[], None], count: int) -> None:
+    """``client`` on ``count`` threads at once, until every one returns."""
+    threads = [threading.Thread(target=client) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def burst_clients(port: int, body: bytes, clients: int, results: Queue) -> None:
     """``clients`` uploads at the same moment, each on a thread; their outcomes counted."""
     start, outcomes = threading.Barrier(clients), Counter[str]()
@@ -113,11 +122,7 @@ def burst_clients(port: int, body: bytes, clients: int, results: Queue) -> None:
         start.wait()
         outcomes[post(port, body)] += 1
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    on_threads(client, clients)
     results.put(dict(outcomes))
 
 
@@ -141,11 +146,7 @@ def uploading_clients(port: int, bodies: dict[str, bytes], clients: int, on: Eve
             chosen[0] = bodies[which.get()]
 
     threading.Thread(target=choose, daemon=True).start()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    on_threads(client, clients)
     results.put(dict(outcomes))
 
 

@@ -183,18 +183,18 @@ def test_auto_without_any_camera_says_so(monkeypatch):
         open_source("auto")
 
 
-def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_path, capfd):
-    """2,000 flipped bytes in a 600-frame video: the frames that decode are all classified, not 6 of them."""
-    path = tmp_path / "clip.avi"
+def noise_video(path):
+    """A 600-frame MJPEG video of noise (every frame a JPEG of its own, so damage stays in the frames it hits)."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
     rng = np.random.default_rng(0)
     for _ in range(600):
         writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
     writer.release()
-    data = bytearray(path.read_bytes())
-    for position in np.random.default_rng(1).integers(10_000, len(data) - 10_000, 2000):
-        data[position] ^= 0xFF
-    path.write_bytes(bytes(data))
+    return path
+
+
+def read_to_the_end(path) -> tuple[int, list[str]]:
+    """Frames a video source delivered, and the one-line errors it said of those it could not."""
     frames, skipped = 0, []
     with open_source(str(path)) as source:
         while True:
@@ -204,7 +204,17 @@ def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_p
             except ImageError as error:
                 skipped.append(str(error))
             except StopIteration:
-                break
+                return frames, skipped
+
+
+def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_path, capfd):
+    """2,000 flipped bytes in a 600-frame video: the frames that decode are all classified, not 6 of them."""
+    path = noise_video(tmp_path / "clip.avi")
+    data = bytearray(path.read_bytes())
+    for position in np.random.default_rng(1).integers(10_000, len(data) - 10_000, 2000):
+        data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+    frames, skipped = read_to_the_end(path)
     assert frames >= 500 and skipped and all("cannot be decoded" in line for line in skipped)
     assert "mjpeg" not in capfd.readouterr().err  # FFmpeg's own words stay out of the journal
 
@@ -212,23 +222,9 @@ def test_a_damaged_video_skips_its_bad_frames_one_line_each_and_still_ends(tmp_p
 def test_a_video_cut_short_ends_with_one_line_that_counts_what_is_missing(tmp_path, capfd):
     """A copy cut off halfway: OpenCV stays at the frame where it ends, and every read fails there again (that was
     100 identical lines)."""
-    path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
-    rng = np.random.default_rng(0)
-    for _ in range(600):
-        writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
-    writer.release()
+    path = noise_video(tmp_path / "clip.avi")
     path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
-    frames, skipped = 0, []
-    with open_source(str(path)) as source:
-        while True:
-            try:
-                next(source)
-                frames += 1
-            except ImageError as error:
-                skipped.append(str(error))
-            except StopIteration:
-                break
+    frames, skipped = read_to_the_end(path)
     assert frames == 299
     assert skipped == [f"video:{path}: frames 300-600 of 600 cannot be decoded (the file ends early or is damaged "
                        "from there on); the video ends there"]

@@ -12,17 +12,9 @@ import zipfile
 
 import pytest
 
-from piclassify.device.commands.cli import main
 from piclassify.device.core.model_files import MODELS_DIR
 
-
-def run(capsys, *args):
-    try:
-        code = main([str(arg) for arg in args])
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.helpers.cli import piclassify
 
 
 def zipped(path, members: dict[str, bytes]):
@@ -38,7 +30,7 @@ LABELS = "".join(f"{n} {n}\n" for n in range(10)).encode()
 
 def refused(capsys, tmp_path, *args) -> str:
     """Run the import into ``tmp_path/out``: it must fail in one line with exit code 2 and write nothing."""
-    code, out, err = run(capsys, "import", *args, "--name", "foreign", "--out", tmp_path / "out")
+    code, out, err = piclassify(capsys, "import", *args, "--name", "foreign", "--out", tmp_path / "out")
     assert code == 2, (out, err)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert not (tmp_path / "out").exists()

@@ -14,21 +14,13 @@ import json
 import numpy as np
 import pytest
 
-from piclassify.device.commands.cli import main
 from piclassify.device.core.pipeline import Pipeline
 
 from tests.helpers import foreign_models as made
+from tests.helpers.cli import piclassify
 
 pytest.importorskip("tensorflow")
 
-
-def run(capsys, *args):
-    try:
-        code = main([str(arg) for arg in args])
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def interpreter(data: bytes):
@@ -84,7 +76,7 @@ def test_a_teachable_machine_float_download_needs_no_flag_and_answers_as_its_sni
                                                                                         tm_float):
     data = tm_float
     download = made.teachable_machine_zip(tmp_path / "converted_tflite.zip", "model_unquant.tflite", data)
-    code, out, err = run(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
+    code, out, err = piclassify(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
                          "--nothing", "off")
     assert code == 0, err
     assert "centre-crop (lanczos), x/127.5 - 1, rgb (Teachable Machine's documented preprocessing" in out
@@ -106,7 +98,7 @@ def test_a_quantized_teachable_machine_model_gets_its_pixel_bytes_as_its_snippet
     assert np.isclose(scale, 1 / 255 if zero_to_one else 2 / 255, rtol=1e-5) and zero_point == (0 if zero_to_one
                                                                                                  else 127)
     download = made.teachable_machine_zip(tmp_path / "converted_tflite_quantized.zip", "model.tflite", data)
-    code, out, err = run(capsys, "import", "--from", download, "--name", "tmq", "--out", tmp_path / "models",
+    code, out, err = piclassify(capsys, "import", "--from", download, "--name", "tmq", "--out", tmp_path / "models",
                          "--nothing", "off")
     assert code == 0, err
     theirs = np.stack([teachable_machine_snippet(path, interpreter(data), quantized=True) for path in photos])
@@ -120,7 +112,7 @@ def test_the_workshop_cats_vs_dogs_model_answers_as_load_img_and_rescale_do(tmp_
 
     data = made.workshop_cats_dogs()
     (tmp_path / "model.tflite").write_bytes(data)
-    code, out, err = run(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "{'cats': 0, 'dogs': 1}",
+    code, out, err = piclassify(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "{'cats': 0, 'dogs': 1}",
                          "--name", "catsdogs-workshop", "--out", tmp_path / "models", "--nothing", "off")
     assert code == 0, err
     assert "squash (nearest), x/255, rgb (the workshop notebook's documented preprocessing" in out
@@ -144,7 +136,7 @@ def test_a_model_with_metadata_needs_no_flag_its_normalization_and_attached_labe
     mean, std = (120.0, 115.0, 105.0), (60.0, 58.0, 57.0)
     data = made.with_metadata(made.to_tflite(made.model_maker_keras(len(labels))), mean, std, labels)
     (tmp_path / "model.tflite").write_bytes(data)
-    code, out, err = run(capsys, "import", "--tflite", tmp_path / "model.tflite", "--name", "fruit",
+    code, out, err = piclassify(capsys, "import", "--tflite", tmp_path / "model.tflite", "--name", "fruit",
                          "--out", tmp_path / "models", "--nothing", "off")
     assert code == 0, err
     assert "squash (bilinear), (x - 120,115,105)/60,58,57, rgb (the model's metadata" in out
@@ -175,7 +167,7 @@ def test_check_keeps_the_documented_reading_when_it_is_the_best(tmp_path, capsys
     data = tm_float
     check = labelled_by_the_snippet(tmp_path / "check", photos, data)
     download = made.teachable_machine_zip(tmp_path / "converted_tflite.zip", "model_unquant.tflite", data)
-    code, out, err = run(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
+    code, out, err = piclassify(capsys, "import", "--from", download, "--name", "tm", "--out", tmp_path / "models",
                          "--check", check, "--nothing", "off")
     assert code == 0, err
     assert "kept the documented reading: centre-crop (lanczos), x/127.5 - 1, rgb, 100.0% right" in out
@@ -189,14 +181,14 @@ def test_check_finds_a_reading_the_defaults_got_wrong_and_says_so(tmp_path, caps
     data = tm_float
     check = labelled_by_the_snippet(tmp_path / "check", photos, data)
     (tmp_path / "model.tflite").write_bytes(data)
-    code, out, err = run(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "Red,Green,Blue",
+    code, out, err = piclassify(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "Red,Green,Blue",
                          "--name", "checked", "--out", tmp_path / "models", "--check", check, "--nothing", "off")
     assert code == 0, err
     assert "kept the best reading: centre-crop (nearest), x/127.5 - 1, rgb" in out
     assert "the documented one (squash (nearest), x/255, rgb) got" in out
     manifest = json.loads((tmp_path / "models" / "checked.json").read_text())
     assert (manifest["scaling"]["mode"], manifest["resize"], manifest["colour"]) == ("symmetric", "centre-crop", "rgb")
-    code, out, err = run(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "Red,Green,Blue",
+    code, out, err = piclassify(capsys, "import", "--tflite", tmp_path / "model.tflite", "--labels", "Red,Green,Blue",
                          "--scale", "0..255", "--name", "fixed", "--out", tmp_path / "models", "--check", check,
                          "--nothing", "off")
     assert code == 0, err

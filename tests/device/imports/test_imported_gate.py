@@ -10,21 +10,13 @@ import json
 
 import pytest
 
-from piclassify.device.commands.cli import main
 from piclassify.device.core.model_files import MODELS_DIR, SAMPLES_DIR
 
+from tests.helpers.cli import piclassify
 from tests.helpers.shapes import printed_digits
 
 DIGITS = ",".join(str(n) for n in range(10))
 
-
-def run(capsys, *args):
-    try:
-        code = main([str(arg) for arg in args])
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def photos(tmp_path_factory):
 
 
 def imported(capsys, tmp_path, *extra, name="mnist"):
-    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name", name,
+    code, out, err = piclassify(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name", name,
                          "--out", tmp_path, *extra)
     assert code == 0, err
     return json.loads((tmp_path / f"{name}.json").read_text()), out
@@ -53,13 +45,13 @@ def test_without_examples_the_backbone_alone_turns_away_what_it_recognises_nothi
     assert "the backbone alone" in out
     assert "head" not in manifest and manifest["backbone"]["size"] == 224
     assert manifest["reject"]["min_imagenet_logit"] == pytest.approx(4.97)
-    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "digits-1-7.jpg",
+    code, out, err = piclassify(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "digits-1-7.jpg",
                          SAMPLES_DIR / "nothing-2-paper.jpg")
     assert code == 0, err
     seven, paper = out.splitlines()
     assert seven.split(": ")[1].startswith("7 ")
     assert "nothing in view" in paper
-    code, out, err = run(capsys, "info", tmp_path / "mnist.tflite")
+    code, out, err = piclassify(capsys, "info", tmp_path / "mnist.tflite")
     assert "gate: the backbone alone" in out and "strongest ImageNet logit" in out
 
 
@@ -70,10 +62,10 @@ def test_examples_calibrate_the_gate_as_teach_does_and_info_says_what_it_was_mea
     assert 0 < manifest["reject"]["min_similarity"] < 1
     measured = manifest["metrics"]["nothing_in_view"]
     assert measured["examples"] == 30 and 0 <= measured["examples_nothing_left_out"] <= 0.1
-    code, out, err = run(capsys, "info", tmp_path / "mnist.tflite")
+    code, out, err = piclassify(capsys, "info", tmp_path / "mnist.tflite")
     assert code == 0, err
     assert "gate: calibrated on 30 examples" in out and "answered nothing when left out" in out
-    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "catsdogs-1-cat.jpg",
+    code, out, err = piclassify(capsys, "predict", "--model", tmp_path / "mnist.tflite", SAMPLES_DIR / "catsdogs-1-cat.jpg",
                          photos / "3" / "00.jpg")
     cat, three = out.splitlines()
     assert "nothing in view" in cat and three.split(": ")[1].startswith("3 ")
@@ -82,25 +74,25 @@ def test_examples_calibrate_the_gate_as_teach_does_and_info_says_what_it_was_mea
 def test_a_label_named_nothing_answers_nothing_in_view(tmp_path, capsys, photos):
     manifest, _ = imported(capsys, tmp_path, "--nothing-label", "0", "--nothing", "off")
     assert manifest["reject"]["background_label"] == "0"
-    code, out, err = run(capsys, "predict", "--model", tmp_path / "mnist.tflite", photos / "0" / "01.jpg")
+    code, out, err = piclassify(capsys, "predict", "--model", tmp_path / "mnist.tflite", photos / "0" / "01.jpg")
     assert "nothing in view (the model sees only background)" in out
 
 
 def test_an_imported_model_is_a_model_like_any_other(tmp_path, capsys, photos, monkeypatch):
     monkeypatch.setenv("PICLASSIFY_MODELS", str(tmp_path))
-    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
+    code, out, err = piclassify(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
                          "mnist", "--check", photos, "--nothing", "off")
     assert code == 0, err
     assert "try: piclassify predict --model mnist PHOTO" in out
-    code, out, err = run(capsys, "models")
+    code, out, err = piclassify(capsys, "models")
     assert any(line.startswith("mnist ") and f"{photos}" in line for line in out.splitlines()), out
-    code, out, err = run(capsys, "evaluate", "--model", "mnist", photos, "--json")
+    code, out, err = piclassify(capsys, "evaluate", "--model", "mnist", photos, "--json")
     assert code == 0, err
     assert json.loads(out)["photos"] == 120
-    code, out, err = run(capsys, "run", "--model", "mnist", "--source", photos / "5", "--count", "3", "--json")
+    code, out, err = piclassify(capsys, "run", "--model", "mnist", "--source", photos / "5", "--count", "3", "--json")
     assert code == 0, err
     assert [json.loads(line)["label"] for line in out.splitlines()] == ["5", "5", "5"]
-    code, out, err = run(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
+    code, out, err = piclassify(capsys, "import", "--tflite", MODELS_DIR / "digits.tflite", "--labels", DIGITS, "--name",
                          "digits")
     assert code == 2 and "a bundled model has that name" in err
 
@@ -112,7 +104,7 @@ def test_a_teachable_machine_folder_is_read_as_its_zip_is(tmp_path, capsys):
     folder.mkdir()
     (folder / "model.tflite").write_bytes((MODELS_DIR / "digits.tflite").read_bytes())
     (folder / "labels.txt").write_text("".join(f"{n} digit {n}\n" for n in range(10)))
-    code, out, err = run(capsys, "import", "--from", folder, "--name", "tm-folder", "--out", tmp_path / "out",
+    code, out, err = piclassify(capsys, "import", "--from", folder, "--name", "tm-folder", "--out", tmp_path / "out",
                          "--nothing", "off")
     assert code == 0, err
     manifest = json.loads((tmp_path / "out" / "tm-folder.json").read_text())

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from piclassify.device.commands.cli import main
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.files_beside import sha256_of
 from piclassify.shared.contract.tensors import encode_features, output_probabilities, output_values
 
 from conftest import tensorflow_loaded_by
+from tests.helpers.cli import piclassify
 
 pytestmark = pytest.mark.training
 
@@ -58,12 +58,9 @@ def exports(tmp_path_factory):
 
 
 def run(capsys, *args):
-    try:
-        code = main(list(args))
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err.splitlines()
+    """Exit code, stdout lines and stderr lines of ``piclassify ARGS``."""
+    code, out, err = piclassify(capsys, *args)
+    return code, out.splitlines(), err.splitlines()
 
 
 def import_args(folder, out, *extra):

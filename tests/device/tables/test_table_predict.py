@@ -14,7 +14,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from piclassify.device.commands.cli import main
 from piclassify.device.core.model_files import MODELS_DIR
 from piclassify.shared.classifier import Classifier
 from piclassify.shared.contract.manifest import Manifest, Scaling, Table, TensorSpec
@@ -22,6 +21,7 @@ from piclassify.shared.contract.tensors import encode_features, output_probabili
 from piclassify.shared.errors import ManifestError
 
 from tests.conftest import require_dataset
+from tests.helpers.cli import piclassify
 from tests.helpers.manifests import digits_like
 
 ADMISSION = MODELS_DIR / "admission.tflite"
@@ -30,12 +30,8 @@ ANSWER = r"(not admitted|admitted) \(\d\.\d\d\)"
 
 def run(capsys, *args):
     """Exit code, stdout lines and stderr lines of ``piclassify ARGS``."""
-    try:
-        code = main(list(args))
-    except SystemExit as stop:  # argparse's own exit
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err.splitlines()
+    code, out, err = piclassify(capsys, *args)
+    return code, out.splitlines(), err.splitlines()
 
 
 def table_like(**changes) -> Manifest:
