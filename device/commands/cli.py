@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     _add_source_options(p)
     p.add_argument("--repeat", action="store_true", help="image files and folders: start again when they run out")
+    p.add_argument("--region", action="append", metavar="[NAME=]X,Y,W,H",
+                   help="watch only this part of the frame (fractions of its width and height; again for more "
+                        "regions): a state per region, steady after --agree answers, classified again only when "
+                        "its pixels change or after --recheck seconds")
+    p.add_argument("--agree", type=bounded(int, 1, 100), default=3, metavar="N",
+                   help="with --region: answers in a row that must agree before a region's state changes (default 3)")
+    p.add_argument("--recheck", type=bounded(float, 0, 86400), default=60.0, metavar="SECONDS",
+                   help="with --region: classify an unchanged region again after this long (default 60; 0: every "
+                        "frame)")
     p.add_argument("--web", type=_listen, metavar="[HOST:]PORT",
                    help="also serve the web view (live stream, results, status) on PORT; HOST defaults to "
                         "127.0.0.1, any other address needs --web-token-file")

@@ -85,7 +85,7 @@ def _sinks(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[
         yield ConsoleSink(as_json=console == "json")
     results = config.results
     if results.path is not None:
-        yield ResultLog(results.path, results.max_bytes, results.keep, results.nothing)
+        yield ResultLog(results.path, results.max_bytes, results.keep, results.nothing, results.raw)
     if config.frames.save != "none":
         yield FrameStore(config.frames)
     yield Feedback(config.feedback, manifest.labels[1] if manifest.task == "binary" else None)
