@@ -125,7 +125,7 @@ def run_loop(config: ServiceConfig, pipeline: Pipeline, first: FrameSource, reop
     events: queue.SimpleQueue[str] = queue.SimpleQueue()
     loop: Optional[FrameLoop] = None
     try:
-        outputs = Outputs.open(config, pipeline, events, lambda: loop, console=console)
+        outputs = Outputs.open(config, pipeline, events, lambda: loop, console=console, regions=regions)
     except BaseException:
         first.close()
         raise

@@ -65,7 +65,8 @@ class Service:
                 pipeline = self._load_pipeline(self.config, self.config.model)
                 regions = self._open_regions(self.config, pipeline, self.config.model)
                 self._running(pipeline)
-                self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher)
+                self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher,
+                                            regions=regions)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
                                       on_reload=self._reload, events=self.events, regions=regions)
@@ -155,11 +156,12 @@ class Service:
             self._reload_failed(error, wanted)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher, web=self.outputs.web)
+            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher, web=self.outputs.web,
+                                   regions=regions)
         except PiclassifyError as error:
             self._reload_failed(error, wanted)
             self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._loop, self.teacher,
-                                        web=self.outputs.web)
+                                        web=self.outputs.web, regions=self.loop.regions)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)
