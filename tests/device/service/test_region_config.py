@@ -6,10 +6,13 @@ import pytest
 
 from piclassify.device.commands.cli import main
 from piclassify.device.config import ConfigError, ServiceConfig, parse_config
+from piclassify.device.core.frames import Frame
+from piclassify.device.core.loop import RELOAD
 from piclassify.device.core.regions import Box, Region
 from piclassify.device.core.regions.region import DEFAULT_AGREE
 
 from conftest import REPO
+from tests.helpers.service import FRAMES, Harness
 
 
 def test_regions_are_read_in_order_with_their_own_settings_and_the_configs_min_score():
@@ -63,3 +66,55 @@ def test_run_with_a_region_names_it_in_each_result(capsys):
                  "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4 and all('"region":"door"' in line for line in lines)
+
+
+REGIONS = '''
+[[region]]
+name = "left"
+x = 0
+y = 0
+w = 0.5
+h = 1
+agree = 2
+[[region]]
+name = "right"
+x = 0.5
+y = 0
+w = 0.5
+h = 1
+model = "beta"
+agree = 2
+[[region]]
+name = "top"
+x = 0
+y = 0
+w = 1
+h = 0.5
+model = "beta"
+agree = 1
+'''
+
+
+def test_the_service_watches_each_region_with_its_model_loaded_once_and_logs_its_steady_state(tmp_path):
+    harness = Harness(tmp_path, [[FRAMES] * 6], 'model = "alpha"' + REGIONS)
+    assert harness.run() == 0
+    assert harness.service.loop is not None and harness.service.loop.regions is not None
+    left, right, top = (watch.pipeline for watch in harness.service.loop.regions.watches)
+    assert left is harness.service.loop.pipeline and right is top  # two regions name beta: one model for both
+    # A still camera: each region answers until its state is steady, then rests until recheck_s (60 s).
+    assert [(r["region"], r["model"], r["frame"]) for r in harness.results()] == [
+        ("top", "beta", 0), ("left", "alpha", 1), ("right", "beta", 1)]
+
+
+def test_a_reload_with_a_region_whose_model_is_missing_keeps_the_running_setup(tmp_path, caplog):
+    harness = Harness(tmp_path, [[FRAMES] * 4], 'model = "alpha"' + REGIONS)
+
+    def break_a_region(frame: Frame) -> None:
+        if frame.index == 1:
+            harness.write_config('model = "alpha"' + REGIONS.replace('model = "beta"\nagree = 1', 'model = "missing"'))
+            harness.service.events.put(RELOAD)
+
+    harness.on_classify = break_a_region
+    assert harness.run() == 0
+    assert "reload failed, keeping the running configuration: missing: no such model file" in caplog.text
+    assert {r["region"] for r in harness.results()} == {"top", "left", "right"}
