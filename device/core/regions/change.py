@@ -36,6 +36,10 @@ class ChangeGate:
     def changed(self, small: np.ndarray) -> bool:
         return self.difference(small) > self.threshold
 
+    def forget(self) -> None:
+        """No copy kept: the next crop counts as changed (the region moved)."""
+        self._kept = None
+
     def keep(self, small: np.ndarray) -> None:
         """The copy of the crop just classified: later ones are compared with it."""
         self._kept = small

@@ -2,9 +2,11 @@
 
 The loop hands each frame to ``Regions.look`` and each answer it gets back to the sinks. A region is
 classified only when its pixels changed since the last classification (``ChangeGate``), when
-``recheck_s`` has passed, or while a change of state is under way (answers must agree ``agree``
-times in a row, every frame, so a change is never left half-counted on a still scene). Regions that
-name one model share one loaded interpreter; all crops of a frame share its colour conversion.
+``recheck_s`` has passed, while a change of state is under way (answers must agree ``agree``
+times in a row, every frame, so a change is never left half-counted on a still scene), or while
+someone watches the web view (a sink keeps the model input: the live view and the teach panel's
+Capture need the newest frame). Regions that name one model share one loaded interpreter; all
+crops of a frame share its colour conversion.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from piclassify.device.core.regions.change import ChangeGate, small_grey
-from piclassify.device.core.regions.region import Region
+from piclassify.device.core.regions.region import Box, Region
 from piclassify.device.core.regions.steady import Steady
 from piclassify.device.core.sink import Delivery
 from piclassify.device.errors import RegionError
@@ -39,6 +41,7 @@ class RegionWatch:
     classified_at: float = float("-inf")  # time.monotonic() of the last classification
     difference: float = float("inf")  # how far the newest crop is from the last classified one (the page shows it)
     last: Optional[Delivery] = field(default=None, repr=False)  # the newest steady answer
+    changed_at: Optional[float] = None  # when the steady state last changed (the frame's time)
 
     @classmethod
     def of(cls, region: Region, pipeline: Pipeline) -> RegionWatch:
@@ -50,9 +53,9 @@ class RegionWatch:
         small = small_grey(crop.gray)
         self.difference = self.gate.difference(small)
         recheck = now - self.classified_at >= self.region.recheck_s
-        if self.steady.settled and not recheck and self.difference <= self.region.change:
+        steps = steps_for()  # not None while someone watches the web view
+        if steps is None and self.steady.settled and not recheck and self.difference <= self.region.change:
             return None
-        steps = steps_for()
         result = replace(self.pipeline.classify(crop, steps) if steps is not None else self.pipeline.classify(crop),
                          region=self.region.name)
         self.gate.keep(small)
@@ -63,6 +66,8 @@ class RegionWatch:
             self.steady.uncertain()
         else:
             changed = self.steady.answer(result.label)
+        if changed:
+            self.changed_at = result.time
         steady = not uncertain and self.steady.known and result.label == self.steady.state
         if not steady:
             result = replace(result, extras={**result.extras, "raw": True})
@@ -93,6 +98,21 @@ class Regions:
             check_states(region, loaded[wanted])
             watches.append(RegionWatch.of(region, loaded[wanted]))
         return cls(watches)
+
+    def watch(self, name: str) -> RegionWatch:
+        """The watch of the region called ``name``; ``RegionError`` when there is none."""
+        for watch in self.watches:
+            if watch.region.name == name:
+                return watch
+        raise RegionError(f"no region is named {name[:32]!r}")
+
+    def move(self, name: str, box: Box) -> Region:
+        """Watch another part of the frame under the same name (the web view's drag), until the config is read
+        again; the next frame is classified afresh."""
+        watch = self.watch(name)
+        watch.region = replace(watch.region, box=box)  # one reference, swapped whole: the loop reads it per frame
+        watch.gate.forget()
+        return watch.region
 
     def look(self, frame: Frame, steps_for: StepsFor, now: Optional[float] = None) -> list[Delivery]:
         """Each region's answer to ``frame``, for those classified now."""

@@ -224,3 +224,24 @@ def test_the_results_log_logs_steady_states_and_with_raw_every_answer_marked(tmp
     assert [(line["label"], line["frame"]) for line in lines[False]] == [("shut", 2), ("shut", 4), ("open", 7)]
     assert [line["frame"] for line in lines[True]] == list(range(8))
     assert [line["frame"] for line in lines[True] if line.get("raw")] == [0, 1, 3, 5, 6]
+
+
+def test_while_someone_watches_the_page_an_unchanged_region_is_classified_every_frame():
+    from piclassify.shared.framing.framed import FramingSteps
+
+    model = Script()
+    watch = RegionWatch.of(Region("door", Box(0.5, 0.0, 0.5, 1.0), agree=1, recheck_s=1000.0), model)
+    assert all(watch.look(frame, FramingSteps, now=0.0) is not None for frame in frames(5))
+    assert watch.look(frames(1)[0], lambda: None, now=0.0) is None  # nobody watches: it rests again
+
+
+def test_a_moved_region_reads_its_new_box_from_the_next_frame():
+    model = Script()
+    regions = Regions([RegionWatch.of(Region("door", Box(0.5, 0.0, 0.5, 1.0), agree=1, recheck_s=1000.0), model)])
+    still = frames(3, changing=False)
+    assert len(regions.look(still[0], lambda: None, now=0.0)) == 1
+    assert regions.look(still[1], lambda: None, now=0.0) == []
+    assert regions.move("door", Box(0.0, 0.0, 0.25, 0.5)).box == Box(0.0, 0.0, 0.25, 0.5)
+    assert len(regions.look(still[2], lambda: None, now=0.0)) == 1 and model.crops[-1].gray.shape == (24, 16)
+    with pytest.raises(RegionError, match="no region is named 'gate'"):
+        regions.move("gate", Box(0, 0, 1, 1))
