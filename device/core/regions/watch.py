@@ -12,8 +12,11 @@ crops of a frame share its colour conversion.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
+
+import numpy as np
 
 from piclassify.device.core.regions.change import ChangeGate, small_grey
 from piclassify.device.core.regions.region import Box, Region
@@ -28,6 +31,19 @@ if TYPE_CHECKING:
 
 StepsFor = Callable[[], "Optional[FramingSteps]"]  # somewhere to keep the model input, while a sink shows it
 NOTHING = "nothing in view"  # the name of the state with no label, where a state is named
+REVIEW = 12  # notable answers kept per region for the web view's review list (a crop each, copied: tens of KB)
+
+
+@dataclass(frozen=True)
+class Notable:
+    """An answer worth a second look: where the state changed, or one below min_score; its crop, copied."""
+
+    number: int  # counts up per region: the review list's id
+    time: float
+    label: Optional[str]
+    score: Optional[float]
+    why: str  # "changed" or "uncertain"
+    rgb: np.ndarray = field(repr=False)
 
 
 @dataclass
@@ -42,6 +58,8 @@ class RegionWatch:
     difference: float = float("inf")  # how far the newest crop is from the last classified one (the page shows it)
     last: Optional[Delivery] = field(default=None, repr=False)  # the newest steady answer
     changed_at: Optional[float] = None  # when the steady state last changed (the frame's time)
+    review: deque[Notable] = field(default_factory=lambda: deque(maxlen=REVIEW), repr=False)
+    _noted: int = 0
 
     @classmethod
     def of(cls, region: Region, pipeline: Pipeline) -> RegionWatch:
@@ -68,6 +86,10 @@ class RegionWatch:
             changed = self.steady.answer(result.label)
         if changed:
             self.changed_at = result.time
+        if changed or uncertain:
+            self._noted += 1
+            self.review.append(Notable(self._noted, result.time, result.label, result.score,
+                                       "changed" if changed else "uncertain", np.array(crop.rgb)))
         steady = not uncertain and self.steady.known and result.label == self.steady.state
         if not steady:
             result = replace(result, extras={**result.extras, "raw": True})

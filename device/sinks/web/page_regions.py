@@ -4,8 +4,10 @@
 region (``/api/regions``, every 2 s): its steady state and since when, how far its pixels are from
 the last classified crop against its ``change`` threshold, its crop and its model input. **Move**,
 then a drag on the live view, moves the region in the running loop (``POST /api/region``) and shows
-the ``[[region]]`` lines that keep it there. The teach panel's **Capture** can keep a region's crop
-instead of the whole frame (the capture-from choice). The boxes assume the frame fills the live
+the ``[[region]]`` lines that keep it there. **Review** lists the region's last notable answers
+(where its state changed, or below min_score), each with one click to keep its crop as an example
+of a class (then **Fit and run**). The teach panel's **Capture** can keep a region's crop instead of
+the whole frame (the capture-from choice). The boxes assume the frame fills the live
 view's 4:3 picture, as a 640x480 camera's does.
 """
 
@@ -17,14 +19,14 @@ REGIONS_CSS = """
 .box span { position: absolute; left: 0; bottom: 100%; background: var(--accent); color: #06121d; font-size: .75em;
             padding: 0 .3em; white-space: nowrap; }
 .box.pending { border-style: dashed; }
-.region-pics { display: flex; gap: .4em; } .region-pics img { height: 4em; width: auto; background: #000; }
+.region-pics { display: flex; gap: .4em; } .region-pics img, img.thumb { height: 4em; width: auto; background: #000; }
 pre { white-space: pre-wrap; margin: .5em 0 0; font-size: .85em; }
 """
 
 REGIONS_CARD = """<section class="panels"><div class="card" id="regions-card" hidden><h2>Regions</h2>
 <table id="regions"></table>
 <p id="region-note" class="empty">Move, then drag on the live view to set where a region is.</p>
-<pre id="region-config"></pre></div></section>
+<pre id="region-config"></pre><div id="review"></div></div></section>
 """
 
 CAPTURE_FROM = """<div class="row"><select id="capture-from" aria-label="capture from">
@@ -66,7 +68,10 @@ function regionRow(r) {
   const move = node("button", moving === r.name ? "Drag\u2026" : "Move", "small");
   move.type = "button";
   move.addEventListener("click", () => { moving = moving === r.name ? null : r.name; renderRegions(); });
-  act.append(move);
+  const look = node("button", "Review", "small");
+  look.type = "button";
+  look.addEventListener("click", () => review(r.name));
+  act.append(move, look);
   const change = r.difference == null ? "not yet looked at" : "change " + r.difference.toFixed(1) + " of " + r.change;
   const since = r.since ? " since " + clock(r.since) : "";
   tr.append(node("td", r.name), node("td", (r.state || "no steady state yet") + since + "; " + change +
@@ -122,6 +127,41 @@ $("boxes").addEventListener("pointerup", async (e) => {
   } catch (error) { $("region-note").textContent = error.message; }
   regions();
 });
+async function review(name) {
+  const box = $("review");
+  try {
+    const response = await fetch(url("api/review", "name=" + encodeURIComponent(name)), {cache: "no-store"});
+    if (!response.ok) throw new Error(response.status + " " + response.statusText);
+    const answers = (await response.json()).answers;
+    box.replaceChildren(node("h2", "Review: " + name + " (where its state changed, or unsure)"),
+                        ...(answers.length ? answers.map((a) => reviewItem(name, a))
+                                           : [node("p", "nothing to review yet", "empty")]));
+  } catch (error) { box.textContent = error.message; }
+}
+function reviewItem(name, a) {
+  const div = node("div", undefined, "row"), img = node("img", undefined, "thumb"), pick = node("select");
+  const keep = node("button", "Keep as example", "small");
+  img.src = url("review.jpg", "name=" + encodeURIComponent(name) + "&id=" + a.id);
+  img.alt = a.state;
+  for (const option of $("upload-class").options) {
+    if (!option.value) continue;
+    const copy = node("option", option.value);
+    copy.value = option.value;
+    pick.append(copy);
+  }
+  pick.setAttribute("aria-label", "class");
+  keep.type = "button";
+  keep.disabled = !pick.options.length;
+  keep.title = pick.options.length ? "" : "name the classes in the teach panel first";
+  keep.addEventListener("click", async () => {
+    const query = "name=" + encodeURIComponent(name) + "&id=" + a.id + "&class=" + encodeURIComponent(pick.value);
+    try { renderTeach(await post("api/teach/keep", query)); keep.textContent = "Kept"; keep.disabled = true; }
+    catch (error) { keep.textContent = error.message; }
+  });
+  const said = a.state + (a.score == null ? "" : " " + a.score.toFixed(2)) + " (" + a.why + ")";
+  div.append(img, node("span", clock(a.time) + " " + said), pick, keep);
+  return div;
+}
 window.addEventListener("load", () => { regions(); setInterval(regions, 2000); });
 """
 

@@ -5,7 +5,10 @@ how far its pixels are from the last classified crop against the ``change`` thre
 ``?name=``, ``/region.jpg`` is the crop its newest steady answer read, ``/region-input.png`` that
 answer's model input (kept while someone watches the page). ``POST /api/region?name=&x=&y=&w=&h=``
 (same-origin) moves a region in the running loop, until the config is read again, and answers the
-``[[region]]`` lines that keep it there. Without regions, the list is empty and the rest 404.
+``[[region]]`` lines that keep it there. ``/api/review?name=`` lists a region's last notable answers
+(where its state changed, or below min_score), ``/review.jpg?name=&id=`` shows one's crop, and the
+teach API keeps one as an example (``teach_api.keep``). Without regions, the list is empty and the
+rest 404.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Optional
 
+from piclassify.device.core.frames import Frame
 from piclassify.device.core.regions import NOTHING, Box
 from piclassify.device.errors import RegionError
 from piclassify.device.sinks.web.render import crop_jpeg, model_input_png
-from piclassify.device.sinks.web.server import Handler, Query, first
+from piclassify.device.sinks.web.server import Handler, Query, first, whole
 
 if TYPE_CHECKING:
     from piclassify.device.core.regions import Regions, RegionWatch
+    from piclassify.device.core.regions.watch import Notable
 
 
 def api_regions(request: Handler, query: Query) -> None:
@@ -64,6 +69,35 @@ def region_input(request: Handler, query: Query) -> None:
     last = watch.last
     request.reply(HTTPStatus.OK, model_input_png(last.model_input if last is not None else None,
                                                  (manifest.width, manifest.height)), "image/png")
+
+
+def api_review(request: Handler, query: Query) -> None:
+    """``?name=``: the region's last notable answers (where its state changed, or below min_score), newest first."""
+    watch = _watch(request, query)
+    if watch is None:
+        return
+    answers = [{"id": n.number, "time": _iso(n.time), "state": n.label if n.label is not None else NOTHING,
+                "score": n.score, "why": n.why} for n in reversed(list(watch.review))]  # a copy: the loop appends
+    request.reply_json({"region": watch.region.name, "answers": answers})
+
+
+def review_crop(request: Handler, query: Query) -> None:
+    """``?name=&id=``: that notable answer's crop, as JPEG."""
+    notable = notable_answer(request, query)
+    if notable is not None:
+        request.reply(HTTPStatus.OK, crop_jpeg(Frame(notable.rgb, notable.time, notable.number)), "image/jpeg")
+
+
+def notable_answer(request: Handler, query: Query) -> Optional[Notable]:
+    """The notable answer ``?name=&id=`` names while the region keeps it, or None after answering 404."""
+    watch = _watch(request, query)
+    if watch is None:
+        return None
+    number = whole(first(query, "id"))
+    notable = next((n for n in list(watch.review) if n.number == number), None)
+    if notable is None:
+        request.reply_error(HTTPStatus.NOT_FOUND, "that answer is no longer kept")
+    return notable
 
 
 def move_region(request: Handler, query: Query) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from piclassify.device.core.model_files import resolve_bundled
 from piclassify.device.errors import RegionError, TeachBusy, TooBusy
 from piclassify.device.sinks.web import limits
+from piclassify.device.sinks.web.regions_api import notable_answer
 from piclassify.device.sinks.web.server import Handler, Query, first
 from piclassify.device.sinks.web.state import TeachPanel
 from piclassify.shared.errors import PiclassifyError
@@ -52,6 +53,15 @@ def capture(request: Handler, query: Query) -> None:
             raise RegionError("no region is watched")
         return panel.capture(first(query, "class") or "", loop.regions.watch(region).region.crop(frame).rgb)
     _act(request, keep)
+
+
+def keep(request: Handler, query: Query) -> None:
+    """``?name=R&id=N&class=C``: region R's notable answer N (from its review list) becomes an example of C."""
+    if not request.same_origin():
+        return
+    notable = notable_answer(request, query)
+    if notable is not None:
+        _act(request, lambda panel: panel.capture(first(query, "class") or "", notable.rgb))
 
 
 def undo(request: Handler, query: Query) -> None:

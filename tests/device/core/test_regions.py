@@ -245,3 +245,17 @@ def test_a_moved_region_reads_its_new_box_from_the_next_frame():
     assert len(regions.look(still[2], lambda: None, now=0.0)) == 1 and model.crops[-1].gray.shape == (24, 16)
     with pytest.raises(RegionError, match="no region is named 'gate'"):
         regions.move("gate", Box(0, 0, 1, 1))
+
+
+def test_changes_and_uncertain_answers_are_kept_for_review_with_their_crops():
+    model = Script("shut", "shut", "open", "open", "open")
+    model.score = 0.9
+    watch = RegionWatch.of(Region("door", Box(0.0, 0.0, 0.5, 1.0), agree=2, min_score=0.5), model)
+    for frame in frames(5):  # the region changes on every frame: each is classified
+        if frame.index == 2:
+            model.score = 0.3  # one unsure answer
+        watch.look(frame, lambda: None, now=0.0)
+        model.score = 0.9
+    assert [(n.number, n.label, n.why) for n in watch.review] == [(1, "shut", "changed"), (2, "open", "uncertain"),
+                                                                  (3, "open", "changed")]
+    assert all(n.rgb.shape == (48, 32, 3) and n.rgb.flags.owndata for n in watch.review)

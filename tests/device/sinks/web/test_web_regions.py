@@ -119,5 +119,30 @@ def test_a_drag_on_the_live_view_moves_a_region(start_web, tmp_path):  # noqa: F
         assert wait_until(lambda: "[[region]]" in (evaluate("document.getElementById('region-config').textContent")
                                                   or ""), 10)
         assert evaluate("document.getElementById('capture-from').options.length") == 2
+        evaluate("document.querySelectorAll('#regions button')[1].click()")  # Review
+        assert wait_until(lambda: evaluate("document.querySelectorAll('#review img.thumb').length") >= 1, 10)
     finally:
         browser.close()
+
+
+def test_a_regions_notable_answers_are_listed_and_one_click_keeps_one_as_an_example(start_web, tmp_path):  # noqa: F811
+    teach = f'[teach]\nexamples = "{tmp_path / "examples"}"\nmodels = "{tmp_path / "models"}"\n'
+    service = start_web(config=REGION + teach)
+
+    def answers() -> list[dict]:
+        return json.loads(get(service, "/api/review?name=card")[1])["answers"]
+
+    assert wait_until(lambda: len(answers()) >= 2, 20), answers()  # the looping photos change its state
+    listed = answers()
+    assert len(listed) <= 12 and [a["id"] for a in listed] == sorted((a["id"] for a in listed), reverse=True)
+    newest = listed[0]
+    code, jpeg, kind = get(service, f"/review.jpg?name=card&id={newest['id']}")
+    assert code == 200 and kind == "image/jpeg"
+    assert post(service, f"/api/teach/keep?name=card&id={newest['id']}&class=door", origin="http://evil.example")[0] \
+        == 403
+    code, panel = post(service, f"/api/teach/keep?name=card&id={newest['id']}&class=door")
+    assert code == 200 and panel["classes"] == {"door": 1}
+    kept, = (tmp_path / "examples" / "door").iterdir()
+    assert Image.open(kept).size == Image.open(io.BytesIO(jpeg)).size  # the crop, not the frame
+    assert post(service, "/api/teach/keep?name=card&id=999999&class=door")[0] == 404
+    assert get(service, "/api/review?name=gate")[0] == 404
