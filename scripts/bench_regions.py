@@ -13,7 +13,12 @@
    cost), and digits and fashion (whose backbone input is larger, 192 against 144); the median of
    the loop's time per frame over ``--rounds`` alternating rounds (the median resists other processes).
 
-The scene is the timeline test's (``tests/helpers/scenes.py``). Numbers vary on a loaded machine.
+4. Two states taught from 20 captures each: a drawn garage door, open or shut (``scenes.draw_door``:
+   each frame its own light and slant, shadow, camera shake, noise and JPEG), 20 whole frames per
+   state taught with ``piclassify teach --region``'s cropping, then the region's answer on
+   ``--held-out`` other frames per state. A drawn scene, not a real door.
+
+The scenes are the tests' (``tests/helpers/scenes.py``). Numbers vary on a loaded machine.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +43,7 @@ from piclassify.device.core.pipeline import Pipeline  # noqa: E402
 from piclassify.device.core.regions import Box, Region, Regions  # noqa: E402
 from piclassify.device.core.sink import Delivery, Sinks  # noqa: E402
 
-from tests.helpers.scenes import CARD, draw_frame  # noqa: E402
+from tests.helpers.scenes import CARD, DOOR, DOOR_STATES, draw_door, draw_frame  # noqa: E402
 
 SIZE = (640, 480)
 FPS = 30.0
@@ -126,6 +132,34 @@ def frame_times(pipeline: Pipeline, models: dict[str, Pipeline], rounds: int, fr
           f"{medians['two regions, two models (digits, fashion)'] / both:.2f}x that")
 
 
+def taught_door(held_out: int, threads: Optional[int]) -> None:
+    from piclassify.device.core.frames import Frame
+    from piclassify.device.teach.fit import teach
+
+    region, rng = Region("door", Box(*DOOR)), np.random.default_rng(20)
+    with tempfile.TemporaryDirectory() as folder:
+        for state in DOOR_STATES:
+            (Path(folder) / "examples" / state).mkdir(parents=True)
+            for number in range(20):
+                cv2.imwrite(str(Path(folder) / "examples" / state / f"{number:02d}.jpg"), draw_door(state, rng))
+        teach("door", Path(folder) / "examples", Path(folder) / "models", threads=threads, log=lambda line: None,
+              region=region.box)
+        pipeline = Pipeline.load(str(Path(folder) / "models" / "door.npz"), threads=threads)
+        answers: dict[str, list[Optional[str]]] = {state: [] for state in DOOR_STATES}
+        test = np.random.default_rng(21)
+        for state in DOOR_STATES:
+            for index in range(held_out):
+                frame = Frame(draw_door(state, test), 0.0, index, layout="BGR")
+                answers[state].append(pipeline.classify(region.crop(frame)).label)
+    right = sum(label == state for state, labels in answers.items() for label in labels)
+    print(f"4. a drawn garage door taught from 20 whole frames per state, cropped to the region; {held_out} other "
+          f"frames per state:")
+    for state, labels in answers.items():
+        print(f"   {state}: {sum(label == state for label in labels)} right, "
+              f"{sum(label is None for label in labels)} nothing in view, of {len(labels)}")
+    print(f"   right: {100 * right / (held_out * len(DOOR_STATES)):.1f}%")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of each static-scene run (default 20)")
@@ -134,6 +168,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the frame-time comparison (default 3)")
     parser.add_argument("--frames", type=int, default=60, help="frames per frame-time round (default 60)")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads (default: as the service)")
+    parser.add_argument("--held-out", type=int, default=200, help="held-out frames per door state (default 200)")
     args = parser.parse_args()
     pipeline = Pipeline.load("digits", threads=args.threads)
     print(f"digits and fashion, {pipeline.classifier.runtime.name} {pipeline.classifier.runtime.version}, "
@@ -143,6 +178,7 @@ def main() -> int:
     models = {"fashion": Pipeline.load("fashion", threads=args.threads),
               "digits-again": Pipeline.load("digits", threads=args.threads)}  # its own interpreter: a second model
     frame_times(pipeline, models, args.rounds, args.frames)
+    taught_door(args.held_out, args.threads)
     return 0
 
 

@@ -64,3 +64,44 @@ def write_video(path: Path, size: tuple[int, int] = (320, 240), length: int = LE
     finally:
         writer.release()
     return path
+
+
+# A garage door, open or shut, in the corner of a wall: the two-state scene of scripts/bench_regions.py.
+DOOR = (0.5, 0.2, 0.42, 0.7)  # x, y, w, h of the door's region
+DOOR_STATES = ("open", "shut")
+
+
+def draw_door(state: str, rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """One BGR frame of the door ``state`` ("open": the dark garage, perhaps a car, the door rolled up at the top;
+    "shut": ribbed panels), each frame its own light level and slant, shadow, camera shake, noise and JPEG."""
+    width, height = size
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    wall = 150 + 25 * np.sin(xs / 7.0) * np.sin(ys / 11.0) * 0.2 + rng.normal(0, 6, (height, width))
+    scene = np.repeat(wall[..., np.newaxis], 3, axis=2) * np.array([0.95, 1.0, 1.05])
+    left, top = int(DOOR[0] * width), int(DOOR[1] * height)
+    right, bottom = int((DOOR[0] + DOOR[2]) * width), int((DOOR[1] + DOOR[3]) * height)
+    if state == "shut":
+        door = np.full((bottom - top, right - left, 3), rng.uniform(170, 215), np.float32)
+        for rib in range(1, 5):
+            y = rib * (bottom - top) // 5
+            door[y - 3:y + 3] *= 0.6
+    else:
+        door = np.full((bottom - top, right - left, 3), rng.uniform(15, 45), np.float32)
+        door[: (bottom - top) // 8] = rng.uniform(160, 200)  # the rolled-up door
+        if rng.random() < 0.5:  # the car inside
+            cv2.ellipse(door, ((right - left) // 2, (bottom - top) * 3 // 4), ((right - left) // 3, (bottom - top) // 6),
+                        0, 180, 360, tuple(float(v) for v in rng.uniform(30, 120, 3)), -1)
+    scene[top:bottom, left:right] = door
+    cv2.rectangle(scene, (left, top), (right, bottom), (90.0, 90.0, 90.0), 4)  # the frame of the door
+    shade = rng.uniform(0.45, 1.3) * (1 + rng.uniform(-0.3, 0.3) * (xs - width / 2) / width)  # light and its slant
+    scene *= shade[..., np.newaxis]
+    if rng.random() < 0.5:  # a shadow across part of the picture
+        corners = rng.integers(0, [width, height], (4, 2)).astype(np.int32)
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [cv2.convexHull(corners)], 1)
+        scene[mask == 1] *= rng.uniform(0.5, 0.8)
+    shift = np.float32([[1, 0, rng.uniform(-4, 4)], [0, 1, rng.uniform(-4, 4)]])  # the camera shakes a little
+    scene = cv2.warpAffine(np.clip(scene + rng.normal(0, 4, scene.shape), 0, 255).astype(np.uint8), shift, size,
+                           borderMode=cv2.BORDER_REPLICATE)
+    ok, jpeg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
