@@ -114,6 +114,7 @@ def frame_times(pipeline: Pipeline, models: dict[str, Pipeline], rounds: int, fr
     card = Region("card", Box(*CARD), recheck_s=0.0)
     setups = {"one region, one model (digits)": [card],
               "one region, one model (fashion)": [replace(card, model="fashion")],
+              "two regions, one model (digits, shared)": [card, Region("other", Box(*OTHER), recheck_s=0.0)],
               "two regions, two models (digits, digits loaded again)": [
                   card, Region("other", Box(*OTHER), model="digits-again", recheck_s=0.0)],
               "two regions, two models (digits, fashion)": [

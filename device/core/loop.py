@@ -1,4 +1,5 @@
-"""The device's one loop: source -> pipeline -> one result -> sinks, for `piclassify run` and the service.
+"""The device's one loop: source -> pipeline -> one result -> sinks, for `piclassify run` and the service; with
+watched regions, source -> each region (``core/regions``: crop, changed?, pipeline, steady state) -> sinks.
 
 Everything that reaches the loop from outside (SIGTERM, SIGHUP, a button, later the web view and
 MQTT) arrives as a word on one ``SimpleQueue``, the one queue safe to fill from a signal handler,
@@ -260,7 +261,8 @@ class FrameLoop:
     def _classify(self, frame: Frame) -> None:
         """The whole frame's answer, or each watched region's (those classified now), to every sink."""
         try:
-            deliveries = self.regions.look(frame, self._framing_steps) if self.regions else [self._whole(frame)]
+            deliveries = ([self._whole(frame)] if self.regions is None else
+                          self.regions.look(frame, self._framing_steps))
         except ImageError as error:
             self._skip(error)
             return
