@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import cv2
 import numpy as np
 
 SIDE = 32  # the small copy's width and height
@@ -17,6 +16,8 @@ SIDE = 32  # the small copy's width and height
 
 def small_grey(gray: np.ndarray) -> np.ndarray:
     """The region's brightness as a SIDE x SIDE float32 copy (an area average of its pixels)."""
+    import cv2  # only once a region is watched: reading the config must not load OpenCV
+
     return cv2.resize(gray, (SIDE, SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
