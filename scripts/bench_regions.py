@@ -41,6 +41,7 @@ from piclassify.device.commands.bench import TimedSource  # noqa: E402
 from piclassify.device.core.loop import FrameLoop, LoopSettings  # noqa: E402
 from piclassify.device.core.pipeline import Pipeline  # noqa: E402
 from piclassify.device.core.regions import Box, Region, Regions  # noqa: E402
+from piclassify.device.core.regions.steady import Steady  # noqa: E402
 from piclassify.device.core.sink import Delivery, Sinks  # noqa: E402
 
 from tests.helpers.scenes import CARD, DOOR, DOOR_STATES, draw_door, draw_frame  # noqa: E402
@@ -158,7 +159,16 @@ def taught_door(held_out: int, threads: Optional[int]) -> None:
     for state, labels in answers.items():
         print(f"   {state}: {sum(label == state for label in labels)} right, "
               f"{sum(label is None for label in labels)} nothing in view, of {len(labels)}")
-    print(f"   right: {100 * right / (held_out * len(DOOR_STATES)):.1f}%")
+    print(f"   right: {100 * right / (held_out * len(DOOR_STATES)):.1f}% of the answers")
+    steady_right = unknown = 0
+    for state, labels in answers.items():  # each state's frames in a row, as a camera would see them, from no state
+        steady = Steady(3)
+        for label in labels:
+            steady.answer(label)
+            steady_right += steady.known and steady.state == state
+            unknown += not steady.known
+    print(f"   as steady states (agree 3, each state's frames in a row): {steady_right} of "
+          f"{held_out * len(DOOR_STATES)} frames right, {unknown} before the first steady state")
 
 
 def main() -> int:
