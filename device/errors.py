@@ -33,3 +33,7 @@ class TeachBusy(PiclassifyError):
 
 class TooBusy(PiclassifyError):
     """Asked for more often than the Pi serves it (switching models for uploads): try again later."""
+
+
+class RegionError(PiclassifyError):
+    """A watched region names a model or a state that does not fit (a table model, a state not among its labels)."""

@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     _add_source_options(p)
     p.add_argument("--repeat", action="store_true", help="image files and folders: start again when they run out")
+    p.add_argument("--region", action="append", metavar="[NAME=]X,Y,W,H",
+                   help="watch only this part of the frame (fractions of its width and height; again for more "
+                        "regions): a state per region, steady after --agree answers, classified again only when "
+                        "its pixels change or after --recheck seconds")
+    p.add_argument("--agree", type=bounded(int, 1, 100), default=3, metavar="N",
+                   help="with --region: answers in a row that must agree before a region's state changes (default 3)")
+    p.add_argument("--recheck", type=bounded(float, 0, 86400), default=60.0, metavar="SECONDS",
+                   help="with --region: classify an unchanged region again after this long (default 60; 0: every "
+                        "frame)")
     p.add_argument("--web", type=_listen, metavar="[HOST:]PORT",
                    help="also serve the web view (live stream, results, status) on PORT; HOST defaults to "
                         "127.0.0.1, any other address needs --web-token-file")
@@ -121,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interpreter threads, 1-64 (default: the usable cores, at most 4)")
     p.add_argument("--runtime", choices=RUNTIME_NAMES, default=None)
     p.add_argument("--force", action="store_true", help="replace a model of the same name in --out")
+    p.add_argument("--region", metavar="X,Y,W,H",
+                   help="crop each example to this part of the frame first (fractions, as `run --region` and "
+                        "[[region]]): for a model that reads one region of the camera's frames")
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("info", help="show a model's contract and the runtime in use")
@@ -277,8 +289,14 @@ def cmd_teach(args: argparse.Namespace) -> int:
     from piclassify.device.core.model_files import user_models_dir
     from piclassify.device.teach.fit import teach
 
+    region = None
+    if args.region is not None:
+        from piclassify.device.commands.run import region_flag
+
+        config = region_flag(args.region, 1, 1, 1, 0.0)  # the box as --region on `run` reads it
+        region = config.region(0.0).box
     teach(args.name, args.folder, args.out or user_models_dir(), args.per_class, args.size, args.threads, args.runtime,
-          log=lambda line: print(line, flush=True), force=args.force)
+          log=lambda line: print(line, flush=True), force=args.force, region=region)
     return 0
 
 

@@ -15,6 +15,7 @@ from piclassify.device.config.sections import (
                                                FeedbackConfig,
                                                FramesConfig,
                                                MqttConfig,
+                                               RegionConfig,
                                                ResultsConfig,
                                                ServiceConfig,
                                                TeachConfig,
@@ -22,6 +23,6 @@ from piclassify.device.config.sections import (
 )
 from piclassify.device.config.web_access import is_loopback, needs_token
 
-__all__ = ["ButtonConfig", "ConfigError", "FeedbackConfig", "FramesConfig", "MqttConfig", "Pin", "ResultsConfig",
-           "ServiceConfig", "TeachConfig", "WebConfig", "check_against_model", "example_config", "is_loopback",
-           "load_config", "needs_token", "parse_config", "tomllib"]
+__all__ = ["ButtonConfig", "ConfigError", "FeedbackConfig", "FramesConfig", "MqttConfig", "Pin", "RegionConfig",
+           "ResultsConfig", "ServiceConfig", "TeachConfig", "WebConfig", "check_against_model", "example_config",
+           "is_loopback", "load_config", "needs_token", "parse_config", "tomllib"]

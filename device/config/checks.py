@@ -110,6 +110,13 @@ def client_id(value: Any) -> str:
     return value
 
 
+def region_name(value: Any) -> str:
+    """A region's name: also a topic level, a Home Assistant object id and a word in the results log."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", value):
+        raise Invalid("1 to 32 letters, digits, '-' or '_', starting with a letter or digit")
+    return value
+
+
 def topic(value: Any) -> str:
     """A topic prefix to publish under: no wildcards, no empty level, no leading or trailing '/'."""
     if not isinstance(value, str) or not value or any(c in value for c in "+#\0") \

@@ -11,7 +11,7 @@ from dataclasses import Field
 from pathlib import Path
 from typing import Any, Mapping
 
-from piclassify.device.config.sections import ServiceConfig, keys, sections
+from piclassify.device.config.sections import RegionConfig, ServiceConfig, keys, sections
 
 EXAMPLE_HEADER = """\
 # piclassify service config (piclassify service --config /etc/piclassify/piclassify.toml).
@@ -30,13 +30,19 @@ def example_config() -> str:
     for name, cls in sections().items():
         lines += ["", f"[{name}]", f"# {cls.__doc__}"]
         lines += [_example_line(f) for f in keys(cls).values()]
+    doc = " ".join(line.strip() for line in (RegionConfig.__doc__ or "").split("\n"))
+    lines += ["", "# None by default: the whole frame is classified. " + doc, "# [[region]]"]
+    lines += ["# " + _example_line(f, shown=True).replace("\n", "\n# ") for f in keys(RegionConfig).values()]
     return "\n".join(lines) + "\n"
 
 
-def _example_line(key: Field) -> str:
+def _example_line(key: Field, shown: bool = False) -> str:
+    """``key = default  # help``; a key unset by default is commented out, with its example (``shown``: not)."""
     factory = key.default_factory
     default = factory() if callable(factory) else key.default
-    if default is None:
+    if default is None and shown:
+        assignment = f"{key.name} = {key.metadata['example']}"
+    elif default is None:
         assignment = f"# {key.name} = {key.metadata['example']}"
     else:
         assignment = f"{key.name} = {_toml(default)}"

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from piclassify.device.config.checks import Invalid
-from piclassify.device.config.sections import ServiceConfig, keys, sections
+from piclassify.device.config.sections import REQUIRED_REGION_KEYS, RegionConfig, ServiceConfig, keys, sections
 from piclassify.device.config.web_access import needs_token
+from piclassify.device.core.regions import Box, RegionBoxError
 from piclassify.shared.errors import PiclassifyError
 from piclassify.shared.files.regular_file import open_regular
 
@@ -49,7 +50,8 @@ def load_config(path: Union[str, Path]) -> ServiceConfig:
 def parse_config(table: Mapping[str, Any], where: str = "config") -> ServiceConfig:
     """Build a ``ServiceConfig`` from parsed TOML; ``where`` prefixes every error message."""
     tables = sections()
-    values = _read(table, "", where, keys(ServiceConfig), skip=tuple(tables))
+    values = _read(table, "", where, keys(ServiceConfig), skip=(*tables, "region"))
+    values["regions"] = _regions(table.get("region", []), where)
     for name, cls in tables.items():
         section = table.get(name, {})
         if not isinstance(section, dict):
@@ -58,6 +60,26 @@ def parse_config(table: Mapping[str, Any], where: str = "config") -> ServiceConf
     config = ServiceConfig(**values)
     _check_consistent(config, where)
     return config
+
+
+def _regions(tables: Any, where: str) -> tuple[RegionConfig, ...]:
+    """The ``[[region]]`` tables: each key checked, the required ones there, the box inside the frame, names unique."""
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        raise ConfigError(f"{where}: region must be an array of tables ([[region]])")
+    regions: list[RegionConfig] = []
+    for number, table in enumerate(tables, 1):
+        region = RegionConfig(**_read(table, f"region[{number}].", where, keys(RegionConfig)))
+        missing = [key for key in REQUIRED_REGION_KEYS if getattr(region, key) is None]
+        if missing:
+            raise ConfigError(f"{where}: region[{number}] needs {', '.join(missing)}")
+        try:
+            Box(region.x or 0.0, region.y or 0.0, region.w or 0.0, region.h or 0.0)
+        except RegionBoxError as error:
+            raise ConfigError(f"{where}: region {region.name}: {error}") from None
+        if any(region.name == other.name for other in regions):
+            raise ConfigError(f"{where}: two regions are named {region.name!r}")
+        regions.append(region)
+    return tuple(regions)
 
 
 def check_against_model(config: ServiceConfig, task: str, labels: tuple[str, ...], model_name: str,

@@ -18,6 +18,8 @@ from piclassify.device.config.checks import Check, Pin
 from piclassify.device.config.web_access import LOOPBACK
 from piclassify.device.core.loop import MODES, LoopSettings
 from piclassify.device.core.model_files import DEFAULT_MODEL
+from piclassify.device.core.regions import Box, Region
+from piclassify.device.core.regions.region import DEFAULT_AGREE, DEFAULT_CHANGE, DEFAULT_RECHECK_S
 
 
 def setting(default: Any, check: Check, help: str, example: Optional[str] = None) -> Any:
@@ -77,6 +79,8 @@ class ResultsConfig:
                              "rotate before the file grows past this (10 MiB; at most 1 GiB)")
     keep: int = setting(5, checks.integer(0, 1000), "rotated files kept: results.jsonl.1 (newest) ... results.jsonl.5")
     nothing: bool = setting(False, checks.boolean, "true: also log frames with nothing in view (label null, a reason)")
+    raw: bool = setting(False, checks.boolean, "true: also log each region's raw answers, those that are not (yet) "
+                                               "its steady state\n(marked \"raw\": true)")
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,47 @@ class TeachConfig:
 
 
 @dataclass(frozen=True)
+class RegionConfig:
+    """A region of the frame to watch ([[region]], as many as you like): cropped, read by its model, its state
+    steady, classified again only when its pixels change. See docs/regions.md."""
+
+    name: Optional[str] = setting(None, checks.region_name, "required: the region's name, in every result, topic "
+                                                            "and entity", example="\"garage-door\"")
+    x: Optional[float] = setting(None, checks.number(0, 1), "required: left edge, a fraction of the frame's width",
+                                 example="0.55")
+    y: Optional[float] = setting(None, checks.number(0, 1), "required: top edge, a fraction of its height",
+                                 example="0.1")
+    w: Optional[float] = setting(None, checks.number(0, 1), "required: width, a fraction of the frame's width",
+                                 example="0.4")
+    h: Optional[float] = setting(None, checks.number(0, 1), "required: height, a fraction of its height",
+                                 example="0.6")
+    model: Optional[str] = setting(None, checks.string, "the region's model; default: the config's model; regions "
+                                                        "naming one model share it", example="\"garage\"")
+    min_score: Optional[float] = setting(None, checks.number(0, 1), "answers scoring below this are uncertain and "
+                                                                    "change nothing; default: the config's min_score",
+                                         example="0.8")
+    agree: int = setting(DEFAULT_AGREE, checks.integer(1, 100), "answers in a row that must agree before the "
+                                                                "region's state changes")
+    recheck_s: float = setting(DEFAULT_RECHECK_S, checks.number(0, 86400), "an unchanged region is classified again "
+                                                                           "after this many seconds (0: every frame)")
+    change: float = setting(DEFAULT_CHANGE, checks.number(0, 255), "classify again when the region's 32x32 grey copy "
+                                                                   "differs by more than this\n(mean absolute "
+                                                                   "difference, 0-255) from the last one classified")
+    on: Optional[str] = setting(None, checks.string, "a two-state model: the state that is \"on\" (Home Assistant's "
+                                                     "binary_sensor)", example="\"open\"")
+
+    def region(self, min_score: float) -> Region:
+        """The region the loop watches; ``min_score`` is the config's, for a region without its own."""
+        assert self.name is not None and None not in (self.x, self.y, self.w, self.h), "checked when read"
+        return Region(self.name, Box(self.x or 0.0, self.y or 0.0, self.w or 0.0, self.h or 0.0), self.model,
+                      self.min_score if self.min_score is not None else min_score, self.agree, self.recheck_s,
+                      self.change, self.on)
+
+
+REQUIRED_REGION_KEYS = ("name", "x", "y", "w", "h")
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything ``piclassify service`` reads from its config file; the defaults are a working setup.
 
@@ -209,10 +254,15 @@ class ServiceConfig:
     mqtt: MqttConfig = section(MqttConfig)
     web: WebConfig = section(WebConfig)
     teach: TeachConfig = section(TeachConfig)
+    regions: tuple[RegionConfig, ...] = field(default=(), metadata={"array": RegionConfig, "key": "region"})
 
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(mode=self.mode, interval_s=self.interval_s, min_score=self.min_score,
                             on_change=self.on_change)
+
+    def watched_regions(self) -> tuple[Region, ...]:
+        """The ``[[region]]`` tables as the loop watches them (none: the whole frame is classified)."""
+        return tuple(config.region(self.min_score) for config in self.regions)
 
     def uses_network(self) -> bool:
         """The web view or MQTT is on: the service may then use IP (``install-service`` adds a unit drop-in)."""

@@ -7,8 +7,9 @@ passes; ``Frame.gray()`` and ``Frame.rgb()`` each do at most one, and remember i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Optional
 
 import numpy as np
 
@@ -57,3 +58,28 @@ class Frame:
 
         codes = {"RGB": cv2.COLOR_RGB2GRAY, "BGR": cv2.COLOR_BGR2GRAY, "BGRA": cv2.COLOR_BGRA2GRAY}
         return cv2.cvtColor(self.pixels, codes[self.layout])
+
+    def crop(self, left: int, top: int, right: int, bottom: int) -> Frame:
+        """The pixels in [left, right) x [top, bottom), as a frame of its own (same time, number and origin).
+
+        A view, not a copy, in the same layout; a YUV420 frame's crop is its Y plane's, gray for free, and takes
+        its colour from this frame's ``rgb`` only when a model asks for colour.
+        """
+        if self.layout != "YUV420":
+            return replace(self, pixels=self.pixels[top:bottom, left:right])
+        return _YuvCrop(self.gray[top:bottom, left:right], self.timestamp, self.index, self.origin, "GRAY",
+                        still=self.still, whole=self, box=(left, top, right, bottom))
+
+
+@dataclass(frozen=True)
+class _YuvCrop(Frame):
+    """A region of a YUV420 frame: gray is the Y plane's crop; RGB comes from the whole frame's, on demand."""
+
+    whole: Optional[Frame] = None
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        assert self.whole is not None
+        left, top, right, bottom = self.box
+        return self.whole.rgb[top:bottom, left:right]

@@ -1,4 +1,5 @@
-"""The device's one loop: source -> pipeline -> one result -> sinks, for `piclassify run` and the service.
+"""The device's one loop: source -> pipeline -> one result -> sinks, for `piclassify run` and the service; with
+watched regions, source -> each region (``core/regions``: crop, changed?, pipeline, steady state) -> sinks.
 
 Everything that reaches the loop from outside (SIGTERM, SIGHUP, a button, later the web view and
 MQTT) arrives as a word on one ``SimpleQueue``, the one queue safe to fill from a signal handler,
@@ -16,10 +17,11 @@ import queue
 import signal
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from piclassify.device.core.backoff import Backoff
+from piclassify.device.core.loop_state import Listener, LoopCounts, Nobody
 from piclassify.device.core.rate import Rate
 from piclassify.device.core.sink import Delivery, Sinks
 from piclassify.device.core.sources.base import NothingYet
@@ -30,8 +32,8 @@ from piclassify.shared.framing.framed import FramingSteps
 if TYPE_CHECKING:
     from piclassify.device.core.frames import Frame
     from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.regions import Regions
     from piclassify.device.core.sources import FrameSource
-    from piclassify.shared.contract.result import Result
 
 log = logging.getLogger(__name__)
 
@@ -55,44 +57,7 @@ class LoopSettings:
     count: Optional[int] = None  # stop after this many shown results
 
 
-class Listener(Protocol):
-    """Who hears the loop's state: systemd's notify socket in the service (``Notifier``)."""
-
-    @property
-    def watchdog_interval(self) -> Optional[float]: ...
-
-    def ready(self, status: str) -> None: ...
-    def heartbeat(self, status: str, extend_start_s: Optional[float] = None) -> None: ...
-    def reloading(self) -> None: ...
-    def stopping(self) -> None: ...
-
-
-class _Nobody:
-    """The listener of a loop run by hand: there is no one to tell."""
-
-    watchdog_interval: Optional[float] = None
-
-    def ready(self, status: str) -> None: ...
-    def heartbeat(self, status: str, extend_start_s: Optional[float] = None) -> None: ...
-    def reloading(self) -> None: ...
-    def stopping(self) -> None: ...
-
-
 SourceOpener = Callable[[], "FrameSource"]
-
-
-@dataclass
-class LoopCounts:
-    """What the loop has done since it started: STATUS, the web view's /metrics and MQTT read these."""
-
-    started: float = field(default_factory=time.monotonic)
-    classified: int = 0  # every frame classified, shown or not: outputs derive frames/s from it
-    shown: int = 0
-    nothing: int = 0
-    skipped: int = 0
-    camera_errors: int = 0
-    frame_at: Optional[float] = None  # time.monotonic() of the last frame read
-    last: Optional[Result] = None
 
 
 class FrameLoop:
@@ -101,12 +66,13 @@ class FrameLoop:
     def __init__(self, open_source: SourceOpener, pipeline: Pipeline, sinks: Sinks, settings: LoopSettings, *,
                  listener: Optional[Listener] = None, backoff: Optional[Backoff] = None,
                  on_reload: Optional[Callable[[], None]] = None,
-                 events: Optional[queue.SimpleQueue[str]] = None) -> None:
+                 events: Optional[queue.SimpleQueue[str]] = None, regions: Optional[Regions] = None) -> None:
         self.open_source = open_source
         self.pipeline = pipeline
+        self.regions = regions  # watched regions of the frame, each with its own steady answers; None: the whole frame
         self.sinks = sinks
         self.settings = settings
-        self.listener: Listener = listener or _Nobody()
+        self.listener: Listener = listener or Nobody()
         self.backoff = backoff or Backoff()
         self.on_reload = on_reload
         self.events: queue.SimpleQueue[str] = events if events is not None else queue.SimpleQueue()
@@ -141,9 +107,9 @@ class FrameLoop:
         self.events.put(STOP)
 
     def switch(self, pipeline: Pipeline, sinks: Sinks, settings: LoopSettings,
-               open_source: Optional[SourceOpener] = None) -> None:
-        """Carry on with another model and outputs; a new ``open_source`` closes the camera and reopens it."""
-        self.pipeline, self.sinks, self.settings = pipeline, sinks, settings
+               open_source: Optional[SourceOpener] = None, regions: Optional[Regions] = None) -> None:
+        """Carry on with another model, outputs and regions; a new ``open_source`` closes the camera and reopens it."""
+        self.pipeline, self.sinks, self.settings, self.regions = pipeline, sinks, settings, regions
         if open_source is not None:
             self.open_source = open_source
             self.close_source()
@@ -293,28 +259,41 @@ class FrameLoop:
         log.warning("skipped: %s", error)
 
     def _classify(self, frame: Frame) -> None:
-        steps = self._framing_steps()
+        """The whole frame's answer, or each watched region's (those classified now), to every sink."""
         try:
-            result = self.pipeline.classify(frame, steps) if steps is not None else self.pipeline.classify(frame)
+            deliveries = ([self._whole(frame)] if self.regions is None else
+                          self.regions.look(frame, self._framing_steps))
         except ImageError as error:
             self._skip(error)
             return
-        self.counts.last = result
-        self.counts.classified += 1
-        self._rate(self.counts.classified)
-        log.log(logging.INFO if self.settings.mode == "trigger" else logging.DEBUG,
-                "result: label=%s score=%s latency_ms=%.1f frame=%d", result.label,
-                "none" if result.score is None else f"{result.score:.3f}", result.latency_ms, frame.index)
+        for delivery in deliveries:
+            self._deliver(delivery)
+
+    def _whole(self, frame: Frame) -> Delivery:
+        steps = self._framing_steps()
+        result = self.pipeline.classify(frame, steps) if steps is not None else self.pipeline.classify(frame)
         changed = result.label != self._last_label
         self._last_label = result.label
-        if self.settings.on_change and not changed:
-            return
         uncertain = result.score is not None and result.score < self.settings.min_score
+        model_input = steps.images.get("model-input") if steps is not None else None
+        return Delivery(result, frame, uncertain, changed, model_input)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        result = delivery.result
+        self.counts.classified += 1
+        self._rate(self.counts.classified)
+        if delivery.steady:
+            self.counts.last = result
+        log.log(logging.INFO if self.settings.mode == "trigger" else logging.DEBUG,
+                "result: label=%s score=%s latency_ms=%.1f frame=%d%s", result.label,
+                "none" if result.score is None else f"{result.score:.3f}", result.latency_ms, result.frame,
+                "" if result.region is None else f" region={result.region} steady={delivery.steady}")
+        if self.settings.on_change and not delivery.changed:
+            return
         if result.label is None:
             self.counts.nothing += 1
-        model_input = steps.images.get("model-input") if steps is not None else None
-        self.sinks.handle(Delivery(result, frame, uncertain, changed, model_input))
-        if not uncertain and result.label is not None:
+        self.sinks.handle(delivery)
+        if delivery.steady and not delivery.uncertain and result.label is not None:
             self.counts.shown += 1
             if self.settings.count is not None and self.counts.shown >= self.settings.count:
                 self._stopping = True

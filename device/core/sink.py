@@ -25,13 +25,19 @@ log = logging.getLogger(__name__)
 class Delivery:
     """A result, its frame, and the loop's verdicts: ``uncertain`` scores below the configured
     ``min_score``; ``changed`` answers differently from the result before (a label, or nothing in view);
-    ``model_input`` is the framed image the model read, kept only while a sink wants it (``wants_model_input``)."""
+    ``model_input`` is the framed image the model read, kept only while a sink wants it (``wants_model_input``).
+
+    A watched region's answer (``result.region`` set) carries the ``crop`` the model read; ``steady`` is False for
+    an answer that is not (yet) the region's steady state: only sinks that ask for raw answers get those
+    (``takes_raw``), and ``changed`` is True when the region's steady state has just changed."""
 
     result: Result
     frame: Frame
     uncertain: bool = False
     changed: bool = True
     model_input: Optional[np.ndarray] = None
+    steady: bool = True
+    crop: Optional[Frame] = None
 
 
 class Sink(Protocol):
@@ -49,6 +55,8 @@ class Sink(Protocol):
     # frames pass over "nothing in view"); a delivery it does not want is neither a failure nor a recovery.
     # Optional: ``faults() -> list[str]``, what a sink that never raises (it retries by itself, as MQTT does
     # while its broker is away) is suffering now; ``Sinks.faults`` puts it in STATUS beside the others.
+    # Optional: ``takes_raw: bool``, True for a sink that also wants a region's raw answers (``steady`` False): the
+    # results log with ``raw = true``; every other sink sees only steady states.
     # Optional: ``wants_model_input() -> bool``, asked before each frame (so it must be cheap); while a sink
     # says True, the loop keeps the framed model input for ``Delivery.model_input`` (the web view, watched).
 
@@ -70,6 +78,7 @@ class Sinks:
         self._health = [_Health() for _ in self.sinks]
         self._input_wanted = [sink.wants_model_input for sink in self.sinks if hasattr(sink, "wants_model_input")]
         self._wants = [getattr(sink, "wants", lambda delivery: True) for sink in self.sinks]
+        self._raw = [bool(getattr(sink, "takes_raw", False)) for sink in self.sinks]
 
     def wants_model_input(self) -> bool:
         """Whether a sink shows the framed model input now; only then does the loop keep it."""
@@ -77,9 +86,9 @@ class Sinks:
 
     def handle(self, delivery: Delivery) -> None:
         now = time.monotonic()
-        for sink, health, wants in zip(self.sinks, self._health, self._wants):
-            if now < health.retry_at or not wants(delivery):  # a full disk "works again" only by writing
-                continue
+        for sink, health, wants, raw in zip(self.sinks, self._health, self._wants, self._raw):
+            if not (delivery.steady or raw) or now < health.retry_at or not wants(delivery):
+                continue  # a full disk "works again" only by writing
             try:
                 sink.handle(delivery)
             except Exception as error:  # a sink's failure is logged, never the loop's end

@@ -26,6 +26,7 @@ from piclassify.shared.inference.runtime import NoRuntimeError
 
 if TYPE_CHECKING:
     from piclassify.device.core.pipeline import Pipeline
+    from piclassify.device.core.regions import Regions
     from piclassify.device.core.sources import FrameSource
     from piclassify.device.teach.teacher import Teacher
 
@@ -62,11 +63,13 @@ class Service:
         with signals_to_events(self.events):
             try:
                 pipeline = self._load_pipeline(self.config, self.config.model)
+                regions = self._open_regions(self.config, pipeline, self.config.model)
                 self._running(pipeline)
-                self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher)
+                self.outputs = Outputs.open(self.config, pipeline, self.events, self._loop, self.teacher,
+                                            regions=regions)
                 self.loop = FrameLoop(self._opener(self.config), pipeline, self.outputs.sinks,
                                       self.config.loop_settings(), listener=self.notifier, backoff=self.backoff,
-                                      on_reload=self._reload, events=self.events)
+                                      on_reload=self._reload, events=self.events, regions=regions)
                 log.info("started: model=%s source=%s mode=%s results=%s", pipeline.manifest.name,
                          self.config.source, self.config.mode, self.config.results.path)
                 self.loop.run()
@@ -112,11 +115,22 @@ class Service:
         """What a reload runs: a taught model while the config's ``model`` is still the one it replaced, else that."""
         return self.taught_model if self.taught_model and config.model == self.taught_over else config.model
 
-    def _load_pipeline(self, config: ServiceConfig, model: str) -> Pipeline:
+    def _load_pipeline(self, config: ServiceConfig, model: str, check: bool = True) -> Pipeline:
+        """The model (``check``: the config's label settings checked against it; a region's model is not)."""
         pipeline = self.pipeline_factory(model, config.threads or None)
         manifest = pipeline.manifest
-        check_against_model(config, manifest.task, tuple(manifest.labels), manifest.name, self.config_path)
+        if check:
+            check_against_model(config, manifest.task, tuple(manifest.labels), manifest.name, self.config_path)
         return pipeline
+
+    def _open_regions(self, config: ServiceConfig, pipeline: Pipeline, model: str) -> Optional[Regions]:
+        """The ``[[region]]`` tables with their models (each loaded once); None: the whole frame is classified."""
+        if not config.regions:
+            return None
+        from piclassify.device.core.regions import Regions
+
+        return Regions.open(config.watched_regions(), pipeline, model,
+                            lambda name: self._load_pipeline(config, name, check=False))
 
     def _running(self, pipeline: Pipeline) -> None:
         if self.teacher is not None:
@@ -134,22 +148,25 @@ class Service:
         wanted, self._switch_to = self._switch_to, None
         try:
             config = load_config(self.config_path)
-            pipeline = self._load_pipeline(config, wanted or self._model_for(config))
+            model = wanted or self._model_for(config)
+            pipeline = self._load_pipeline(config, model)
+            regions = self._open_regions(config, pipeline, model)
             self.outputs.close(keep_web=True)
         except PiclassifyError as error:
             self._reload_failed(error, wanted)
             return
         try:
-            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher, web=self.outputs.web)
+            outputs = Outputs.open(config, pipeline, self.events, self._loop, self.teacher, web=self.outputs.web,
+                                   regions=regions)
         except PiclassifyError as error:
             self._reload_failed(error, wanted)
             self.outputs = Outputs.open(self.config, self.loop.pipeline, self.events, self._loop, self.teacher,
-                                        web=self.outputs.web)
+                                        web=self.outputs.web, regions=self.loop.regions)
             self.loop.sinks = self.outputs.sinks
             return
         source_changed = (config.source, config.size) != (self.config.source, self.config.size)
         self.loop.switch(pipeline, outputs.sinks, config.loop_settings(),
-                         self._opener(config) if source_changed else None)
+                         self._opener(config) if source_changed else None, regions)
         if wanted is not None:
             self.taught_model, self.taught_over = wanted, config.model
         elif not self.taught_model or config.model != self.taught_over:

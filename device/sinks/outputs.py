@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from piclassify.device.config import Pin, ServiceConfig
 from piclassify.device.core.loop import CAPTURE, RELOAD
+from piclassify.device.core.regions import Regions, states
 from piclassify.device.core.sink import Sink, Sinks
 from piclassify.device.sinks.console import ConsoleSink
 from piclassify.device.sinks.frames_store import FrameStore
@@ -49,14 +50,16 @@ class Outputs:
     @classmethod
     def open(cls, config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[str],
              loop: LoopGetter = no_loop, teacher: Optional[Teacher] = None,
-             console: Optional[str] = None, web: Optional[WebSink] = None) -> Outputs:
+             console: Optional[str] = None, web: Optional[WebSink] = None,
+             regions: Optional[Regions] = None) -> Outputs:
         """Open each output ``config`` asks for; ``events`` is the loop's queue (buttons, the web view and MQTT
         trigger captures on it).
 
         ``loop`` is the running loop once there is one (the web view and MQTT show its counters); ``teacher`` is
         the service's teach panel; ``console`` ("text" or "json") also prints each result (``piclassify run``).
         ``web`` is a running web view (a reload's): kept and shown the new model when ``config`` serves it the same
-        way, else closed before another is opened. A failure closes what was opened here, never ``web``.
+        way, else closed before another is opened. A failure closes what was opened here, never ``web``. ``regions``:
+        the watched regions, each announced to Home Assistant with its states.
         """
         kept = web if web is not None and web.is_open and config.web.enabled and \
             web.settings == _web_settings(config) else None
@@ -64,7 +67,7 @@ class Outputs:
             web.close()
         with ExitStack() as opened:
             sinks = [sink if sink is kept else opened.enter_context(closing(sink))
-                     for sink in _sinks(config, pipeline, events, loop, teacher, console, kept)]
+                     for sink in _sinks(config, pipeline, events, loop, teacher, console, kept, regions)]
             buttons = [opened.enter_context(closing(button)) for button in _buttons(config, events, teacher)]
             opened.pop_all()
         web = next((sink for sink in sinks if isinstance(sink, _web_sink())), None) if config.web.enabled else None
@@ -78,22 +81,26 @@ class Outputs:
 
 
 def _sinks(config: ServiceConfig, pipeline: Pipeline, events: queue.SimpleQueue[str], loop: LoopGetter,
-           teacher: Optional[Teacher], console: Optional[str], web: Optional[WebSink]) -> Iterator[Sink]:
+           teacher: Optional[Teacher], console: Optional[str], web: Optional[WebSink],
+           regions: Optional[Regions] = None) -> Iterator[Sink]:
     """Each sink, opened only once the one before it is (so that a failure leaves the rest unopened)."""
     manifest = pipeline.manifest
     if console is not None:
         yield ConsoleSink(as_json=console == "json")
     results = config.results
     if results.path is not None:
-        yield ResultLog(results.path, results.max_bytes, results.keep, results.nothing)
+        yield ResultLog(results.path, results.max_bytes, results.keep, results.nothing, results.raw)
     if config.frames.save != "none":
         yield FrameStore(config.frames)
     yield Feedback(config.feedback, manifest.labels[1] if manifest.task == "binary" else None)
     if config.mqtt.host is not None:
+        from piclassify.device.sinks.mqtt.discovery import RegionEntity
         from piclassify.device.sinks.mqtt.sink import MqttSink  # paho-mqtt is optional: piclassify[mqtt]
 
+        entities = [RegionEntity(watch.region.name, tuple(states(watch.pipeline)), watch.region.on)
+                    for watch in (regions.watches if regions is not None else [])]
         yield MqttSink(config.mqtt, model=manifest, events=events, trigger=config.mode == "trigger",
-                       classified=partial(_classified, loop))
+                       classified=partial(_classified, loop), regions=entities)
     if config.web.enabled:
         yield _web_view(config, pipeline, events, loop, teacher, web)
     if teacher is not None:

@@ -50,9 +50,10 @@ class ResultLog:
 
     name = "results log"
 
-    def __init__(self, path: Path, max_bytes: int, keep: int, log_nothing: bool = False) -> None:
+    def __init__(self, path: Path, max_bytes: int, keep: int, log_nothing: bool = False, raw: bool = False) -> None:
         self.path = Path(path)
         self.log_nothing = log_nothing
+        self.takes_raw = raw  # a region's raw answers too, not only its steady states (``Sinks`` asks)
         self.max_bytes = max_bytes
         self.keep = keep
         self._fd = -1

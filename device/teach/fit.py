@@ -20,13 +20,16 @@ import platform
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Optional
+from tempfile import TemporaryDirectory
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from piclassify.device.core.model_files import MODELS_DIR, checked_model_name, resolve_bundled
+from piclassify.device.core.regions import Box
 from piclassify.device.errors import ModelNameError, OutputError
 from piclassify.device.teach.examples import MAX_CLASSES, MAX_PER_CLASS
+from piclassify.device.teach.region_crops import crop_examples
 from piclassify.shared.backbone.extractor import (
     BACKBONE_FILE,
     BACKBONE_NAME,
@@ -72,16 +75,25 @@ def check_out(out_dir: Path, name: str) -> Path:
 
 def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = None, size: Optional[int] = None,
           threads: Optional[int] = None, runtime: Optional[str] = None, seed: int = 1,
-          log: Callable[[str], None] = print, force: bool = False) -> Manifest:
+          log: Callable[[str], None] = print, force: bool = False, region: Optional[Box] = None,
+          recorded: Optional[dict[str, Any]] = None) -> Manifest:
     """Fit ``name`` on ``folder`` (``<class>/`` folders, or ``train/<class>/`` with ``validation/<class>/``);
     write ``out_dir/name.npz`` and its manifest; return the manifest. A model of that name already in ``out_dir`` is
-    replaced only with ``force``."""
+    replaced only with ``force``. ``region``: each example is first cropped to it, as a watched region is before
+    its model reads it. ``recorded``: what the manifest's training says of the examples instead of ``folder``."""
     started = time.monotonic()
     out_dir = check_out(out_dir, check_name(name))
     taken = [out_dir / f"{name}{suffix}" for suffix in (".npz", ".tflite", ".json")]
     if not force and any(path.exists() for path in taken):
         raise ModelNameError(f"{next(path for path in taken if path.exists())}: a model called {name} is already "
                              "there; give --force to replace it, or pick another name")
+    if region is not None:
+        with TemporaryDirectory(prefix="piclassify-region-") as cropped:
+            made, unreadable = crop_examples(Path(folder), region, Path(cropped), 2 * MAX_PHOTOS)
+            log(f"{printable(folder)}: {made} photos cropped to the region x={region.x:g} y={region.y:g} "
+                f"w={region.w:g} h={region.h:g}" + (f", {unreadable} unreadable left out" if unreadable else ""))
+            return teach(name, Path(cropped), out_dir, per_class, size, threads, runtime, seed, log, force,
+                         recorded={"dataset": str(folder), "region": [region.x, region.y, region.w, region.h]})
     description = load_description(MODELS_DIR / BACKBONE_FILE)
     if size is not None:  # the backbone is fully convolutional: smaller is faster, larger sees more
         description = replace(description, size=size)
@@ -96,7 +108,8 @@ def teach(name: str, folder: Path, out_dir: Path, per_class: Optional[int] = Non
         f"below similarity {fitted.min_similarity:.3f}")
     training = {"arch": f"{BACKBONE_NAME} head", "taught_on": "device", "dataset": str(train.folder),
                 "photos": sum(counts.values()), "photos_per_class": counts,
-                "views_per_photo": 1 + variants_for(len(train.paths)), "skipped_files": skipped, "seed": seed}
+                "views_per_photo": 1 + variants_for(len(train.paths)), "skipped_files": skipped, "seed": seed,
+                **(recorded or {})}
     versions = {"piclassify": distribution_version("piclassify"), "numpy": np.__version__,
                 "python": platform.python_version(), loaded.name: loaded.version}
     manifest = head_manifest(name, classes, description, fitted, {}, training, versions)

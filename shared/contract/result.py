@@ -32,6 +32,7 @@ class Result:
     latency_ms: float = 0.0
     stage_ms: Mapping[str, float] = field(default_factory=dict)
     extras: Mapping[str, Any] = field(default_factory=dict)  # a table model's inputs, notes, value and unit
+    region: Optional[str] = None  # the configured region of the frame the model read; None: the whole frame
 
     @property
     def label(self) -> Optional[str]:
@@ -61,11 +62,13 @@ class Result:
         return dict(made)
 
     def _make_record(self) -> dict[str, Any]:
+        region = {"region": self.region} if self.region is not None else {}  # the whole frame: no key, as before
         return {
             "schema": SCHEMA_VERSION,
             "time": datetime.fromtimestamp(self.time, timezone.utc).isoformat(timespec="milliseconds"),
             "model": self.model,
             "source": self.source,
+            **region,
             "frame": self.frame,
             "label": self.label,
             "index": self.index,
@@ -83,6 +86,8 @@ class Result:
     def text(self, name: Optional[str] = None) -> str:
         """One line for a person: ``photo.jpg: 7 (0.98)  top-3: ...  1.2 ms``."""
         where = name if name is not None else self.source
+        if self.region is not None:
+            where = f"{where} [{self.region}]"
         if self.prediction is None:
             return f"{where}: nothing in view ({self.reason})"
         top = ", ".join(f"{label} {score:.2f}" for label, score in self.top)

@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from piclassify.device.core.backoff import Backoff
 from piclassify.device.core.loop import CAPTURE
@@ -42,7 +42,8 @@ from piclassify.device.sinks.mqtt.client import (
     on_publish,
     paho,
 )
-from piclassify.device.sinks.mqtt.discovery import Model, discovery_messages, topics
+from piclassify.device.sinks.mqtt.discovery import Model, RegionEntity, discovery_messages, topics
+from piclassify.device.sinks.mqtt.regions import RegionStates
 
 if TYPE_CHECKING:
     from piclassify.device.config import MqttConfig
@@ -77,7 +78,8 @@ class MqttSink:
     name = "mqtt"
 
     def __init__(self, config: MqttConfig, *, model: Model, events: queue.SimpleQueue, trigger: bool = False,
-                 classified: Callable[[], int] = lambda: 0, client_factory: Callable[..., Any] = new_client) -> None:
+                 classified: Callable[[], int] = lambda: 0, client_factory: Callable[..., Any] = new_client,
+                 regions: Sequence[RegionEntity] = ()) -> None:
         assert config.host is not None, "MQTT is off while [mqtt] host is unset"
         paho()  # not installed: an install problem stops the service at start-up, as a missing gpiozero does
         self.broker = Broker.from_config(config)
@@ -90,7 +92,9 @@ class MqttSink:
         self.classified = classified
         self.discovery = discovery_messages(node=config.name(), prefix=config.prefix(),
                                             discovery_prefix=config.discovery_prefix, model=model,
-                                            trigger=trigger, sw_version=sw_version()) if config.homeassistant else []
+                                            trigger=trigger, sw_version=sw_version(),
+                                            regions=regions) if config.homeassistant else []
+        self.regions = RegionStates(config.prefix())  # each watched region's steady state and snapshot
         self.published = 0  # results the broker acknowledged (QoS 0: results sent)
         self.dropped = 0  # results dropped from a full queue while the broker was away
         self.connected = False
@@ -131,7 +135,10 @@ class MqttSink:
 
     def handle(self, delivery: Delivery) -> None:
         result = delivery.result
-        if (result.label is None and not delivery.changed) or self.setup_error is not None:
+        if self.setup_error is not None:
+            return
+        self.regions.note(delivery)
+        if result.label is None and not delivery.changed:
             return
         with self._lock:
             full = len(self._queue) >= self.queue_size
@@ -139,7 +146,8 @@ class MqttSink:
                 self._queue.popleft()
                 self.dropped += 1
             self._queue.append(result)
-            self._state, self._state_sent = result, False
+            if result.region is None:  # a region's state has its own topic
+                self._state, self._state_sent = result, False
             note, self._full_noted = full and not self._full_noted, self._full_noted or full
         if note:
             log.warning("MQTT broker %s: the queue is full (queue_size %d); dropping the oldest results until the "
@@ -227,7 +235,7 @@ class MqttSink:
         if self.trigger:  # subscribed before "online": whoever sees "online" can trigger
             self.client.subscribe(self.topics["trigger"], self.qos)
         self.client.publish(self.topics["availability"], "online", self.qos, retain=True)
-        for topic, payload in self.discovery:
+        for topic, payload in [*self.discovery, *self.regions.again()]:
             self.client.publish(topic, payload, self.qos, retain=True)
         with self._lock:
             self._state_sent = self._state is None  # a restarted broker may have lost the retained state
@@ -261,8 +269,12 @@ class MqttSink:
             self.events.put(CAPTURE)
 
     def _send(self) -> None:
-        """Publish queued results (and the newest state) while fewer than ``WINDOW`` are in flight."""
+        """Publish each region's news, then queued results (and the newest state) while fewer than ``WINDOW`` are in
+        flight."""
         self._settle()
+        if self.connected:
+            for topic, payload in self.regions.take():
+                self.client.publish(topic, payload, self.qos, retain=True)
         while self.connected and len(self._inflight) < WINDOW:
             with self._lock:
                 if not self._state_sent and self._state is not None:

@@ -12,6 +12,8 @@ asked); a digit drawn with a finger or the mouse classified by the digits model.
 address (``?token=``) is passed on to every request it makes.
 """
 
+from piclassify.device.sinks.web.page_regions import with_regions
+
 PAGE_HTML = r"""<!doctype html>
 <html lang="en">
 <head>
@@ -161,7 +163,8 @@ function catchUp(id) {
   ahead = ahead.filter((a) => a.id > id);
 }
 function said(r) {
-  return r.label == null ? "nothing in view" : r.label + (r.score == null ? "" : " " + r.score.toFixed(2));
+  const what = r.label == null ? "nothing in view" : r.label + (r.score == null ? "" : " " + r.score.toFixed(2));
+  return (r.region ? r.region + ": " : "") + what;
 }
 function picture(id, path, seq) {
   const img = new Image();
@@ -299,7 +302,8 @@ function renderTeach(t) {
     const drop = node("button", "Remove", "small"), count = t.classes[name] || 0;
     button.type = drop.type = "button";
     button.dataset.class = drop.dataset.remove = name;
-    button.addEventListener("click", () => teachAction("api/teach/capture", "class=" + encodeURIComponent(name)));
+    button.addEventListener("click", () => teachAction("api/teach/capture", "class=" + encodeURIComponent(name) +
+                                                       captureFrom()));
     drop.addEventListener("click", () => {
       named.delete(name);
       if (name in t.classes && (!count || confirm("Remove " + name + " and its " + count + " examples?")))
@@ -392,4 +396,4 @@ window.addEventListener("load", () => {
 </html>
 """
 
-PAGE = PAGE_HTML.encode("utf-8")
+PAGE = with_regions(PAGE_HTML).encode("utf-8")

@@ -69,6 +69,19 @@ def model_input_png(image: Optional[np.ndarray], size: tuple[int, int]) -> bytes
     return _DRAWING.submit(_model_input_png, image, size).result()
 
 
+def crop_jpeg(crop: Frame, quality: int = JPEG_QUALITY) -> bytes:
+    """A region's crop as it was classified, at its own size, as JPEG."""
+    return _DRAWING.submit(_crop_jpeg, crop, quality).result()
+
+
+def _crop_jpeg(crop: Frame, quality: int) -> bytes:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(crop.rgb), cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV only fails on empty images
+        raise ValueError("cannot encode a region as JPEG")
+    return data.tobytes()
+
+
 def _frame_jpeg(frame: Frame, text: str, quality: int) -> bytes:
     image = _fit(to_bgr(frame))
     width = image.shape[1]

@@ -12,7 +12,7 @@ import time
 from http import HTTPStatus
 from typing import Optional
 
-from piclassify.device.sinks.web import metrics, streams, teach_api
+from piclassify.device.sinks.web import metrics, regions_api, streams, teach_api
 from piclassify.device.sinks.web.history import published, read_recent
 from piclassify.device.sinks.web.page import PAGE
 from piclassify.device.sinks.web.render import model_input_png
@@ -172,12 +172,19 @@ ROUTES = Routes(
         "/api/results": api_results,
         "/api/events": streams.events,
         "/api/teach": teach_api.status,
+        "/api/regions": regions_api.api_regions,
+        "/region.jpg": regions_api.region_crop,
+        "/region-input.png": regions_api.region_input,
+        "/api/review": regions_api.api_review,
+        "/review.jpg": regions_api.review_crop,
         "/metrics": prometheus,
         "/healthz": healthz,
     },
     post={
         "/api/trigger": api_trigger,
+        "/api/region": regions_api.move_region,
         "/api/teach/capture": teach_api.capture,
+        "/api/teach/keep": teach_api.keep,
         "/api/teach/undo": teach_api.undo,
         "/api/teach/remove": teach_api.remove,
         "/api/teach/fit": teach_api.fit,

@@ -15,8 +15,9 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from piclassify.device.core.model_files import resolve_bundled
-from piclassify.device.errors import TeachBusy, TooBusy
+from piclassify.device.errors import RegionError, TeachBusy, TooBusy
 from piclassify.device.sinks.web import limits
+from piclassify.device.sinks.web.regions_api import notable_answer
 from piclassify.device.sinks.web.server import Handler, Query, first
 from piclassify.device.sinks.web.state import TeachPanel
 from piclassify.shared.errors import PiclassifyError
@@ -36,12 +37,31 @@ def status(request: Handler, query: Query) -> None:
 
 
 def capture(request: Handler, query: Query) -> None:
-    """``?class=NAME``: the newest frame becomes an example of NAME."""
+    """``?class=NAME``: the newest frame becomes an example of NAME; ``&region=R``: its crop to region R (what R's
+    model reads)."""
     delivery = request.server.state.latest()[1]
     if delivery is None:
         _refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "no frame yet", {"Retry-After": "1"})
         return
-    _act(request, lambda panel: panel.capture(first(query, "class") or "", delivery.frame.rgb))
+    frame, region = delivery.frame, first(query, "region")
+    loop = request.server.state.view.loop()
+
+    def keep(panel: TeachPanel) -> dict[str, Any]:
+        if region is None:
+            return panel.capture(first(query, "class") or "", frame.rgb)
+        if loop is None or loop.regions is None:
+            raise RegionError("no region is watched")
+        return panel.capture(first(query, "class") or "", loop.regions.watch(region).region.crop(frame).rgb)
+    _act(request, keep)
+
+
+def keep(request: Handler, query: Query) -> None:
+    """``?name=R&id=N&class=C``: region R's notable answer N (from its review list) becomes an example of C."""
+    if not request.same_origin():
+        return
+    notable = notable_answer(request, query)
+    if notable is not None:
+        _act(request, lambda panel: panel.capture(first(query, "class") or "", notable.rgb))
 
 
 def undo(request: Handler, query: Query) -> None:

@@ -17,6 +17,7 @@ from tests.helpers.options import OPTION, every_option
 # Options of other programs, each in the one file that names it.
 OTHERS = {
     "device/sinks/web/page.py": {"--accent", "--bad", "--bg", "--card", "--dim", "--line", "--ok", "--text"},  # CSS
+    "device/sinks/web/page_regions.py": {"--accent"},  # the page's CSS variable
     "device/service/install.py": {"--system", "--user-group", "--home-dir", "--no-create-home", "--shell", "--now"},
     "device/service/cli.py": {"--now"},  # systemctl enable --now
     "device/core/sources/picamera.py": {"--list-cameras", "--system-site-packages"},  # rpicam-hello, python -m venv
